@@ -1,0 +1,51 @@
+# onexgen developer commands. CI calls exactly these (see .ci/run).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install stack-up stack-down run test test-unit lint bench migrate topics clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create the venv and install onexgen with its dev tools
+
+stack-up: ## start local Kafka + Postgres in the background (addresses in .local/stack.env)
+	@infra/stack.sh up
+
+stack-down: ## stop what stack-up started
+	@infra/stack.sh down
+
+run: $(STAMP) ## start the stack and a worker in the foreground; Ctrl-C stops everything
+	@infra/run.sh
+
+test: $(STAMP) ## start the stack, run the whole suite (unit + integration), stop the stack
+	@infra/with-stack.sh $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+test-unit: $(STAMP) ## unit tests only (no services)
+	$(BIN)/pytest -p no:cacheprovider tests/unit $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(STAMP) ## benchmarks against the real services; tables on stdout, JSON in bench/results/
+	@infra/with-stack.sh $(BIN)/python -m bench $(BENCH_ARGS)
+
+migrate: $(STAMP) ## apply database migrations to ONEXGEN_DATABASE_URL (or the local stack)
+	$(BIN)/onexgen migrate
+
+topics: $(STAMP) ## create the topics on ONEXGEN_KAFKA_BOOTSTRAP (or the local stack)
+	$(BIN)/onexgen topics
+
+clean: stack-down ## stop the stack and delete local state (.local) and the venv
+	infra/kafka.sh clean; infra/postgres.sh clean; rm -rf .local $(VENV)

@@ -1,0 +1,1 @@
+"""Faust agents: thin wiring from topics to the pipeline and services."""

@@ -1,0 +1,172 @@
+"""How fast metric rows reach Postgres: batched COPY versus one INSERT per row.
+
+Runs in a throwaway database (created and dropped here) on the server named by
+``ONEXGEN_DATABASE_URL`` (or ``.local/stack.env``), after real migrations, so
+the rows go through the same partitions, CHECK constraints and unique indexes
+as in production. Measures:
+
+- batched writes of ``EventMetricRow`` via ``EventMetricsRepository.write_many``
+  (COPY into a staging table, then INSERT ... ON CONFLICT DO NOTHING);
+- the same rows replayed (the idempotency path: nothing may be inserted);
+- naive ``insert_one`` (one INSERT, one round trip per row) on fewer rows;
+- batched ``GenerationMetricRow`` writes (JSONB metadata on some rows).
+
+Usage: ``python -m bench.bench_pg_writes [rows]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+
+from bench.report import Report
+from models.rows import EventMetricRow, GenerationMetricRow, GenerationPhase
+from models.wire import NodeType
+from storage.migrate import migrate
+from storage.pool import Database
+
+GOAL_ROWS_PER_S = 20_000
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url_from_env() -> str:
+    """``ONEXGEN_DATABASE_URL``, else the value in ``.local/stack.env``."""
+    if os.environ.get("ONEXGEN_DATABASE_URL"):
+        return os.environ["ONEXGEN_DATABASE_URL"]
+    env_file = ROOT / ".local" / "stack.env"
+    if env_file.is_file():
+        for line in env_file.read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key == "ONEXGEN_DATABASE_URL" and value:
+                return value
+    raise SystemExit("ONEXGEN_DATABASE_URL is not set and .local/stack.env is missing: "
+                     "run `make stack-up` first")
+
+
+@asynccontextmanager
+async def scratch_database(server_url: str) -> AsyncIterator[str]:
+    """A new database on the server for the duration of the block, then dropped."""
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base, _, _ = server_url.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin = await asyncpg.connect(server_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+def event_rows(count: int, start: datetime, prefix: str) -> list[EventMetricRow]:
+    """Rows shaped like the monitor's: ~5 % failures, a spread of durations, distinct keys."""
+    rows = []
+    for i in range(count):
+        failed = i % 20 == 0
+        rows.append(EventMetricRow(
+            event_key=f"{prefix}:{i % 12}:{i}", event_type="generation_request",
+            event_source=f"codegen-{i % 4}", processing_duration_ms=float(5 + (i * 7919) % 400),
+            success=not failed, created_at=start + timedelta(microseconds=i * 50),
+            queue_wait_time_ms=float(i % 30), error_type="GenerationTimeout" if failed else None,
+            error_message="render exceeded 30 s" if failed else None,
+            retry_count=i % 3 if failed else 0, batch_size=100,
+        ))
+    return rows
+
+
+def generation_rows(count: int, start: datetime) -> list[GenerationMetricRow]:
+    phases = list(GenerationPhase)
+    node_types = list(NodeType)
+    return [
+        GenerationMetricRow(
+            request_id=f"req-{i // len(phases)}", node_type=node_types[i % 4],
+            phase=phases[i % len(phases)], duration_ms=float((i * 31) % 900), created_at=start,
+            memory_mb=64.0, cpu_percent=80.0, cache_hit=i % 3 != 0, parallel_execution=True,
+            worker_count=2, metadata={"template": "effect.j2"} if i % 10 == 0 else None,
+        )
+        for i in range(count)
+    ]
+
+
+async def _timed_batches(db: Database, rows: list[EventMetricRow],
+                         batch_size: int) -> tuple[float, int, list[float]]:
+    inserted, latencies = 0, []
+    began = time.perf_counter()
+    for start in range(0, len(rows), batch_size):
+        t0 = time.perf_counter()
+        inserted += await db.events.write_many(rows[start:start + batch_size])
+        latencies.append((time.perf_counter() - t0) * 1000)
+    return time.perf_counter() - began, inserted, latencies
+
+
+async def run(database_url: str, rows: int = 50_000, *, single_rows: int = 2_000,
+              batch_size: int = 5_000) -> Report:
+    """Measure batched and row-by-row metric writes in a scratch database on the server."""
+    report = Report("Postgres metric writes (batched COPY vs one INSERT per row)")
+    report.params = {"rows": rows, "single_rows": single_rows, "batch_size": batch_size}
+    now = datetime.now(UTC)
+    batched = event_rows(rows, now, "bench.batched")
+    single = event_rows(single_rows, now, "bench.single")
+    generation = generation_rows(min(rows, 24_000), now)
+    async with scratch_database(database_url) as dsn:
+        await migrate(dsn)
+        async with await Database.open(dsn, min_size=1, max_size=2) as db:
+            elapsed, inserted, latencies = await _timed_batches(db, batched, batch_size)
+            batched_rate = rows / elapsed
+            report.add("batched event rows/s", batched_rate, "rows/s",
+                       goal=f">= {GOAL_ROWS_PER_S:,}", met=batched_rate >= GOAL_ROWS_PER_S,
+                       note=f"{inserted:,} inserted in {elapsed:.2f} s")
+            report.add(f"batch latency p50 ({batch_size:,} rows)", statistics.median(latencies),
+                       "ms")
+            report.add(f"batch latency max ({batch_size:,} rows)", max(latencies), "ms")
+
+            replay_elapsed, replayed, _ = await _timed_batches(db, batched, batch_size)
+            report.add("replayed event rows/s", rows / replay_elapsed, "rows/s",
+                       goal="0 inserted", met=replayed == 0,
+                       note=f"{replayed} rows inserted by the replay")
+
+            began = time.perf_counter()
+            one_by_one = 0
+            for row in single:
+                one_by_one += await db.events.insert_one(row)
+            single_rate = single_rows / (time.perf_counter() - began)
+            report.add("row-by-row event rows/s (insert_one)", single_rate, "rows/s",
+                       note=f"{one_by_one:,} inserted, one round trip each")
+            report.add("batched / row-by-row", batched_rate / single_rate, "x")
+
+            began = time.perf_counter()
+            gen_inserted = await db.generation.write_many(generation)
+            gen_rate = len(generation) / (time.perf_counter() - began)
+            report.add("batched generation rows/s", gen_rate, "rows/s",
+                       goal=f">= {GOAL_ROWS_PER_S:,}", met=gen_rate >= GOAL_ROWS_PER_S,
+                       note=f"{gen_inserted:,} inserted, 10 % with JSONB metadata")
+            total = await db.events.count()
+            if total != rows + single_rows:
+                raise RuntimeError(f"expected {rows + single_rows} event rows, found {total}")
+    return report
+
+
+def main() -> None:
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
+    report = asyncio.run(run(database_url_from_env(), rows))
+    print(report.render())
+    print(f"wrote {report.write_json('pg_writes')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Single-node Apache Kafka 4.x (KRaft) on loopback, from Maven Central jars.
+#   infra/kafka.sh start   fetch jars if needed, format storage once, start, wait until it answers
+#   infra/kafka.sh stop    stop the broker (state is kept; `clean` removes it)
+#   infra/kafka.sh status  print the bootstrap address if running
+#   infra/kafka.sh clean   stop and delete all broker state
+source "$(dirname "$0")/common.sh"
+K="$LOCAL/kafka"
+LIBS="$K/libs"
+mkdir -p "$K"
+
+fetch_jars() {
+  if [ -f "$LIBS/.complete" ] && [ "$LIBS/.complete" -nt "$ROOT/infra/kafka/pom.xml" ]; then return; fi
+  need java "install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)"
+  need mvn "install Maven (Debian: apt-get install maven)"
+  say "fetching Kafka jars from Maven Central (once)"
+  rm -rf "$LIBS"; mkdir -p "$LIBS"
+  mvn -q -B -f "$ROOT/infra/kafka/pom.xml" dependency:copy-dependencies \
+      -DoutputDirectory="$LIBS" -DincludeScope=runtime >"$K/mvn.log" 2>&1 \
+    || { tail -20 "$K/mvn.log" >&2; die "mvn could not fetch the Kafka jars (log: $K/mvn.log)"; }
+  touch "$LIBS/.complete"
+}
+
+java_run() {  # java_run MAINCLASS ARGS...
+  java -Xms256m -Xmx${ONEXGEN_KAFKA_HEAP:-768m} -XX:+UseG1GC \
+       -Dlog4j2.configurationFile="$ROOT/infra/kafka/log4j2.yaml" -Dkafka.logs.dir="$K/logs" \
+       -cp "$LIBS/*" "$@"
+}
+
+write_config() {
+  local port ctl
+  port=$(free_port); ctl=$(free_port)
+  while [ "$ctl" = "$port" ]; do ctl=$(free_port); done
+  sed -e "s|@PORT@|$port|g" -e "s|@CTL@|$ctl|g" -e "s|@DATA@|$K/data|g" \
+      "$ROOT/infra/kafka/server.properties.in" >"$K/server.properties"
+  echo "$port" >"$K/port"
+}
+
+start() {
+  if pid_alive "$(cat "$K/pid" 2>/dev/null)"; then
+    say "kafka already running on 127.0.0.1:$(cat "$K/port")"; echo "127.0.0.1:$(cat "$K/port")"; return
+  fi
+  fetch_jars
+  need java "install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)"
+  # Ports are chosen per start (they are free now); storage keeps the cluster id.
+  write_config
+  if [ ! -f "$K/data/meta.properties" ]; then
+    mkdir -p "$K/data"
+    local cid; cid=$(java_run kafka.tools.StorageTool random-uuid 2>>"$K/format.log" | tail -1)
+    java_run kafka.tools.StorageTool format --config "$K/server.properties" \
+        --cluster-id "$cid" --standalone >>"$K/format.log" 2>&1 \
+      || { tail -20 "$K/format.log" >&2; die "kafka storage format failed (log: $K/format.log)"; }
+  fi
+  mkdir -p "$K/logs"
+  nohup java -Xms256m -Xmx${ONEXGEN_KAFKA_HEAP:-768m} -XX:+UseG1GC \
+       -Dlog4j2.configurationFile="$ROOT/infra/kafka/log4j2.yaml" -Dkafka.logs.dir="$K/logs" \
+       -cp "$LIBS/*" kafka.Kafka "$K/server.properties" >"$K/logs/stdout.log" 2>&1 &
+  echo $! >"$K/pid"
+  local port; port=$(cat "$K/port")
+  # Ready = a metadata request succeeds (not merely an open port).
+  for _ in $(seq 1 120); do
+    pid_alive "$(cat "$K/pid")" || { tail -30 "$K/logs/stdout.log" >&2; die "kafka exited during start (log: $K/logs/stdout.log)"; }
+    if port_open "$port" && "$ROOT/infra/kafka_ready.py" "127.0.0.1:$port" 2>/dev/null; then
+      say "kafka ready on 127.0.0.1:$port"; echo "127.0.0.1:$port"; return
+    fi
+    sleep 0.5
+  done
+  die "kafka did not answer within 60 s (log: $K/logs/stdout.log)"
+}
+
+stop() {
+  local pid; pid=$(cat "$K/pid" 2>/dev/null || true)
+  if pid_alive "$pid"; then
+    kill "$pid"
+    for _ in $(seq 1 60); do pid_alive "$pid" || break; sleep 0.5; done
+    pid_alive "$pid" && kill -9 "$pid"
+    say "kafka stopped"
+  fi
+  rm -f "$K/pid"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) pid_alive "$(cat "$K/pid" 2>/dev/null)" && echo "127.0.0.1:$(cat "$K/port")" || { echo "stopped"; exit 1; } ;;
+  clean) stop; rm -rf "$K/data" "$K/logs" "$K/server.properties" ;;
+  fetch) fetch_jars ;;
+  *) die "usage: infra/kafka.sh start|stop|status|clean|fetch" ;;
+esac

@@ -1,0 +1,1 @@
+"""Implementations of the CLI's commands, one module each."""

@@ -1,0 +1,19 @@
+"""``onexgen worker``: run one worker in the foreground (SIGINT/SIGTERM drain and stop it)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("worker", help="run a worker in the foreground (Ctrl-C stops it)")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from onexgen.settings import load_settings
+    from onexgen.worker import run_worker
+
+    run_worker(load_settings())
+    return 0

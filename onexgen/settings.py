@@ -1,0 +1,148 @@
+"""Process configuration, read from ``ONEXGEN_*`` environment variables.
+
+One ``Settings`` object is built at start and passed down; nothing reads the
+environment later, so tests can build their own settings freely. Secrets are
+``SecretStr`` so that printing or logging a settings object never shows them.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI", "OAUTHBEARER"]
+
+
+def _stack_env_file() -> Path:
+    """``.local/stack.env`` written by ``make stack-up``: the local services' addresses."""
+    root = Path(os.environ.get("ONEXGEN_ROOT", Path.cwd()))
+    return root / ".local" / "stack.env"
+
+
+class Settings(BaseSettings):
+    """Every knob of a worker. Defaults suit one local worker on a 2-core machine."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ONEXGEN_",
+        env_file=None,
+        extra="ignore",
+        frozen=True,
+    )
+
+    # --- Kafka ---------------------------------------------------------------
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="host:port[,host:port...]")
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_ssl_password: SecretStr | None = None
+
+    topic_prefix: str = Field("onexgen", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    topic_partitions: int = Field(4, ge=1, le=1024)
+    topic_replication: int = Field(1, ge=1, le=16)
+    app_id: str = Field("onexgen", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+
+    # --- Batching --------------------------------------------------------------
+    batch_size: int = Field(50, ge=1, le=10_000)
+    batch_within_s: float = Field(0.25, gt=0, le=60)
+
+    # --- Postgres ---------------------------------------------------------------
+    database_url: SecretStr = SecretStr("postgresql://onexgen@127.0.0.1:5432/onexgen")
+    database_pool_min: int = Field(1, ge=0, le=100)
+    database_pool_max: int = Field(8, ge=1, le=200)
+    metrics_retention_days: int = Field(30, ge=1, le=3650)
+
+    # --- Worker web server (/metrics, /health) -----------------------------------
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(6066, ge=0, le=65535)
+
+    # --- Logging ---------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_file: Path | None = None
+    log_max_bytes: int = Field(100 * 1024 * 1024, ge=1024)
+    log_backup_count: int = Field(10, ge=0, le=1000)
+    log_rotate_when: str | None = Field(
+        None, description="time-based rotation (e.g. 'midnight', 'H'); overrides size rotation"
+    )
+
+    # --- Code generation ---------------------------------------------------------
+    codegen_workers: int = Field(0, ge=0, le=256, description="0 = one per core")
+    codegen_job_timeout_s: float = Field(10.0, gt=0, le=600)
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap_has_ports(cls, value: str) -> str:
+        for server in value.split(","):
+            host, sep, port = server.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(
+                    f"kafka_bootstrap entry {server!r} must be host:port "
+                    "(e.g. ONEXGEN_KAFKA_BOOTSTRAP=127.0.0.1:9092)"
+                )
+        return value
+
+    @cached_property
+    def topics(self) -> TopicNames:
+        return TopicNames(self.topic_prefix)
+
+    def kafka_client_kwargs(self) -> dict[str, Any]:
+        """Security settings in aiokafka's keyword names (also accepted by faust's broker)."""
+        kwargs: dict[str, Any] = {"security_protocol": self.kafka_security_protocol}
+        if self.kafka_sasl_mechanism:
+            kwargs["sasl_mechanism"] = self.kafka_sasl_mechanism
+            kwargs["sasl_plain_username"] = self.kafka_sasl_username
+            if self.kafka_sasl_password is not None:
+                kwargs["sasl_plain_password"] = self.kafka_sasl_password.get_secret_value()
+        if self.kafka_security_protocol in ("SSL", "SASL_SSL"):
+            kwargs["ssl_context"] = self.ssl_context()
+        return kwargs
+
+    def ssl_context(self) -> Any:
+        from aiokafka.helpers import create_ssl_context
+
+        return create_ssl_context(
+            cafile=str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None,
+            certfile=str(self.kafka_ssl_certfile) if self.kafka_ssl_certfile else None,
+            keyfile=str(self.kafka_ssl_keyfile) if self.kafka_ssl_keyfile else None,
+            password=(
+                self.kafka_ssl_password.get_secret_value() if self.kafka_ssl_password else None
+            ),
+        )
+
+
+class TopicNames:
+    """The five topic names under one prefix."""
+
+    __slots__ = ("alerts", "dlq", "feedback", "prefix", "requests", "results")
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.requests = f"{prefix}.requests"
+        self.results = f"{prefix}.results"
+        self.feedback = f"{prefix}.feedback"
+        self.alerts = f"{prefix}.alerts"
+        self.dlq = f"{prefix}.dlq"
+
+    def all(self) -> list[str]:
+        return [self.requests, self.results, self.feedback, self.alerts, self.dlq]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, falling back to ``.local/stack.env`` for addresses."""
+    stack_env = _stack_env_file()
+    if stack_env.is_file():
+        for line in stack_env.read_text().splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key.startswith("ONEXGEN_") and key not in os.environ:
+                name = key.removeprefix("ONEXGEN_").lower()
+                overrides.setdefault(name, value)
+    return Settings(**overrides)

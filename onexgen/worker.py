@@ -1,0 +1,44 @@
+"""``onexgen worker``: prepare topics and schema, then run the Faust worker in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+
+import faust
+import structlog
+
+from agents.codegen import register_codegen_agent
+from agents.runtime import WorkerRuntime
+from observability.logging import configure_logging_from_settings
+from onexgen.settings import Settings
+from storage.migrate import migrate
+from streams.app import create_app
+from streams.topics import ensure_topics
+
+log = structlog.get_logger("onexgen.worker")
+
+
+async def prepare(settings: Settings) -> None:
+    """Topics and migrations, both safe to run on every start and from several workers."""
+    created = await ensure_topics(settings)
+    applied = await migrate(settings.database_url.get_secret_value())
+    log.info("prepared", topics_created=created, migrations_applied=applied)
+
+
+def build_worker(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
+    app = create_app(settings)
+    runtime = WorkerRuntime(settings)
+    # app.service() takes only classes; faust starts instances from this list just the same.
+    app._extra_services.append(runtime)  # type: ignore[arg-type]
+    register_codegen_agent(app, runtime)
+    return app, runtime
+
+
+def run_worker(settings: Settings) -> None:
+    """Blocks until SIGINT/SIGTERM; then drains the in-flight batch and stops."""
+    configure_logging_from_settings(settings, replace_root_handlers=True)
+    asyncio.run(prepare(settings))
+    app, _ = build_worker(settings)
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True,
+                          override_logging=False, redirect_stdouts=False)
+    worker.execute_from_commandline()

@@ -1,0 +1,1 @@
+"""The work done for a batch of requests: decode, generate in a process pool, build records."""

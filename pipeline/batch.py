@@ -1,0 +1,183 @@
+"""One batch, end to end: generate in the pool, build results and dead letters, publish.
+
+The batch is published as a whole and only then acknowledged by the caller, so
+a crash at any point re-delivers the batch (at-least-once); results are keyed by
+request id and deterministic, so a re-delivered request yields the same result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import structlog
+
+from models.rows import EventMetricRow
+from observability.context import (
+    CORRELATION_ID_HEADER,
+    correlation_id_from_headers,
+    log_context,
+)
+from observability.metrics import PipelineMetrics
+from onexgen.settings import TopicNames
+from pipeline.errors import PoolUnavailable
+from pipeline.job import JobOutcome
+from pipeline.persist import RowSink
+from pipeline.pool import GenerationPool
+from streams.dead_letter import dead_letter
+from streams.errors import PublishError
+from streams.publisher import Publisher
+from streams.records import InboundMessage, OutboundRecord
+from streams.retry import RetriesExhausted, RetryPolicy, retry
+
+log = structlog.get_logger("onexgen.batch")
+
+PASSTHROUGH_HEADERS = ("traceparent", "tracestate")
+
+
+@dataclass(slots=True)
+class MessageOutcome:
+    """What happened to one message of the batch, for metrics and persistence."""
+
+    message: InboundMessage
+    correlation_id: str
+    status: str  # succeeded | failed | rejected | dead_lettered
+    error_type: str | None
+    duration_ms: float
+    queue_wait_ms: float
+    attempts: int
+
+
+@dataclass(slots=True)
+class BatchReport:
+    outcomes: list[MessageOutcome] = field(default_factory=list)
+    duration_ms: float = 0.0
+    publish_attempts: int = 0
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+class BatchProcessor:
+    """Turns a batch of request messages into published results and dead letters."""
+
+    def __init__(
+        self,
+        *,
+        topics: TopicNames,
+        pool: GenerationPool,
+        publisher: Publisher,
+        metrics: PipelineMetrics,
+        event_sink: RowSink[EventMetricRow] | None = None,
+        pool_policy: RetryPolicy | None = None,
+        publish_policy: RetryPolicy | None = None,
+        clock_ms: Callable[[], float] = lambda: time.time() * 1000,
+    ) -> None:
+        self.topics = topics
+        self.pool = pool
+        self.publisher = publisher
+        self.metrics = metrics
+        self.event_sink = event_sink
+        self.pool_policy = pool_policy or RetryPolicy(max_attempts=3, base_delay_s=0.2)
+        # Kafka down: keep trying, never ack before the batch is durable.
+        self.publish_policy = publish_policy or RetryPolicy(max_attempts=0, max_delay_s=15.0)
+        self._clock_ms = clock_ms
+
+    async def process(self, messages: Sequence[InboundMessage]) -> BatchReport:
+        started = time.perf_counter()
+        now_ms = self._clock_ms()
+        cids = [correlation_id_from_headers(m.headers) for m in messages]
+        items = [(m.value, cid) for m, cid in zip(messages, cids, strict=True)]
+        try:
+            outcomes, pool_attempts = await retry(
+                lambda: self.pool.run(items), policy=self.pool_policy,
+                transient=(PoolUnavailable,), on_retry=_log_retry("generation pool"),
+            )
+        except RetriesExhausted as exc:
+            outcomes = [JobOutcome("invalid", None, "invalid", b"", "pool_unavailable",
+                                   str(exc), 0.0) for _ in messages]
+            pool_attempts = exc.attempts
+        report = BatchReport()
+        records = [
+            self._record_for(m, cid, o, pool_attempts, now_ms, report)
+            for m, cid, o in zip(messages, cids, outcomes, strict=True)
+        ]
+        t_publish = time.perf_counter()
+        _, report.publish_attempts = await retry(
+            lambda: self.publisher.publish(records), policy=self.publish_policy,
+            transient=(PublishError,), on_retry=_log_retry("publish"),
+        )
+        self.metrics.produce_duration.labels(topic=self.topics.results).observe(
+            time.perf_counter() - t_publish)
+        report.duration_ms = (time.perf_counter() - started) * 1000
+        self._observe(report)
+        if self.event_sink is not None:
+            self.event_sink.add(event_rows(report))
+        return report
+
+    def _record_for(self, message: InboundMessage, cid: str, outcome: JobOutcome, attempts: int,
+                    now_ms: float, report: BatchReport) -> OutboundRecord:
+        wait = max(0.0, now_ms - message.timestamp_ms) if message.timestamp_ms else 0.0
+        with log_context(correlation_id=cid, topic=message.topic,
+                         partition=message.partition, offset=message.offset):
+            if outcome.kind == "invalid":
+                reason = outcome.reason or "invalid message"
+                error_type = outcome.error_type or "invalid_message"
+                log.warning("dead_lettered", reason=reason, error_type=error_type)
+                report.outcomes.append(MessageOutcome(message, cid, "dead_lettered", error_type,
+                                                      outcome.duration_ms, wait, attempts))
+                return dead_letter(message, dlq_topic=self.topics.dlq, reason=reason,
+                                   error_type=error_type, attempts=attempts, correlation_id=cid)
+            log.debug("generated", request_id=outcome.request_id, status=outcome.status,
+                      duration_ms=round(outcome.duration_ms, 3))
+            report.outcomes.append(MessageOutcome(message, cid, outcome.status, outcome.error_type,
+                                                  outcome.duration_ms, wait, attempts))
+            headers = [(CORRELATION_ID_HEADER, cid.encode())]
+            headers += [(k, v) for k, v in message.headers if k in PASSTHROUGH_HEADERS]
+            key = (outcome.request_id or "").encode()
+            return OutboundRecord(self.topics.results, key, outcome.payload, headers)
+
+    def _observe(self, report: BatchReport) -> None:
+        m = self.metrics
+        m.observe_batch(len(report.outcomes), report.duration_ms / 1000)
+        for o in report.outcomes:
+            if o.status == "dead_lettered":
+                m.dead_letters.labels(reason=o.error_type or "unknown").inc()
+            else:
+                m.results_produced.labels(status=o.status).inc()
+            # Kafka timestamp of the request -> its result durable on Kafka.
+            m.request_duration.observe((o.queue_wait_ms + report.duration_ms) / 1000)
+            m.queue_wait.observe(o.queue_wait_ms / 1000)
+        log.info("batch", size=len(report.outcomes), duration_ms=round(report.duration_ms, 2),
+                 succeeded=report.count("succeeded"), rejected=report.count("rejected"),
+                 failed=report.count("failed"), dead_lettered=report.count("dead_lettered"),
+                 publish_attempts=report.publish_attempts)
+
+
+def _log_retry(what: str) -> Callable[[int, BaseException, float], None]:
+    def on_retry(attempt: int, exc: BaseException, pause: float) -> None:
+        log.warning("retrying", what=what, attempt=attempt, error=str(exc),
+                    pause_s=round(pause, 3))
+
+    return on_retry
+
+
+def event_rows(report: BatchReport) -> list[EventMetricRow]:
+    """One ``event_processing_metrics`` row per message, keyed by its Kafka position and time."""
+    size = len(report.outcomes)
+    rows = []
+    for o in report.outcomes:
+        m = o.message
+        ts = m.timestamp_ms if m.timestamp_ms is not None else time.time() * 1000
+        ok = o.status == "succeeded"
+        rows.append(EventMetricRow(
+            event_key=m.origin, event_type="generation_request", event_source=m.topic,
+            processing_duration_ms=o.duration_ms, success=ok,
+            created_at=datetime.fromtimestamp(ts / 1000, UTC),
+            queue_wait_time_ms=o.queue_wait_ms,
+            error_type=None if ok else (o.error_type or o.status),
+            error_message=None, retry_count=max(0, o.attempts - 1), batch_size=size,
+        ))
+    return rows

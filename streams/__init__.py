@@ -1,0 +1,1 @@
+"""Kafka plumbing: the Faust app, topics, codecs, publishing, retries and dead letters."""

@@ -1,0 +1,30 @@
+"""Errors of the streams package.
+
+    StreamsError
+    ├── InvalidMessage      never processable (bad JSON, schema): dead-letter at once
+    ├── PublishError        Kafka did not take a record (transient: retry, then dead-letter)
+    └── TopicSetupError     topics could not be created or checked at start
+"""
+
+from __future__ import annotations
+
+
+class StreamsError(Exception):
+    """Root of every error raised by ``streams``."""
+
+
+class InvalidMessage(StreamsError):
+    """A permanent problem with one message; ``error_type`` is a short machine-readable tag."""
+
+    def __init__(self, reason: str, error_type: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.error_type = error_type
+
+
+class PublishError(StreamsError):
+    """Kafka did not acknowledge a record; the batch is retried and nothing is acked."""
+
+
+class TopicSetupError(StreamsError):
+    """Topics could not be created; the message says which broker and what to check."""

@@ -1,0 +1,66 @@
+"""Fixtures shared by the whole suite.
+
+Integration tests need the real Kafka broker and Postgres that ``make test``
+starts (addresses in ``.local/stack.env`` or ``ONEXGEN_*`` variables). They
+never skip: without the services they fail with a message naming the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _stack_value(name: str) -> str:
+    if os.environ.get(name):
+        return os.environ[name]
+    env_file = ROOT / ".local" / "stack.env"
+    if env_file.is_file():
+        for line in env_file.read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key == name and value:
+                return value
+    pytest.fail(f"{name} is not set and .local/stack.env is missing: run `make stack-up` "
+                "(or `make test`, which starts the stack)", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    return _stack_value("ONEXGEN_KAFKA_BOOTSTRAP")
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """The server's URL; tests that write use ``fresh_database_url`` instead."""
+    return _stack_value("ONEXGEN_DATABASE_URL")
+
+
+@pytest.fixture
+async def fresh_database_url(database_url: str) -> AsyncIterator[str]:
+    """A new, empty database on the real server, dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base, _, _ = database_url.rpartition("/")
+    yield f"{base}/{name}"
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def unique_prefix() -> str:
+    """A topic prefix and group id no other test shares."""
+    return f"t{uuid.uuid4().hex[:10]}"

@@ -1,0 +1,86 @@
+"""A real ``onexgen worker`` process for end-to-end tests, on its own topics and database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class WorkerProcess:
+    """Starts ``python -m onexgen worker`` and waits for ``/ready``; stops it with SIGTERM."""
+
+    def __init__(self, *, bootstrap: str, database_url: str, prefix: str, log_file: Path,
+                 extra_env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.log_file = log_file
+        self.env = {
+            **os.environ,
+            "ONEXGEN_KAFKA_BOOTSTRAP": bootstrap,
+            "ONEXGEN_DATABASE_URL": database_url,
+            "ONEXGEN_TOPIC_PREFIX": prefix,
+            "ONEXGEN_APP_ID": f"{prefix}-app",
+            "ONEXGEN_WEB_PORT": str(self.port),
+            "ONEXGEN_LOG_LEVEL": "DEBUG",
+            "ONEXGEN_LOG_FILE": str(log_file),
+            "ONEXGEN_CODEGEN_WORKERS": "2",
+            **(extra_env or {}),
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.stderr_path = log_file.with_suffix(".stderr")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 90.0) -> None:
+        with self.stderr_path.open("ab") as stderr:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen([sys.executable, "-m", "onexgen", "worker"], cwd=ROOT,
+                                         env=self.env, stdout=stderr, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.proc.returncode}: "
+                                   f"{self.stderr_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/ready", timeout=1) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        tail = self.stderr_path.read_text()[-3000:]
+        raise RuntimeError(f"worker not ready in {timeout_s}s: {tail}")
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"{self.url}/metrics", timeout=5) as resp:
+            return str(resp.read().decode())
+
+    def stop(self, timeout_s: float = 60.0) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

@@ -1,0 +1,30 @@
+"""Helpers for codegen tests: requests, writing packages, running ruff on them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from models.wire import GenerationRequest
+
+RUFF = Path(sys.executable).parent / "ruff"
+
+
+def make_request(node_type: str, mixins: list[str], **overrides: Any) -> GenerationRequest:
+    data: dict[str, Any] = {
+        "request_id": "req-1", "node_type": node_type, "name": "UserStore",
+        "domain": "identity", "description": "Keeps users.",
+        "operations": [{"name": "create_user", "description": "Create a user."},
+                       {"name": "get_user", "description": ""}],
+        "mixins": mixins,
+    }
+    data.update(overrides)
+    return GenerationRequest.model_validate(data)
+
+
+def ruff_check(directory: Path) -> subprocess.CompletedProcess[str]:
+    """ruff with its default rules only (--isolated ignores the project's config)."""
+    return subprocess.run([str(RUFF), "check", "--no-cache", "--isolated", str(directory)],
+                          capture_output=True, text=True, check=False)
