@@ -27,9 +27,16 @@ def _logging() -> Report:
     return run()
 
 
+def _patterns() -> Report:
+    from bench.bench_patterns import run
+
+    return run()
+
+
 BENCHMARKS: dict[str, Callable[[], Report]] = {
     "logging": _logging,
     "pg_writes": _pg_writes,
+    "patterns": _patterns,
 }
 
 

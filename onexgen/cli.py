@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from onexgen import __version__
 
-COMMAND_MODULES = ("worker", "migrate", "topics", "submit", "tail", "schema")
+COMMAND_MODULES = ("worker", "migrate", "topics", "submit", "tail", "schema", "patterns")
 
 
 class Parser(argparse.ArgumentParser):

@@ -1,0 +1,86 @@
+"""Detector behaviour: determinism, batching, persistence, thresholds, learning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from learning.patterns.detector import PatternDetector, TrainingExample
+from learning.patterns.errors import ModelFormatError, UnknownPatternError
+from learning.patterns.persist import copy_of, from_bytes, load, save, to_bytes
+from learning.patterns.thresholds import Evidence, choose_threshold
+from tests.unit.learning.conftest import make_request
+
+REQUESTS = [
+    make_request("Creates, reads and deletes notes; caches hot notes.", rid="r1"),
+    make_request("Sends an SMS when the job fails, retrying with backoff.", rid="r2"),
+    make_request("", [("sum_sales_by_region", ""), ("publish_total", "to the totals topic")],
+                 rid="r3"),
+]
+
+
+def test_save_load_round_trip_gives_identical_predictions(
+        trained: PatternDetector, tmp_path: Path) -> None:
+    path = tmp_path / "model.bin"
+    save(trained, path)
+    loaded = load(path)
+    assert np.array_equal(loaded.confidences(REQUESTS), trained.confidences(REQUESTS))
+    assert loaded.detect_many(REQUESTS) == trained.detect_many(REQUESTS)
+    assert loaded.thresholds == trained.thresholds
+
+
+def test_from_bytes_foreign_bytes_raises_model_format_error() -> None:
+    with pytest.raises(ModelFormatError, match="retrain"):
+        from_bytes(b"not a model")
+
+
+def test_detect_many_same_as_one_by_one(trained: PatternDetector) -> None:
+    assert trained.detect_many(REQUESTS) == [trained.detect(r) for r in REQUESTS]
+
+
+def test_detect_repeated_calls_deterministic(trained: PatternDetector) -> None:
+    assert to_bytes(copy_of(trained)) == to_bytes(trained)
+    assert trained.detect_many(REQUESTS) == trained.detect_many(REQUESTS)
+
+
+def test_detect_untrained_detector_uses_rules() -> None:
+    found = {d.name for d in PatternDetector().detect(REQUESTS[1])}
+    assert {"notification", "resilience"} <= found
+
+
+def test_learn_unknown_pattern_raises_naming_valid_ones(trained: PatternDetector) -> None:
+    with pytest.raises(UnknownPatternError, match="crud"):
+        copy_of(trained).learn([TrainingExample(REQUESTS[0], "teleport", True)])
+
+
+def test_learn_negative_examples_lower_confidence(trained: PatternDetector) -> None:
+    detector = copy_of(trained)
+    request = make_request("Publishes and unpublishes articles on the public website.")
+    column = 4  # event_publishing
+    before = detector.confidences([request])[0, column]
+    seconds = detector.learn([TrainingExample(request, "event_publishing", False)] * 5)
+    assert detector.confidences([request])[0, column] < before
+    assert seconds < 1.0
+
+
+def test_choose_threshold_lowest_cut_meeting_target() -> None:
+    evidence = [Evidence(0.9, True), Evidence(0.8, True), Evidence(0.7, False),
+                Evidence(0.6, True), Evidence(0.3, False), Evidence(0.2, False)]
+    # at cut 0.75 precision is 2/2; at 0.45 it is 3/4 < 0.95: the cut stays at 0.75
+    assert choose_threshold(evidence, 0.95, min_positive_weight=1.0) == pytest.approx(0.75)
+    assert choose_threshold(evidence, 0.7, min_positive_weight=1.0) == pytest.approx(0.45)
+
+
+def test_choose_threshold_thin_evidence_keeps_current() -> None:
+    assert choose_threshold([Evidence(0.9, True)], 0.95) is None
+
+
+def test_tune_thresholds_labeled_requests_sets_every_pattern(trained: PatternDetector) -> None:
+    detector = copy_of(trained)
+    labels = [frozenset({"crud", "caching"}), frozenset({"notification", "resilience"}),
+              frozenset({"aggregation", "event_publishing"})]
+    cuts = detector.tune_thresholds(REQUESTS, labels, target_precision=0.95)
+    assert set(cuts) == set(trained.thresholds)
+    assert all(0.0 < c < 1.0 for c in cuts.values())

@@ -1,0 +1,78 @@
+"""Whole words, negation and sense rules: the decoys of issue 5 item 7 do not count."""
+
+from __future__ import annotations
+
+import pytest
+
+from learning.patterns.detector import PatternDetector
+from learning.patterns.library import PATTERN_NAMES
+from learning.patterns.rules import crud_kinds, rule_scores
+from learning.patterns.text import request_text
+from tests.unit.learning.conftest import make_request
+
+
+def names(detector: PatternDetector, description: str,
+          ops: list[tuple[str, str]] | None = None) -> set[str]:
+    return {d.name for d in detector.detect(make_request(description, ops))}
+
+
+@pytest.mark.parametrize(("description", "pattern"), [
+    ("Resets a user's password.", "crud"),
+    ("Returns the seat map of an event venue.", "event_publishing"),
+    ("Looks up a vial by its batch number.", "batch_processing"),
+    ("Parses the query string of a URL into a dict.", "query"),
+    ("Fetches the live price from the exchange. It does not cache anything.", "caching"),
+    ("Reads messages from a Kafka topic and logs them.", "event_publishing"),
+    ("Fetches one order by its id.", "query"),
+    ("Receives incoming webhooks from GitHub and stores each delivery.", "notification"),
+    ("Appends entries to the audit table.", "crud"),
+])
+def test_detect_decoy_word_in_another_sense_not_detected(
+        trained: PatternDetector, description: str, pattern: str) -> None:
+    assert pattern not in names(trained, description)
+
+
+def test_detect_saga_undo_steps_orchestration_not_resilience(trained: PatternDetector) -> None:
+    found = names(trained, "Runs the undo step of every completed saga step when a later "
+                           "step fails.")
+    assert "orchestration" in found
+    assert "resilience" not in found
+
+
+@pytest.mark.parametrize(("description", "pattern"), [
+    ("Creates, updates and deletes customer records.", "crud"),
+    ("Publishes an OrderPlaced event to Kafka.", "event_publishing"),
+    ("Imports supplier rows in batches of 500.", "batch_processing"),
+    ("Caches exchange rates for five minutes.", "caching"),
+    ("Calls the gateway with retries and exponential backoff.", "resilience"),
+    ("Sends a welcome e-mail to new users.", "notification"),
+    ("Runs every night at 2am and removes temp files.", "scheduling"),
+    ("Searches products by name, sorted by price, paginated.", "query"),
+])
+def test_detect_plain_statement_detects_pattern(
+        trained: PatternDetector, description: str, pattern: str) -> None:
+    assert pattern in names(trained, description)
+
+
+def test_rules_reset_contains_set_no_update_kind() -> None:
+    text = request_text(make_request("Resets the counter kept at the given address."))
+    assert crud_kinds(text) == frozenset()
+
+
+def test_rules_upsert_counts_as_create_and_update() -> None:
+    text = request_text(make_request("Upserts customer records by external id."))
+    assert crud_kinds(text) == {"create", "update"}
+    assert rule_scores(text)[PATTERN_NAMES.index("crud")] >= 0.7
+
+
+def test_text_negation_scope_marks_words_until_clause_end() -> None:
+    text = request_text(make_request("It does not convert, validate or store anything. "
+                                     "It retries."))
+    assert "not_convert not_validate" in text
+    assert "not_store" in text
+    assert " retries" in text and "not_retries" not in text
+
+
+def test_text_operation_names_split_into_words() -> None:
+    text = request_text(make_request("", [("get_user_by_id", "fetch the user")]))
+    assert text == "get user by id fetch the user"
