@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install stack-up stack-down run test test-unit lint bench migrate topics clean
+.PHONY: help install system-deps stack-up stack-down run test test-unit lint bench migrate topics clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create the venv and install onexgen with its dev tools
 
+system-deps: ## install chromium and promtool (Debian packages) if missing; needs root
+	@infra/system-deps.sh
+
 stack-up: ## start local Kafka + Postgres in the background (addresses in .local/stack.env)
 	@infra/stack.sh up
 
@@ -28,7 +31,7 @@ stack-down: ## stop what stack-up started
 run: $(STAMP) ## start the stack and a worker in the foreground; Ctrl-C stops everything
 	@infra/run.sh
 
-test: $(STAMP) ## start the stack, run the whole suite (unit + integration), stop the stack
+test: $(STAMP) system-deps ## start the stack, run the whole suite (unit + integration), stop the stack
 	@infra/with-stack.sh $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## unit tests only (no services)

@@ -35,5 +35,7 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
                 await runtime.batch_processor.process(messages)
             for event in events:
                 await stream.ack(event)
+            for m in messages:
+                runtime.monitor.record_progress(m.topic, m.partition, m.offset)
 
     return app.agent(topic, name="onexgen.codegen", concurrency=1)(codegen)

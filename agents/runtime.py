@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 from agents.web import WebServer
 from models.rows import EventMetricRow
 from observability.metrics import PipelineMetrics
+from observability.monitor import Monitor
 from onexgen.settings import Settings
 from pipeline.batch import BatchProcessor
 from pipeline.persist import RowSink
@@ -36,12 +37,13 @@ class WorkerRuntime(mode.Service):
         self.settings = settings
         self.registry = registry or CollectorRegistry()
         self.metrics = PipelineMetrics(self.registry)
+        self.monitor = Monitor(self.registry)
         self.pool = GenerationPool(settings.codegen_workers)
         self.publisher = Publisher(settings)
         self.event_sink: RowSink[EventMetricRow] = RowSink("event_metrics", self._write_events)
         self.batch_processor = BatchProcessor(
             topics=settings.topics, pool=self.pool, publisher=self.publisher, metrics=self.metrics,
-            event_sink=self.event_sink,
+            event_sink=self.event_sink, monitor=self.monitor,
         )
         self.web = WebServer(settings, self.registry, ready=self.is_ready)
         self._ready = asyncio.Event()

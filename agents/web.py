@@ -15,21 +15,30 @@ from prometheus_client import CollectorRegistry
 from observability.metrics import render_metrics
 from onexgen.settings import Settings
 
+RouteHook = Callable[[web.Application, Callable[[], bool]], None]
+"""Adds routes to the app before it starts; gets the worker's "started" predicate."""
+
 
 class WebServer:
+    """``/metrics`` here; ``/health``, ``/ready`` and the dashboard come from route hooks."""
+
     def __init__(self, settings: Settings, registry: CollectorRegistry,
                  ready: Callable[[], bool]) -> None:
         self._settings = settings
         self._registry = registry
         self._ready = ready
         self._runner: web.AppRunner | None = None
+        self.route_hooks: list[RouteHook] = []
         self.port = settings.web_port
 
     def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/metrics", self._metrics)
-        app.router.add_get("/health", self._health)
-        app.router.add_get("/ready", self._readiness)
+        for hook in self.route_hooks:
+            hook(app, self._ready)
+        if not self.route_hooks:
+            app.router.add_get("/health", self._health)
+            app.router.add_get("/ready", self._readiness)
         return app
 
     async def start(self) -> None:

@@ -33,10 +33,24 @@ def _patterns() -> Report:
     return run()
 
 
+def _alerts() -> Report:
+    from bench.bench_alerts import run
+
+    return run()
+
+
+def _e2e() -> Report:
+    from bench.bench_e2e import run
+
+    return run()
+
+
 BENCHMARKS: dict[str, Callable[[], Report]] = {
     "logging": _logging,
     "pg_writes": _pg_writes,
     "patterns": _patterns,
+    "alerts": _alerts,
+    "e2e": _e2e,
 }
 
 

@@ -21,6 +21,7 @@ from observability.context import (
     log_context,
 )
 from observability.metrics import PipelineMetrics
+from observability.monitor import Monitor
 from onexgen.settings import TopicNames
 from pipeline.errors import PoolUnavailable
 from pipeline.job import JobOutcome
@@ -71,6 +72,7 @@ class BatchProcessor:
         publisher: Publisher,
         metrics: PipelineMetrics,
         event_sink: RowSink[EventMetricRow] | None = None,
+        monitor: Monitor | None = None,
         pool_policy: RetryPolicy | None = None,
         publish_policy: RetryPolicy | None = None,
         clock_ms: Callable[[], float] = lambda: time.time() * 1000,
@@ -80,6 +82,7 @@ class BatchProcessor:
         self.publisher = publisher
         self.metrics = metrics
         self.event_sink = event_sink
+        self.monitor = monitor
         self.pool_policy = pool_policy or RetryPolicy(max_attempts=3, base_delay_s=0.2)
         # Kafka down: keep trying, never ack before the batch is durable.
         self.publish_policy = publish_policy or RetryPolicy(max_attempts=0, max_delay_s=15.0)
@@ -109,8 +112,10 @@ class BatchProcessor:
             lambda: self.publisher.publish(records), policy=self.publish_policy,
             transient=(PublishError,), on_retry=_log_retry("publish"),
         )
-        self.metrics.produce_duration.labels(topic=self.topics.results).observe(
-            time.perf_counter() - t_publish)
+        publish_s = time.perf_counter() - t_publish
+        self.metrics.produce_duration.labels(topic=self.topics.results).observe(publish_s)
+        if self.monitor is not None:
+            self.monitor.observe_stage("produce", publish_s)
         report.duration_ms = (time.perf_counter() - started) * 1000
         self._observe(report)
         if self.event_sink is not None:
@@ -140,6 +145,12 @@ class BatchProcessor:
             return OutboundRecord(self.topics.results, key, outcome.payload, headers)
 
     def _observe(self, report: BatchReport) -> None:
+        if self.monitor is not None:
+            self.monitor.observe_batch(
+                len(report.outcomes), report.duration_ms / 1000,
+                succeeded=report.count("succeeded"), failed=report.count("failed"),
+                dead_lettered=report.count("dead_lettered"), rejected=report.count("rejected"),
+                latencies_ms=[o.queue_wait_ms + report.duration_ms for o in report.outcomes])
         m = self.metrics
         m.observe_batch(len(report.outcomes), report.duration_ms / 1000)
         for o in report.outcomes:

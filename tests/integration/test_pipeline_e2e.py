@@ -12,9 +12,9 @@ import orjson
 import pytest
 
 from models.wire import GenerationResult, ResultStatus
+from onexgen.harness import WorkerProcess
 from onexgen.settings import TopicNames
 from tests.integration.kafka_io import Outgoing, collect, header, produce
-from tests.integration.worker_proc import WorkerProcess
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +82,8 @@ async def worker(kafka_bootstrap: str, database_url: str,
     db_url = f"{database_url.rpartition('/')[0]}/{name}"
     log_file = tmp_path_factory.mktemp("worker") / "worker.log"
     proc = WorkerProcess(bootstrap=kafka_bootstrap, database_url=db_url,
-                         prefix=f"e2e{uuid.uuid4().hex[:8]}", log_file=log_file)
+                         prefix=f"e2e{uuid.uuid4().hex[:8]}", log_file=log_file,
+                         log_level="DEBUG")
     proc.start()
     try:
         yield proc

@@ -1,0 +1,313 @@
+"""End to end through the real broker: a real worker against its baselines, in one run.
+
+Measured, each on its own fresh topics:
+- the pipeline: a real ``onexgen worker`` process; N requests produced as fast as
+  possible (throughput), then M requests offered at half that rate (latency from
+  produce to the result reaching a consumer: p50/p95/p99);
+- the naive baseline: one message at a time, generation on the event loop,
+  each result awaited before the next message (what the original did);
+- the Kafka ceiling: consume and produce the same volume with no work at all;
+- the CPU ceiling: the same generation through the process pool, no Kafka.
+Peak RSS of the worker and of each of its pool processes is read from /proc.
+
+Run: ``python -m bench.bench_e2e`` with ``ONEXGEN_KAFKA_BOOTSTRAP`` and
+``ONEXGEN_DATABASE_URL`` set (``make bench`` sets them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from bench.report import Report
+from onexgen.harness import WorkerProcess
+from onexgen.settings import Settings, TopicNames
+from pipeline.job import run_job
+from pipeline.pool import GenerationPool
+from streams.topics import ensure_topics
+
+MIXIN_SETS = {
+    "effect": [["HealthCheck", "Metrics"], ["Retry", "Timeout", "LogData"], ["Repository"]],
+    "compute": [["HealthCheck"], ["Validation", "Metrics"], []],
+    "reducer": [["Metrics"], ["Caching", "HealthCheck"], ["Audit"]],
+    "orchestrator": [["EventBus", "Retry"], ["Timeout", "CircuitBreaker"], []],
+}
+
+
+def request_bytes(tag: str, i: int) -> bytes:
+    """A unique, valid request (a different name each time: no output-cache shortcuts)."""
+    node_type = list(MIXIN_SETS)[i % 4]
+    return orjson.dumps({
+        "request_id": f"{tag}-{i}", "node_type": node_type, "name": f"Bench{i}",
+        "domain": "bench", "description": f"Benchmark request {i} that reads and updates records.",
+        "operations": [{"name": "handle", "description": "handle one item"},
+                       {"name": f"step_{i % 7}", "description": ""}],
+        "mixins": MIXIN_SETS[node_type][i % 3],
+    })
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+class ResultWatcher:
+    """Consumes a results topic from its current end and timestamps each new key."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.bootstrap, self.topic = bootstrap, topic
+        self.seen: dict[bytes, float] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
+                                    enable_auto_commit=False, fetch_max_wait_ms=20)
+        await consumer.start()
+        parts = consumer.partitions_for_topic(self.topic) or set()
+        while not parts:
+            await consumer._client.force_metadata_update()  # topic just created
+            parts = consumer.partitions_for_topic(self.topic) or set()
+        tps = [TopicPartition(self.topic, p) for p in parts]
+        consumer.assign(tps)
+        await consumer.seek_to_end(*tps)
+        for tp in tps:
+            await consumer.position(tp)
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=100)
+            now = time.perf_counter()
+            for records in batch.values():
+                for r in records:
+                    self.seen.setdefault(r.key, now)
+
+    async def wait_for(self, count: int, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        # Polls a count another task grows; an Event per target count would be no simpler.
+        while len(self.seen) < count and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        if len(self.seen) < count:
+            raise TimeoutError(f"only {len(self.seen)}/{count} results in {timeout_s}s")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        if self._consumer:
+            await self._consumer.stop()
+
+
+async def offer(bootstrap: str, topic: str, tag: str, start: int, n: int,
+                rate: float | None) -> dict[bytes, float]:
+    """Produce ``n`` requests (paced at ``rate``/s when given); returns key -> send time."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+    await producer.start()
+    sent: dict[bytes, float] = {}
+    t0 = time.perf_counter()
+    try:
+        futures = []
+        for i in range(start, start + n):
+            if rate:
+                due = t0 + (i - start) / rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            key = f"{tag}-{i}".encode()
+            sent[key] = time.perf_counter()
+            futures.append(await producer.send(topic, request_bytes(tag, i), key=key))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return sent
+
+
+async def pipeline_phase(bootstrap: str, topics: TopicNames, tag: str, start: int, n: int,
+                         rate: float | None) -> tuple[float, list[float]]:
+    """Throughput (requests/s) and per-request latencies (ms) through the worker."""
+    watcher = ResultWatcher(bootstrap, topics.results)
+    await watcher.start()
+    try:
+        sent = await offer(bootstrap, topics.requests, tag, start, n, rate)
+        await watcher.wait_for(n, timeout_s=max(120.0, n / 50))
+    finally:
+        await watcher.stop()
+    first, last = min(sent.values()), max(watcher.seen.values())
+    latencies = [(watcher.seen[k] - t) * 1000 for k, t in sent.items() if k in watcher.seen]
+    return n / (last - first), latencies
+
+
+async def relay(bootstrap: str, source: str, sink: str, n: int,
+                work: Callable[[bytes], bytes] | None, one_at_a_time: bool) -> float:
+    """Consume ``n`` messages from ``source`` and produce to ``sink``; messages per second.
+
+    ``work=None, one_at_a_time=False`` is the Kafka ceiling; ``work=render on the
+    loop, one_at_a_time=True`` is the naive agent.
+    """
+    consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap,
+                                group_id=f"relay-{uuid.uuid4().hex[:8]}",
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0 if one_at_a_time else 5,
+                                acks="all")
+    await consumer.start()
+    await producer.start()
+    done = 0
+    started: float | None = None
+    deadline = time.monotonic() + 600
+    try:
+        while done < n:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"relay {source} -> {sink}: {done}/{n} in 600 s")
+            batch = await consumer.getmany(timeout_ms=500, max_records=1 if one_at_a_time else 500)
+            futures = []
+            for records in batch.values():
+                for r in records:
+                    started = started or time.perf_counter()
+                    value = work(r.value) if work else r.value
+                    if one_at_a_time:
+                        await producer.send_and_wait(sink, value, key=r.key)
+                        await consumer.commit()
+                    else:
+                        futures.append(await producer.send(sink, value, key=r.key))
+                    done += 1
+            if futures:
+                await asyncio.gather(*futures)
+                await consumer.commit()
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    return n / (time.perf_counter() - (started or time.perf_counter()))
+
+
+async def fill(bootstrap: str, topic: str, tag: str, n: int) -> None:
+    await offer(bootstrap, topic, tag, 0, n, None)
+
+
+def naive_work(value: bytes) -> bytes:
+    return run_job(value, "naive").payload
+
+
+async def cpu_ceiling(tag: str, n: int, batch: int) -> float:
+    pool = GenerationPool(0)
+    await asyncio.get_running_loop().run_in_executor(None, pool.start)
+    await pool.run([(request_bytes("warm", i), "w") for i in range(50)])
+    items = [(request_bytes(tag, i), "cid") for i in range(n)]
+    t0 = time.perf_counter()
+    for s in range(0, n, batch):
+        await pool.run(items[s:s + batch])
+    elapsed = time.perf_counter() - t0
+    pool.stop()
+    return n / elapsed
+
+
+def peak_rss_mb(pid: int) -> dict[str, float]:
+    """VmHWM of a process and its children (the pool), in MiB."""
+    out: dict[str, float] = {}
+
+    def hwm(p: int) -> float:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    out["worker"] = hwm(pid)
+    for i, child in enumerate(children_of(pid)):
+        try:
+            out[f"pool process {i + 1}"] = hwm(child)
+        except FileNotFoundError:
+            continue
+    return out
+
+
+def children_of(pid: int) -> list[int]:
+    """Direct children, found through /proc/*/stat (field 4 is the parent pid)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return sorted(found)
+
+
+async def run_async(n: int = 5_000, latency_n: int = 3_000, naive_n: int = 500) -> Report:
+    bootstrap = os.environ["ONEXGEN_KAFKA_BOOTSTRAP"]
+    server_url = os.environ["ONEXGEN_DATABASE_URL"]
+    db = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(server_url)
+    await admin.execute(f'CREATE DATABASE "{db}"')
+    await admin.close()
+    tag = uuid.uuid4().hex[:6]
+    prefix = f"bench{tag}"
+    topics = TopicNames(prefix)
+    report = Report("End to end through Kafka (real worker) vs baselines",
+                    params={"requests": n, "latency_requests": latency_n, "cpus": os.cpu_count()})
+    with tempfile.TemporaryDirectory() as tmp:
+        db_url = f"{server_url.rpartition('/')[0]}/{db}"
+        worker = WorkerProcess(bootstrap=bootstrap, database_url=db_url, prefix=prefix,
+                               log_file=Path(tmp) / "worker.log")
+        worker.start()
+        try:
+            await pipeline_phase(bootstrap, topics, tag, 0, 300, None)  # warm-up
+            throughput, lat_burst = await pipeline_phase(bootstrap, topics, tag, 300, n, None)
+            rate = throughput / 2
+            _, lat = await pipeline_phase(bootstrap, topics, tag, 300 + n, latency_n, rate)
+            rss = peak_rss_mb(worker.proc.pid if worker.proc else 0)
+        finally:
+            worker.stop()
+    # Baselines, on fresh topics of their own, with the worker stopped.
+    s = Settings(kafka_bootstrap=bootstrap, topic_prefix=f"{prefix}b")
+    await ensure_topics(s)
+    await fill(bootstrap, s.topics.requests, tag, max(n, naive_n))
+    kafka = await relay(bootstrap, s.topics.requests, s.topics.results, n, None, False)
+    naive = await relay(bootstrap, s.topics.requests, s.topics.dlq, naive_n, naive_work, True)
+    cpu = await cpu_ceiling(tag, n, 50)
+    admin = await asyncpg.connect(server_url)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    await admin.close()
+
+    lower = min(kafka, cpu)
+    report.add("pipeline throughput", throughput, "req/s", goal=">= 1,000", met=throughput >= 1000)
+    report.add("naive agent throughput", naive, "req/s")
+    report.add("Kafka ceiling (no work)", kafka, "msg/s")
+    report.add("CPU ceiling (pool, no Kafka)", cpu, "req/s")
+    report.add("pipeline / lower ceiling", throughput / lower, "ratio", goal=">= 0.70",
+               met=throughput / lower >= 0.7)
+    report.add("pipeline / naive", throughput / naive, "ratio")
+    report.add("burst latency p50", percentile(lat_burst, 0.5), "ms", note="all sent at once")
+    report.add("latency p50 at half max rate", percentile(lat, 0.5), "ms")
+    report.add("latency p95 at half max rate", percentile(lat, 0.95), "ms")
+    report.add("latency p99 at half max rate", percentile(lat, 0.99), "ms", goal="<= 250",
+               met=percentile(lat, 0.99) <= 250)
+    report.add("latency mean at half max rate", statistics.fmean(lat), "ms")
+    for name, mb in rss.items():
+        report.add(f"peak RSS {name}", mb, "MiB", goal="<= 400", met=mb <= 400)
+    return report
+
+
+def run() -> Report:
+    return asyncio.run(run_async())
+
+
+if __name__ == "__main__":
+    r = run()
+    print(r.render())
+    print(r.write_json("e2e"))

@@ -1,0 +1,166 @@
+"""Sliding time windows over live figures, cheap enough to read on every rule evaluation.
+
+Three shapes cover every rule input:
+
+* :class:`SampleWindow` - individual observations (latencies, durations); read as
+  mean, max, min or a percentile over the last ``span_s`` seconds.
+* :class:`RatioWindow` - pairs of counts (successes of a total, cache hits of
+  lookups); read as ``sum(numerator) / sum(denominator)`` over the window, so a
+  batch of 500 weighs 500 times a batch of one.
+* :class:`GaugeValue` - the latest value someone set (model accuracy after a
+  retrain); optionally stale after ``stale_after_s`` so a dead producer of the
+  figure reads as "no data" instead of a frozen value.
+
+Windows keep at most ``capacity`` samples (oldest dropped first) so memory and
+read time stay bounded under any load; a percentile over the newest
+``capacity`` samples is what a dashboard shows anyway. Reads cache their
+result until the next write or until a sample ages out, so evaluating 21 rules
+every few seconds costs microseconds, not a sort per rule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import Literal
+
+__all__ = ["Aggregate", "GaugeValue", "RatioWindow", "SampleWindow", "percentile"]
+
+Aggregate = Literal["mean", "max", "min", "sum", "rate", "p50", "p90", "p95", "p99"]
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Linear-interpolated ``q`` quantile (0..1) of already sorted values (numpy's default)."""
+    if not sorted_values:
+        raise ValueError("percentile of no values")
+    pos = (len(sorted_values) - 1) * q
+    low = math.floor(pos)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
+
+
+class SampleWindow:
+    """Observations of the last ``span_s`` seconds, aggregated on read."""
+
+    __slots__ = ("_cache", "_samples", "aggregate", "capacity", "span_s")
+
+    def __init__(self, span_s: float, aggregate: Aggregate = "mean", capacity: int = 4096) -> None:
+        if span_s <= 0 or capacity < 1:
+            raise ValueError("span_s must be > 0 and capacity >= 1")
+        self.span_s = span_s
+        self.aggregate = aggregate
+        self.capacity = capacity
+        self._samples: deque[tuple[float, float]] = deque(maxlen=capacity)
+        self._cache: tuple[float, float | None] | None = None  # (valid until, value)
+
+    def add(self, now: float, value: float, count: int = 1) -> None:
+        for _ in range(count):
+            self._samples.append((now, value))
+        self._cache = None
+
+    def _prune(self, now: float) -> None:
+        horizon = now - self.span_s
+        samples = self._samples
+        while samples and samples[0][0] < horizon:
+            samples.popleft()
+            self._cache = None
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def value(self, now: float) -> float | None:
+        """The aggregate over the window, or None when the window is empty."""
+        self._prune(now)
+        if self._cache is not None and now <= self._cache[0]:
+            return self._cache[1]
+        samples = self._samples
+        result: float | None
+        if not samples:
+            result = None
+        elif self.aggregate == "rate":
+            result = sum(v for _, v in samples) / self.span_s
+        else:
+            values = [v for _, v in samples]
+            result = _aggregate(values, self.aggregate)
+        # valid until the oldest sample ages out (a write also clears it)
+        until = samples[0][0] + self.span_s if samples else math.inf
+        self._cache = (until, result)
+        return result
+
+
+def _aggregate(values: list[float], how: Aggregate) -> float:
+    if how == "mean":
+        return math.fsum(values) / len(values)
+    if how == "max":
+        return max(values)
+    if how == "min":
+        return min(values)
+    if how == "sum":
+        return math.fsum(values)
+    return percentile(sorted(values), int(how[1:]) / 100)
+
+
+class RatioWindow:
+    """``sum(numerator) / sum(denominator)`` over the last ``span_s`` seconds."""
+
+    __slots__ = ("_den", "_num", "_samples", "span_s")
+
+    def __init__(self, span_s: float) -> None:
+        if span_s <= 0:
+            raise ValueError("span_s must be > 0")
+        self.span_s = span_s
+        self._samples: deque[tuple[float, float, float]] = deque()
+        self._num = 0.0
+        self._den = 0.0
+
+    def add(self, now: float, numerator: float, denominator: float) -> None:
+        if denominator < 0 or numerator < 0:
+            raise ValueError(f"ratio counts must be >= 0, got {numerator}/{denominator}")
+        if denominator == 0:
+            return
+        self._samples.append((now, numerator, denominator))
+        self._num += numerator
+        self._den += denominator
+
+    def value(self, now: float) -> float | None:
+        horizon = now - self.span_s
+        samples = self._samples
+        while samples and samples[0][0] < horizon:
+            _, num, den = samples.popleft()
+            self._num -= num
+            self._den -= den
+        if not samples or self._den <= 0:
+            self._num = self._den = 0.0  # forget float drift once empty
+            return None
+        return self._num / self._den
+
+    def totals(self, now: float) -> tuple[float, float]:
+        self.value(now)
+        return self._num, self._den
+
+
+class GaugeValue:
+    """The last value set; None before the first set or once older than ``stale_after_s``."""
+
+    __slots__ = ("_at", "_value", "stale_after_s")
+
+    def __init__(self, stale_after_s: float | None = None) -> None:
+        self.stale_after_s = stale_after_s
+        self._value: float | None = None
+        self._at = 0.0
+
+    def set(self, now: float, value: float) -> None:
+        self._value = value
+        self._at = now
+
+    def value(self, now: float) -> float | None:
+        if self._value is None:
+            return None
+        if self.stale_after_s is not None and now - self._at > self.stale_after_s:
+            return None
+        return self._value
+
+
+Clock = Callable[[], float]
+"""Seconds since the epoch; ``time.time`` in production, a fake in tests."""

@@ -1,0 +1,31 @@
+"""The hooks the worker calls attach to a real Faust app and web app without starting them."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from agents.alertmanager import register_alertmanager
+from agents.monitor import register_monitor
+from agents.runtime import WorkerRuntime
+from onexgen.settings import Settings
+from streams.app import create_app
+
+
+def test_register_monitor_and_alertmanager_attach_agents_timers_and_routes() -> None:
+    settings = Settings(topic_prefix="wiring", app_id="wiring-app")
+    app = create_app(settings)
+    runtime = WorkerRuntime(settings, registry=CollectorRegistry())
+    handle = register_monitor(app, runtime)
+    service = register_alertmanager(app, runtime, dashboard=handle.dashboard)
+    assert "onexgen.alertmanager" in {a.name for a in app.agents.values()}
+    assert handle.dashboard.manager is service.manager
+    assert len(handle.engine.states) == 21
+    assert {c.name for c in handle.health.checks} == {
+        "kafka", "postgres", "templates", "process_pool", "models", "agents"}
+    web_app = web.Application()
+    handle.add_routes(web_app, ready=runtime.is_ready)
+    paths = {r.resource.canonical for r in web_app.router.routes() if r.resource is not None}
+    assert {"/dashboard", "/dashboard.json", "/health", "/ready"} <= paths
+    handle.monitor.observe_batch(3, 0.1, 3, 0, 0, [5.0, 6.0, 7.0])
+    assert handle.monitor.value("event_success_rate") == 1.0

@@ -1,0 +1,58 @@
+"""``onexgen alerts export-rules`` output is accepted by the real ``promtool check rules``."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from observability.alerts.promrules import prometheus_duration
+from onexgen.commands import alerts
+from onexgen.commands.alerts import duration
+
+
+def _run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    alerts.register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return int(args.handler(args))
+
+
+def test_export_rules_passes_promtool_check(tmp_path: Path) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool not found: `apt-get install -y prometheus` (Debian ships "
+                    "promtool in it)", pytrace=False)
+    target = tmp_path / "onexgen.rules.yml"
+    assert _run(["alerts", "export-rules", str(target)]) == 0
+    checked = subprocess.run([promtool, "check", "rules", str(target)], capture_output=True,
+                             text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "SUCCESS: 21 rules found" in checked.stdout
+
+
+def test_check_command_reports_rules_and_receivers(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(["alerts", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "21 rule(s)" in out and "receivers enabled: log" in out
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("1h", 3600), ("1h30m", 5400), ("2d", 172800),
+                                               ("45s", 45)])
+def test_duration_parses_units(text: str, seconds: int) -> None:
+    assert duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["", "1x", "0s", "h"])
+def test_duration_bad_text_rejected(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError):
+        duration(text)
+
+
+def test_prometheus_duration_whole_units() -> None:
+    assert prometheus_duration(90) == "1m30s"
+    assert prometheus_duration(0.25) == "250ms"
+    assert prometheus_duration(1800) == "30m"
