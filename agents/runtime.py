@@ -8,12 +8,17 @@ drained only when no batch can still need them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from dataclasses import replace
 
 import mode
 import structlog
 from prometheus_client import CollectorRegistry
 
 from agents.web import WebServer
+from codegen.engine import EngineConfig
+from learning.mixins.model import to_bytes
+from learning.models_store import ModelStore
 from models.rows import EventMetricRow
 from observability.metrics import PipelineMetrics
 from observability.monitor import Monitor
@@ -22,6 +27,7 @@ from pipeline.batch import BatchProcessor
 from pipeline.persist import RowSink
 from pipeline.pool import GenerationPool
 from storage.pool import Database
+from storage.repositories.models import RequestLogRepository
 from streams.publisher import Publisher
 
 log = structlog.get_logger("onexgen.runtime")
@@ -38,12 +44,19 @@ class WorkerRuntime(mode.Service):
         self.registry = registry or CollectorRegistry()
         self.metrics = PipelineMetrics(self.registry)
         self.monitor = Monitor(self.registry)
-        self.pool = GenerationPool(settings.codegen_workers)
+        self.pool = GenerationPool(
+            settings.codegen_workers, job_timeout_s=settings.codegen_job_timeout_s,
+            registry=self.registry,
+            config=EngineConfig(mixin_policy=settings.mixin_policy,
+                                mixin_threshold=settings.mixin_threshold))
         self.publisher = Publisher(settings)
         self.event_sink: RowSink[EventMetricRow] = RowSink("event_metrics", self._write_events)
+        self.request_sink: RowSink[tuple[str, bytes]] = RowSink(
+            "request_log", self._write_requests, max_buffer=100_000)
+        self._template_task: asyncio.Task[None] | None = None
         self.batch_processor = BatchProcessor(
             topics=settings.topics, pool=self.pool, publisher=self.publisher, metrics=self.metrics,
-            event_sink=self.event_sink, monitor=self.monitor,
+            event_sink=self.event_sink, monitor=self.monitor, request_sink=self.request_sink,
         )
         self.web = WebServer(settings, self.registry, ready=self.is_ready)
         self._ready = asyncio.Event()
@@ -58,6 +71,29 @@ class WorkerRuntime(mode.Service):
     async def _write_events(self, rows: list[EventMetricRow]) -> int:
         return await self.database.events.write_many(rows)
 
+    async def _write_requests(self, rows: list[tuple[str, bytes]]) -> int:
+        await RequestLogRepository(self.database.pool).remember_many(rows)
+        return len(rows)
+
+    async def _flush_template_stats(self, interval_s: float = 30.0) -> None:
+        """Template-cache counters of the pool processes into ``template_cache_metadata``."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                updates = await self.pool.collect_template_updates()
+                if updates:
+                    await self.database.templates.write_many(updates)
+            except Exception as exc:  # statistics must never stop the worker
+                log.warning("template_stats_failed", error=str(exc), error_type=type(exc).__name__)
+
+    async def _stored_mixin_model(self) -> bytes | None:
+        """The newest stored mixin model, so every pool process uses the same version."""
+        if self.settings.mixin_policy == "off":
+            return None
+        loaded = await ModelStore(self.database.pool).latest_mixin_model()
+        log.info("mixin_model_for_pool", version=loaded.version if loaded else None)
+        return to_bytes(loaded.model) if loaded else None
+
     async def on_start(self) -> None:
         await self.web.start()
         s = self.settings
@@ -65,19 +101,27 @@ class WorkerRuntime(mode.Service):
                                             min_size=s.database_pool_min,
                                             max_size=s.database_pool_max)
         self.event_sink.start()
+        self.request_sink.start()
+        self.pool.config = replace(self.pool.config, mixin_model=await self._stored_mixin_model())
         loop = asyncio.get_running_loop()
         # Spawning and warming the pool takes a second or two: not on the event loop.
         await loop.run_in_executor(None, self.pool.start)
         await self.pool.run([(b"{}", "warmup")] * self.pool.size)
         await self.publisher.start()
+        self._template_task = asyncio.create_task(self._flush_template_stats())
         self._ready.set()
         log.info("worker_ready", pool_size=self.pool.size, web_port=self.web.port,
                  requests_topic=self.settings.topics.requests)
 
     async def on_stop(self) -> None:
         self._ready.clear()
+        if self._template_task is not None:
+            self._template_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._template_task
         await self.publisher.stop()
         await self.event_sink.stop()
+        await self.request_sink.stop()
         await self.database.close()
         await asyncio.get_running_loop().run_in_executor(None, self.pool.stop)
         await self.web.stop()

@@ -39,6 +39,18 @@ def _alerts() -> Report:
     return run()
 
 
+def _codegen() -> Report:
+    from bench.bench_codegen import run
+
+    return run()
+
+
+def _mixins() -> Report:
+    from bench.bench_mixins import run
+
+    return run()
+
+
 def _e2e() -> Report:
     from bench.bench_e2e import run
 
@@ -48,7 +60,9 @@ def _e2e() -> Report:
 BENCHMARKS: dict[str, Callable[[], Report]] = {
     "logging": _logging,
     "pg_writes": _pg_writes,
+    "codegen": _codegen,
     "patterns": _patterns,
+    "mixins": _mixins,
     "alerts": _alerts,
     "e2e": _e2e,
 }

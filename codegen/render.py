@@ -1,11 +1,14 @@
 """Render a ``GenerationRequest`` into an ONEX node package.
 
-One ``Renderer`` owns one Jinja2 Environment whose templates are compiled once;
-``render_package`` uses a process-wide renderer that notices edited templates
-(mtime check at most once a second, then a content hash) and rebuilds itself,
-so template authors see changes without a restart. The template version is
-``<series>+<hash of the template files>``: same request + same templates ->
-byte-identical output, and any template edit changes the version.
+One ``Renderer`` owns one Jinja2 Environment whose templates come from a
+:class:`codegen.template_cache.TemplateCache` (also for ``extends`` and
+``include``: the Environment's own cache is off and its loader is the cache),
+so edited templates are picked up within seconds without re-reading files on
+every lookup. The template version is ``<series>+<digest of every template's
+SHA-256>``: same request + same templates -> byte-identical output, and any
+template edit changes the version. Mixins are rendered in canonical order
+(subclasses before their bases, otherwise as requested), so a valid *set*
+never fails because of the order it was listed in.
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import BaseLoader, Environment, StrictUndefined, Template, TemplateError
+from jinja2 import TemplateNotFound as JinjaTemplateNotFound
 
+from codegen.composition import canonical_order
 from codegen.errors import (
     CompositionRejected,
     InvalidOperationError,
@@ -27,6 +32,7 @@ from codegen.errors import (
     UnknownMixinError,
 )
 from codegen.filters import FILTERS, finalize_guard
+from codegen.template_cache import TemplateCache
 from models.identifiers import pascal_case, snake_case
 from models.wire import GeneratedFile, GenerationRequest, NodeType
 from onex_runtime import MIXINS, NodeCompute, NodeEffect, NodeOrchestrator, NodeReducer
@@ -35,7 +41,7 @@ from onex_runtime.catalog import check_composition
 TEMPLATE_SERIES = "1.0.0"
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 DEFAULT_OPERATION = ("run", "Run the node's default operation.")
-_RECHECK_S = 1.0
+_RENDER_ATTEMPTS = 3
 
 _BASES = {NodeType.EFFECT: NodeEffect, NodeType.COMPUTE: NodeCompute,
           NodeType.REDUCER: NodeReducer, NodeType.ORCHESTRATOR: NodeOrchestrator}
@@ -62,19 +68,6 @@ class RenderedPackage:
     class_name: str
     template_version: str
     files: list[GeneratedFile]
-
-
-def template_digest(directory: Path = TEMPLATE_DIR) -> str:
-    """SHA-256 over every template's relative path and bytes, in sorted order."""
-    digest = hashlib.sha256()
-    for path in sorted(directory.rglob("*.j2")):
-        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def _mtimes(directory: Path) -> tuple[tuple[str, int], ...]:
-    return tuple((p.name, p.stat().st_mtime_ns) for p in sorted(directory.rglob("*.j2")))
 
 
 @functools.cache
@@ -104,49 +97,85 @@ def _operations(request: GenerationRequest) -> list[dict[str, str]]:
              "doc": description or f"Run the {name} operation."} for name, description in ops]
 
 
-def _check_mixins(request: GenerationRequest) -> None:
-    conflicts = check_composition(request.node_type.value, request.mixins)
+def _check_mixins(node_type: NodeType, mixins: list[str]) -> None:
+    conflicts = check_composition(node_type.value, mixins)
     unknown = [c for c in conflicts if c.kind == "unknown"]
     if unknown:
         raise UnknownMixinError(unknown)
     if conflicts:
-        raise CompositionRejected(request.node_type.value, conflicts)
+        raise CompositionRejected(node_type.value, conflicts)
+
+
+class _CacheLoader(BaseLoader):
+    """Jinja2 loader that answers from the template cache (``extends``/``include`` too)."""
+
+    def __init__(self) -> None:
+        self.get: Callable[[str], Template] | None = None
+
+    def load(self, environment: Environment, name: str,
+             globals: Any = None) -> Template:
+        if self.get is None:
+            raise RuntimeError("template loader used before its cache was attached")
+        try:
+            return self.get(name)
+        except FileNotFoundError as exc:
+            raise JinjaTemplateNotFound(name) from exc
 
 
 class Renderer:
-    """Compiled templates of one template directory, and the version they make."""
+    """Templates of one directory (through a ``TemplateCache``) and the packages they make.
 
-    def __init__(self, template_dir: Path = TEMPLATE_DIR) -> None:
+    ``cache_options`` go to :class:`TemplateCache` (``max_entries``, ``max_bytes``,
+    ``ttl_s``, ``recheck_s``, ``clock``). Every template is compiled at construction
+    (warm-up), so a broken template directory fails here, not on the first request.
+    """
+
+    def __init__(self, template_dir: Path = TEMPLATE_DIR, **cache_options: Any) -> None:
         self.template_dir = template_dir
-        self.mtimes = _mtimes(template_dir)
-        self.version = f"{TEMPLATE_SERIES}+{template_digest(template_dir)[:12]}"
+        loader = _CacheLoader()
         # Not HTML: escaping is per target (Python, YAML, Markdown) by explicit filters,
-        # and finalize_guard refuses any unfiltered free text.
-        env = Environment(loader=FileSystemLoader(str(template_dir)), undefined=StrictUndefined,
+        # and finalize_guard refuses any unfiltered free text. cache_size=0: the
+        # TemplateCache is the only cache, so there is one place that notices edits.
+        env = Environment(loader=loader, undefined=StrictUndefined,
                           autoescape=False,  # noqa: S701 - see comment above
                           keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
-                          finalize=finalize_guard, auto_reload=False)
+                          finalize=finalize_guard, auto_reload=False, cache_size=0)
         env.filters.update(FILTERS)
+        self.environment = env
+
+        def compile_template(name: str, source: str, filename: str) -> Template:
+            code = env.compile(source, name, filename)
+            return env.template_class.from_code(env, code, env.make_globals(None), None)
+
+        self.cache: TemplateCache[Template] = TemplateCache(
+            template_dir, compile_template, series=TEMPLATE_SERIES, **cache_options)
+        loader.get = self.cache.get
         try:
-            self._node = {t: env.get_template(f"node_{t.value}.py.j2") for t in NodeType}
-            self._others = {out: env.get_template(name) for out, name in _OUTPUTS.items()}
-        except TemplateError as exc:
+            self.cache.warm()
+        except (TemplateError, UnicodeDecodeError) as exc:
             raise RenderError(f"template in {template_dir} does not compile: {exc}") from exc
 
-    def context(self, request: GenerationRequest) -> dict[str, Any]:
+    @property
+    def version(self) -> str:
+        """The current template version (after a freshness check, if one is due)."""
+        return self.cache.current_version()
+
+    def context(self, request: GenerationRequest, mixins: list[str] | None = None,
+                version: str | None = None) -> dict[str, Any]:
         """Everything the templates see; free text stays raw here and is filtered there."""
+        mixins = canonical_order(request.mixins) if mixins is None else mixins
         kind, pascal, snake = request.node_type, pascal_case(request.name), snake_case(request.name)
         type_title = kind.value.title()
         class_name = f"Node{pascal}{type_title}"
         version_dir = "v" + request.version.replace(".", "_")
         package = f"node_{request.domain}_{snake}_{kind.value}/{version_dir}"
         operations = _operations(request)
-        specs = [MIXINS[m] for m in request.mixins]
+        specs = [MIXINS[m] for m in mixins]
         published = [f"{request.name}.{op['name']}.{outcome}" for op in operations
-                     for outcome in ("completed", "failed")] if "EventBus" in request.mixins else []
-        subscribed = [f"{request.name}.requested"] if "EventHandler" in request.mixins else []
+                     for outcome in ("completed", "failed")] if "EventBus" in mixins else []
+        subscribed = [f"{request.name}.requested"] if "EventHandler" in mixins else []
         return {
-            "template_version": self.version, "node_type": kind.value,
+            "template_version": version or self.version, "node_type": kind.value,
             "node_type_upper": kind.value.upper(), "base_class": _BASES[kind].__name__,
             "execute_method": _EXECUTE[kind],
             "runtime_imports": sorted([_BASES[kind].__name__, "NodeContext"]),
@@ -171,48 +200,66 @@ class Renderer:
             "events_subscribed": subscribed,
         }
 
-    def render(self, request: GenerationRequest, *, check_mixins: bool = True) -> RenderedPackage:
+    def render(self, request: GenerationRequest, *, check_mixins: bool = True,
+               order: Literal["canonical", "request"] = "canonical") -> RenderedPackage:
         """Check the request, then render every file of the package.
 
         ``check_mixins=False`` renders even a statically invalid composition, so
-        its real outcome can be observed (ground truth for learning, tests).
+        its real outcome can be observed (ground truth for learning, tests);
+        ``order="request"`` keeps the mixins in the order given (to observe what
+        the runtime does with a bad order). A template edited while rendering
+        changes the version; the package is then rendered again, so its files
+        and its version always belong together.
         """
+        mixins = canonical_order(request.mixins) if order == "canonical" else list(request.mixins)
         if check_mixins:
-            _check_mixins(request)
-        elif unknown := [m for m in request.mixins if m not in MIXINS]:
+            _check_mixins(request.node_type, mixins)
+        elif unknown := [m for m in mixins if m not in MIXINS]:
             raise UnknownMixinError(check_composition(request.node_type.value, unknown))
-        ctx = self.context(request)
-        outputs = {"node.py": self._node[request.node_type], **self._others}
+        for _ in range(_RENDER_ATTEMPTS):
+            version = self.version
+            package = self._render(request, mixins, version)
+            if self.cache.version == version:
+                return package
+        raise RenderError("templates kept changing while rendering; try again")
+
+    def _render(self, request: GenerationRequest, mixins: list[str],
+                version: str) -> RenderedPackage:
+        ctx = self.context(request, mixins, version)
+        outputs = {"node.py": f"node_{request.node_type.value}.py.j2", **_OUTPUTS}
         files: list[GeneratedFile] = []
+        path = ""
         try:
             for path in sorted(outputs):
-                content = outputs[path].render(ctx)
+                content = self.cache.get(outputs[path]).render(ctx)
                 digest = hashlib.sha256(content.encode()).hexdigest()
                 files.append(GeneratedFile(path=path, content=content, sha256=digest))
-        except TemplateError as exc:
+        except (TemplateError, FileNotFoundError, UnicodeDecodeError) as exc:
             raise RenderError(f"rendering {path} failed: {exc}") from exc
-        return RenderedPackage(ctx["package"], ctx["class_name"], self.version, files)
+        return RenderedPackage(ctx["package"], ctx["class_name"], version, files)
 
 
 _lock = threading.Lock()
 _default: Renderer | None = None
-_checked_at = 0.0
 
 
 def default_renderer() -> Renderer:
-    """The shared renderer, rebuilt when a template file's content changed."""
-    global _default, _checked_at
-    now = time.monotonic()
+    """The process-wide renderer over the shipped templates (or the one ``use_renderer`` set)."""
+    global _default
     renderer = _default
-    if renderer is not None and now - _checked_at < _RECHECK_S:
-        return renderer
+    if renderer is None:
+        with _lock:
+            if _default is None:
+                _default = Renderer()
+            renderer = _default
+    return renderer
+
+
+def use_renderer(renderer: Renderer) -> None:
+    """Make ``renderer`` the process-wide one (a pool process with its own template directory)."""
+    global _default
     with _lock:
-        _checked_at = now
-        if _default is None or (_mtimes(_default.template_dir) != _default.mtimes
-                                and template_digest(_default.template_dir)[:12]
-                                != _default.version.rsplit("+", 1)[1]):
-            _default = Renderer(_default.template_dir if _default else TEMPLATE_DIR)
-        return _default
+        _default = renderer
 
 
 def render_package(request: GenerationRequest) -> RenderedPackage:

@@ -6,7 +6,8 @@
 #   infra/kafka.sh clean   stop and delete all broker state
 source "$(dirname "$0")/common.sh"
 K="$LOCAL/kafka"
-LIBS="$K/libs"
+# ONEXGEN_KAFKA_LIBS lets a second broker (fault tests) reuse jars already fetched.
+LIBS="${ONEXGEN_KAFKA_LIBS:-$K/libs}"
 mkdir -p "$K"
 
 fetch_jars() {
@@ -28,9 +29,13 @@ java_run() {  # java_run MAINCLASS ARGS...
 }
 
 write_config() {
+  # A restarted broker keeps its ports when they are still free, so clients can reconnect.
   local port ctl
-  port=$(free_port); ctl=$(free_port)
+  port=$(cat "$K/port" 2>/dev/null || true); ctl=$(cat "$K/ctl_port" 2>/dev/null || true)
+  { [ -n "$port" ] && ! port_open "$port"; } || port=$(free_port)
+  { [ -n "$ctl" ] && ! port_open "$ctl"; } || ctl=$(free_port)
   while [ "$ctl" = "$port" ]; do ctl=$(free_port); done
+  echo "$ctl" >"$K/ctl_port"
   sed -e "s|@PORT@|$port|g" -e "s|@CTL@|$ctl|g" -e "s|@DATA@|$K/data|g" \
       "$ROOT/infra/kafka/server.properties.in" >"$K/server.properties"
   echo "$port" >"$K/port"
@@ -83,7 +88,7 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) pid_alive "$(cat "$K/pid" 2>/dev/null)" && echo "127.0.0.1:$(cat "$K/port")" || { echo "stopped"; exit 1; } ;;
-  clean) stop; rm -rf "$K/data" "$K/logs" "$K/server.properties" ;;
+  clean) stop; rm -rf "$K/data" "$K/logs" "$K/server.properties" "$K/port" "$K/ctl_port" ;;
   fetch) fetch_jars ;;
   *) die "usage: infra/kafka.sh start|stop|status|clean|fetch" ;;
 esac

@@ -22,7 +22,7 @@ find_bindir() {
 as_owner() {  # run a command as the cluster owner
   if [ "$(id -u)" = 0 ]; then
     id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user (apt-get install postgresql-15 creates it)"
-    runuser -u postgres -- "$@"
+    "$(command -v runuser || echo /usr/sbin/runuser)" -u postgres -- "$@"
   else
     "$@"
   fi
@@ -47,7 +47,10 @@ start() {
         --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$P/initdb.log" 2>&1 \
       || { tail -20 "$P/initdb.log" >&2; die "initdb failed (log: $P/initdb.log)"; }
   fi
-  local port; port=$(free_port); echo "$port" >"$P/port"
+  # A restarted server keeps its port when it is still free, so clients can reconnect.
+  local port; port=$(cat "$P/port" 2>/dev/null || true)
+  { [ -n "$port" ] && ! port_open "$port"; } || port=$(free_port)
+  echo "$port" >"$P/port"
   [ "$(id -u)" = 0 ] && chown postgres "$P"
   as_owner "$BIN/pg_ctl" -D "$DATA" -l "$P/server.log" -w -t 60 \
       -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$DATA -c fsync=${ONEXGEN_PG_FSYNC:-on} -c max_connections=200 -c shared_buffers=256MB" \

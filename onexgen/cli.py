@@ -19,8 +19,8 @@ from pydantic import ValidationError
 
 from onexgen import __version__
 
-COMMAND_MODULES = ("worker", "migrate", "topics", "submit", "tail", "schema", "patterns", "alerts",
-                   "dashboard")
+COMMAND_MODULES = ("worker", "migrate", "topics", "submit", "tail", "schema", "generate",
+                   "patterns", "mixins", "alerts", "dashboard")
 
 
 class Parser(argparse.ArgumentParser):

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(4, ge=1, le=1024)
     topic_replication: int = Field(1, ge=1, le=16)
     app_id: str = Field("onexgen", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    kafka_session_timeout_s: float = Field(
+        10.0, ge=6, le=300, description="how soon a dead worker's partitions move to the others")
+    kafka_heartbeat_interval_s: float = Field(3.0, gt=0, le=60)
 
     # --- Batching --------------------------------------------------------------
     batch_size: int = Field(50, ge=1, le=10_000)
@@ -77,6 +80,12 @@ class Settings(BaseSettings):
     # --- Code generation ---------------------------------------------------------
     codegen_workers: int = Field(0, ge=0, le=256, description="0 = one per core")
     codegen_job_timeout_s: float = Field(10.0, gt=0, le=600)
+
+    # --- Learning ------------------------------------------------------------------
+    mixin_policy: Literal["reject", "auto_resolve", "off"] = Field(
+        "reject", description="what to do with a mixin set the model predicts to fail")
+    mixin_threshold: float = Field(0.5, ge=0, le=1)
+    mixin_retrain_after: int = Field(500, ge=1, description="feedback events per full retrain")
 
     @field_validator("kafka_bootstrap")
     @classmethod

@@ -73,6 +73,7 @@ class BatchProcessor:
         metrics: PipelineMetrics,
         event_sink: RowSink[EventMetricRow] | None = None,
         monitor: Monitor | None = None,
+        request_sink: RowSink[tuple[str, bytes]] | None = None,
         pool_policy: RetryPolicy | None = None,
         publish_policy: RetryPolicy | None = None,
         clock_ms: Callable[[], float] = lambda: time.time() * 1000,
@@ -83,6 +84,7 @@ class BatchProcessor:
         self.metrics = metrics
         self.event_sink = event_sink
         self.monitor = monitor
+        self.request_sink = request_sink
         self.pool_policy = pool_policy or RetryPolicy(max_attempts=3, base_delay_s=0.2)
         # Kafka down: keep trying, never ack before the batch is durable.
         self.publish_policy = publish_policy or RetryPolicy(max_attempts=0, max_delay_s=15.0)
@@ -107,6 +109,7 @@ class BatchProcessor:
             self._record_for(m, cid, o, pool_attempts, now_ms, report)
             for m, cid, o in zip(messages, cids, outcomes, strict=True)
         ]
+        records += self._composition_feedback(outcomes, cids)
         t_publish = time.perf_counter()
         _, report.publish_attempts = await retry(
             lambda: self.publisher.publish(records), policy=self.publish_policy,
@@ -120,7 +123,30 @@ class BatchProcessor:
         self._observe(report)
         if self.event_sink is not None:
             self.event_sink.add(event_rows(report))
+        if self.request_sink is not None:
+            self.request_sink.add((o.request_id, m.value or b"")
+                                  for m, o in zip(messages, outcomes, strict=True)
+                                  if o.kind == "result" and o.request_id)
         return report
+
+    def _composition_feedback(self, outcomes: Sequence[JobOutcome],
+                              cids: Sequence[str]) -> list[OutboundRecord]:
+        """New composition verdicts as automated mixin feedback, published with the batch.
+
+        The feedback agent turns them into matrix rows and model updates; verdicts a
+        pool process had already seen (``cached``) are not repeated.
+        """
+        out = []
+        for o, cid in zip(outcomes, cids, strict=True):
+            c = o.composition
+            if c is None or c.cached:
+                continue
+            event = c.feedback(o.request_id)
+            if event is not None:
+                out.append(OutboundRecord(self.topics.feedback, (o.request_id or "").encode(),
+                                          event.model_dump_json().encode(),
+                                          [(CORRELATION_ID_HEADER, cid.encode())]))
+        return out
 
     def _record_for(self, message: InboundMessage, cid: str, outcome: JobOutcome, attempts: int,
                     now_ms: float, report: BatchReport) -> OutboundRecord:

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
 from pydantic import ValidationError
 
-from codegen.errors import CodegenError, RequestRejected
-from codegen.render import render_package
-from codegen.validate import validate_syntax
-from models.wire import GenerationRequest, GenerationResult, ResultStatus, StageOutcome
+from codegen.composition import CompositionOutcome
+from codegen.engine import Engine, current
+from models.wire import GenerationRequest, GenerationResult, ResultStatus
 from onexgen import __version__
 
 OutcomeKind = Literal["result", "invalid"]
@@ -26,7 +25,13 @@ OutcomeKind = Literal["result", "invalid"]
 
 @dataclass(slots=True, frozen=True)
 class JobOutcome:
-    """Picklable answer from the pool: a result to publish or a reason to dead-letter."""
+    """Picklable answer from the pool: a result to publish or a reason to dead-letter.
+
+    ``composition`` is the composition verdict to publish as automated mixin
+    feedback (``cached`` tells whether it is a repeat); ``cached`` says the
+    result came from an output cache; ``cache_key`` is where the result may be
+    shared with other workers (None when it must not be cached).
+    """
 
     kind: OutcomeKind
     request_id: str | None
@@ -35,6 +40,9 @@ class JobOutcome:
     error_type: str | None
     reason: str | None
     duration_ms: float
+    composition: CompositionOutcome | None = None
+    cached: bool = False
+    cache_key: str | None = None
 
 
 def describe_validation_error(exc: ValidationError) -> str:
@@ -47,12 +55,13 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
-def decode_request(raw: bytes | None) -> GenerationRequest:
+def decode_request(raw: bytes | None) -> tuple[dict[str, Any], GenerationRequest]:
     """Parse and validate; raises ``ValueError`` subclasses that the caller turns into reasons."""
     if raw is None:
         raise ValueError("empty message (tombstone): a request needs a JSON body")
     data = orjson.loads(raw)
-    return GenerationRequest.model_validate(data)
+    request = GenerationRequest.model_validate(data)
+    return data, request
 
 
 def invalid(reason: str, error_type: str, started: float) -> JobOutcome:
@@ -60,58 +69,57 @@ def invalid(reason: str, error_type: str, started: float) -> JobOutcome:
                       (time.perf_counter() - started) * 1000)
 
 
-def run_job(raw: bytes | None, correlation_id: str) -> JobOutcome:
-    """Turn one raw request into an outcome; called in a pool process."""
+def run_job(raw: bytes | None, correlation_id: str, engine: Engine | None = None) -> JobOutcome:
+    """Turn one raw request into an outcome; called in a pool process. Never raises for input."""
     started = time.perf_counter()
     try:
-        request = decode_request(raw)
+        data, request = decode_request(raw)
     except orjson.JSONDecodeError as exc:
         return invalid(f"not valid JSON: {exc}", "invalid_json", started)
     except ValidationError as exc:
         return invalid(describe_validation_error(exc), "schema_violation", started)
     except ValueError as exc:
         return invalid(str(exc), "invalid_message", started)
-    result = generate(request, correlation_id)
-    return JobOutcome("result", request.request_id, result.status.value,
-                      result.model_dump_json().encode(), result.error_type, result.error,
-                      (time.perf_counter() - started) * 1000)
+    produced = (engine or current()).produce(data, request)
+    entry = produced.entry
+    composition = entry.composition
+    if produced.hit and composition is not None:
+        composition = composition.as_cached()
+    return JobOutcome("result", request.request_id, entry.status,
+                      entry.payload_for(request.request_id, correlation_id), entry.error_type,
+                      entry.reason, (time.perf_counter() - started) * 1000, composition,
+                      produced.hit, produced.key)
 
 
-def generate(request: GenerationRequest, correlation_id: str) -> GenerationResult:
-    """Render and validate one package.
+def generate(request: GenerationRequest, correlation_id: str,
+             engine: Engine | None = None) -> GenerationResult:
+    """Render and validate one package (no output cache): the result with the request's ids."""
+    result, _, _ = (engine or current()).generate(request)
+    return result.model_copy(update={"request_id": request.request_id,
+                                     "correlation_id": correlation_id})
 
-    A request we will not fulfil as asked (unknown or conflicting mixins) is a
-    ``rejected`` result; a template or validation failure is ``failed``. The
-    result holds no timings, so the same request always gives the same bytes.
+
+def timed_out(raw: bytes | None, correlation_id: str, timeout_s: float) -> JobOutcome:
+    """The answer for a job the pool had to kill: a ``failed`` result if the request has an id.
+
+    Built in the worker process from the raw bytes (the job's process is gone),
+    so it only parses what it must. A request without a usable id cannot get a
+    result keyed by it and is dead-lettered instead.
     """
-    base = {
-        "request_id": request.request_id,
-        "node_type": request.node_type,
-        "generator_version": __version__,
-        "correlation_id": correlation_id,
-    }
+    reason = (f"generation timed out after {timeout_s:g}s and was stopped; the request may be "
+              "too large, or a template loops")
     try:
-        package = render_package(request)
-    except RequestRejected as exc:
-        return GenerationResult(**base, status=ResultStatus.REJECTED, error=str(exc),
-                                error_type=type(exc).__name__)
-    except CodegenError as exc:
-        return GenerationResult(**base, status=ResultStatus.FAILED, error=str(exc),
-                                error_type=type(exc).__name__)
-    syntax = validate_syntax(package.files)
-    return GenerationResult(
-        **base,
-        status=ResultStatus.SUCCEEDED if syntax.passed else ResultStatus.FAILED,
-        class_name=package.class_name,
-        package=package.package,
-        files=package.files,
-        stages=[StageOutcome(stage="render", passed=True), syntax],
-        template_version=package.template_version,
-        error=None if syntax.passed else syntax.detail,
-        error_type=None if syntax.passed else "syntax_error",
-    )
+        data = orjson.loads(raw) if raw is not None else None
+        request = GenerationRequest.model_validate(data)
+    except (ValueError, ValidationError):
+        return JobOutcome("invalid", None, "invalid", b"", "timeout", reason, timeout_s * 1000)
+    result = GenerationResult(request_id=request.request_id, status=ResultStatus.FAILED,
+                              node_type=request.node_type, error=reason, error_type="timeout",
+                              generator_version=__version__, correlation_id=correlation_id)
+    return JobOutcome("result", request.request_id, result.status.value,
+                      result.model_dump_json().encode(), "timeout", reason, timeout_s * 1000)
 
 
 def run_chunk(items: list[tuple[bytes | None, str]]) -> list[JobOutcome]:
-    """Several jobs in one pool call: one pickling round trip for many requests."""
+    """Several jobs in one call (kept for callers that batch without the pool)."""
     return [run_job(raw, cid) for raw, cid in items]

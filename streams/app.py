@@ -48,6 +48,8 @@ def create_app(settings: Settings, *, datadir: Path | None = None) -> faust.App:
         autodiscover=False,
         producer_acks=-1,
         broker_commit_interval=1.0,
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        broker_heartbeat_interval=settings.kafka_heartbeat_interval_s,
         # Processing a batch must stay well inside this or the consumer is kicked out.
         broker_max_poll_interval=300.0,
         stream_buffer_maxsize=max(4 * settings.batch_size, 1024),

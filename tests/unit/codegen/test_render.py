@@ -95,7 +95,6 @@ def test_render_unknown_mixin_raises_unknown_mixin_error_with_suggestion() -> No
     ("effect", ["Timeout", "Synchronous"], "both drive the whole process call"),
     ("effect", ["Synchronous", "EventDrivenNode", "EventHandler", "NodeLifecycle"],
      "disables lifecycle hooks"),
-    ("effect", ["Connection", "Transaction"], "list Transaction before Connection"),
 ])
 def test_render_incompatible_set_rejected_statically_and_fails_for_real(
     node_type: str, mixins: list[str], reason: str
@@ -109,6 +108,23 @@ def test_render_incompatible_set_rejected_statically_and_fails_for_real(
     assert not real.passed and reason in real.detail, real.detail
     named = {m for c in check_composition(node_type, mixins) for m in c.mixins}
     assert any(m in real.detail for m in named)
+
+
+def test_render_base_listed_before_subclass_reordered_and_passes_for_real() -> None:
+    request = make_request("effect", ["Connection", "Transaction"])
+    package = render_package(request)
+    node = next(f.content for f in package.files if f.path == "node.py")
+    bases = node[node.index("\nclass "):]
+    assert bases.index("TransactionMixin,") < bases.index("ConnectionMixin,")
+    real = check_composition_for_real(package.files, 30, package=package.package)
+    assert real.passed, real.detail
+
+
+def test_render_request_order_kept_base_before_subclass_fails_for_real_with_reason() -> None:
+    forced = Renderer().render(make_request("effect", ["Connection", "Transaction"]),
+                               check_mixins=False, order="request")
+    real = check_composition_for_real(forced.files, 30, package=forced.package)
+    assert not real.passed and "list Transaction before Connection" in real.detail, real.detail
 
 
 @pytest.mark.parametrize(("operations", "message"), [

@@ -1,0 +1,303 @@
+"""The feedback agent: ``<prefix>.feedback`` in batches -> stored verdicts -> updated models.
+
+Per batch (``FeedbackProcessor.process``):
+
+1. decode every message with ``FEEDBACK_ADAPTER``; a bad one goes to the DLQ
+   with its original bytes (``streams.dead_letter``);
+2. write, idempotently, keyed by the event's Kafka position
+   ``topic:partition:offset``: pattern verdicts through ``record_pattern_feedback``,
+   mixin outcomes through ``update_mixin_compatibility`` (one per canonical pair,
+   key ``<position>:<a>:<b>``) and the whole mixin set to ``mixin_feedback_events``;
+3. update the models with the events that were *new* (a redelivered batch
+   changes neither the tables nor the models): the mixin model by
+   ``partial_fit`` (``MixinLearningService``, off the loop), the pattern detector
+   by ``FeedbackLearner`` on the requests the verdicts are about, looked up in
+   ``request_log`` (filled by the codegen side through ``remember_requests``);
+4. publish the dead letters; only then does the agent acknowledge the events.
+
+Storage failures that may pass (database down, deadlock) are retried until
+they succeed, so nothing is acknowledged unwritten; a row Postgres refuses is
+retried alone and, if refused again, dead-lettered with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+import structlog
+from pydantic import ValidationError
+
+from agents.events import inbound
+from agents.runtime import WorkerRuntime
+from learning.mixins.service import MixinLearningService
+from learning.models_store import ModelStore
+from learning.patterns.detector import PatternDetector
+from learning.patterns.feedback import FeedbackItem, FeedbackLearner
+from learning.patterns.library import PATTERN_NAMES
+from learning.patterns.persist import copy_of
+from learning.patterns.weights import weight_for
+from models.rows import PatternFeedbackRow
+from models.wire import FEEDBACK_ADAPTER, GenerationRequest, MixinFeedback, PatternFeedback
+from observability.context import correlation_id_from_headers
+from pipeline.job import describe_validation_error
+from storage.errors import DatabaseUnavailable, QueryTimeout, StorageError, TransientConflict
+from storage.pool import Database
+from storage.repositories.mixins import outcomes_for
+from storage.repositories.models import (
+    MixinFeedbackEvent,
+    MixinFeedbackRepository,
+    RequestLogRepository,
+)
+from streams.app import feedback_topic
+from streams.dead_letter import dead_letter
+from streams.errors import PublishError
+from streams.records import InboundMessage, OutboundRecord
+from streams.retry import RetryPolicy, retry
+
+log = structlog.get_logger("onexgen.agents.feedback")
+
+TRANSIENT = (DatabaseUnavailable, TransientConflict, QueryTimeout)
+WRITE_RETRY = RetryPolicy(max_attempts=0, base_delay_s=0.2, max_delay_s=10.0)
+"""Retry until written: giving up would mean acknowledging feedback that was never stored."""
+
+
+async def remember_requests(database: Database, items: Sequence[tuple[str, bytes]]) -> None:
+    """Hook for the codegen side: store ``(request_id, raw request JSON)`` of processed requests.
+
+    Pattern feedback names only a request id; the detector learns from the
+    request's text, so the request must be findable by whichever worker
+    consumes the feedback. One round trip per batch; a repeated id is ignored.
+    """
+    await RequestLogRepository(database.pool).remember_many(items)
+
+
+class PatternUpdater:
+    """The pattern detector the feedback loop trains (one thread: updates never overlap)."""
+
+    def __init__(self, detector: PatternDetector, store: ModelStore | None = None, *,
+                 save_every: int = 200) -> None:
+        self.learner = FeedbackLearner(detector)
+        self.store = store
+        self.save_every = save_every
+        self.unsaved = 0
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="pattern-update")
+
+    @classmethod
+    async def open(cls, store: ModelStore | None) -> PatternUpdater:
+        """The newest stored detector, else a copy of the default one (trained off the loop)."""
+        from learning.patterns.training import default_detector
+
+        loaded = await store.latest_detector() if store is not None else None
+        if loaded is not None:
+            return cls(loaded.detector, store)
+        detector = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: copy_of(default_detector()))
+        return cls(detector, store)
+
+    async def update(self, items: Sequence[FeedbackItem]) -> float:
+        """Apply one batch of verdicts; the update's seconds. Stores a version now and then."""
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(self._executor, self.learner.apply, list(items))
+        self.unsaved += len(items)
+        if self.store is not None and self.unsaved >= self.save_every:
+            self.unsaved = 0
+            await self.store.save_detector(self.learner.detector, params={"reason": "feedback"},
+                                           metrics={"thresholds": result.thresholds})
+        return result.update_seconds
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+@dataclass(slots=True)
+class FeedbackReport:
+    """What one batch did, for the batch's log line and for tests."""
+
+    messages: int = 0
+    dead_lettered: int = 0
+    pattern_new: int = 0
+    mixin_new: int = 0
+    pattern_learned: int = 0
+    pattern_without_request: int = 0
+    mixin_update_ms: float = 0.0
+    pattern_update_ms: float = 0.0
+    dead_letters: list[OutboundRecord] = field(default_factory=list)
+
+
+class FeedbackProcessor:
+    """The batch handler; the Faust agent only feeds it messages and acks afterwards."""
+
+    def __init__(self, *, database: Database, dlq_topic: str,
+                 publish: Callable[[Sequence[OutboundRecord]], Awaitable[None]],
+                 mixins: MixinLearningService | None,
+                 patterns: PatternUpdater | None) -> None:
+        self.database = database
+        self.dlq_topic = dlq_topic
+        self.publish = publish
+        self.mixins = mixins
+        self.patterns = patterns
+        self.mixin_events = MixinFeedbackRepository(database.pool)
+        self.requests = RequestLogRepository(database.pool)
+
+    async def process(self, messages: Sequence[InboundMessage]) -> FeedbackReport:
+        report = FeedbackReport(messages=len(messages))
+        pattern: list[tuple[InboundMessage, PatternFeedback]] = []
+        mixin: list[tuple[InboundMessage, MixinFeedback]] = []
+        for message in messages:
+            try:
+                event = FEEDBACK_ADAPTER.validate_json(message.value or b"")
+            except ValidationError as exc:
+                kind = ("invalid_json" if any(e["type"] == "json_invalid" for e in exc.errors())
+                        else "schema_violation")
+                self._reject(report, message, describe_validation_error(exc), kind)
+                continue
+            if isinstance(event, PatternFeedback):
+                pattern.append((message, event))
+            else:
+                mixin.append((message, event))
+        new_patterns = await self._write(report, pattern, self._write_patterns)
+        new_mixins = await self._write(report, mixin, self._write_mixins)
+        report.pattern_new, report.mixin_new = len(new_patterns), len(new_mixins)
+        await self._learn_mixins(report, new_mixins)
+        await self._learn_patterns(report, new_patterns)
+        if report.dead_letters:
+            await retry(lambda: self.publish(report.dead_letters), policy=WRITE_RETRY,
+                        transient=(PublishError,))
+        return report
+
+    def _reject(self, report: FeedbackReport, message: InboundMessage, reason: str,
+                error_type: str) -> None:
+        cid = correlation_id_from_headers(message.headers)
+        report.dead_letters.append(dead_letter(message, dlq_topic=self.dlq_topic, reason=reason,
+                                               error_type=error_type, attempts=1,
+                                               correlation_id=cid))
+        report.dead_lettered += 1
+
+    async def _write(self, report: FeedbackReport, items: list[tuple[InboundMessage, Any]],
+                     writer: Any) -> list[tuple[InboundMessage, Any]]:
+        """Write all items; on a refused row, write one by one and dead-letter the refused."""
+        if not items:
+            return []
+        try:
+            new, _ = await retry(lambda: writer(items), policy=WRITE_RETRY, transient=TRANSIENT)
+            return list(new)
+        except StorageError as exc:
+            if len(items) == 1:
+                self._reject(report, items[0][0], f"database refused the event: {exc}",
+                             "storage_rejected")
+                return []
+        out: list[tuple[InboundMessage, Any]] = []
+        for item in items:
+            out += await self._write(report, [item], writer)
+        return out
+
+    async def _write_patterns(self, items: list[tuple[InboundMessage, PatternFeedback]]
+                              ) -> list[tuple[InboundMessage, PatternFeedback]]:
+        keys = [m.origin for m, _ in items]
+        known = await self.database.feedback.weights(keys)
+        rows = [PatternFeedbackRow(
+            request_id=e.request_id, pattern_name=e.pattern_name,
+            detected_confidence=e.detected_confidence, feedback_type=e.feedback_type,
+            source=e.source, actual_pattern=e.actual_pattern, feedback_key=m.origin,
+            contract_json={"comment": e.comment} if e.comment else None,
+            created_at=_timestamp(m)) for m, e in items]
+        await self.database.feedback.write_many(rows)
+        return [(m, e) for m, e in items if m.origin not in known]
+
+    async def _write_mixins(self, items: list[tuple[InboundMessage, MixinFeedback]]
+                            ) -> list[tuple[InboundMessage, MixinFeedback]]:
+        events = [MixinFeedbackEvent(
+            event_key=m.origin, node_type=e.node_type.value, mixins=list(e.mixins),
+            success=e.success, source=e.source.value, learning_weight=weight_for(e.source),
+            request_id=e.request_id, error=e.error, created_at=_timestamp(m)) for m, e in items]
+        new = await self.mixin_events.record_many(events)
+        outcomes = [o for m, e in items
+                    for o in outcomes_for(e.node_type, e.mixins, e.success, reason=e.error,
+                                          key=m.origin)]
+        await self.database.mixins.record_many(outcomes)
+        return [(m, e) for m, e in items if m.origin in new]
+
+    async def _learn_mixins(self, report: FeedbackReport,
+                            items: list[tuple[InboundMessage, MixinFeedback]]) -> None:
+        from learning.mixins.data import outcome_from_feedback
+
+        outcomes = [o for _, e in items if (o := outcome_from_feedback(e)) is not None]
+        if self.mixins is not None and outcomes:
+            stats = await self.mixins.update(outcomes)
+            report.mixin_update_ms = stats.seconds * 1e3
+
+    async def _learn_patterns(self, report: FeedbackReport,
+                              items: list[tuple[InboundMessage, PatternFeedback]]) -> None:
+        usable = [e for _, e in items if e.pattern_name in PATTERN_NAMES
+                  and (e.actual_pattern is None or e.actual_pattern in PATTERN_NAMES)]
+        if self.patterns is None or not usable:
+            return
+        raw = await self.requests.get_many([e.request_id for e in usable])
+        found: dict[str, GenerationRequest] = {}
+        for rid, body in raw.items():
+            try:
+                found[rid] = GenerationRequest.model_validate_json(body)
+            except ValidationError:
+                log.warning("request_log_unreadable", request_id=rid)
+        learnable = [(e, found[e.request_id]) for e in usable if e.request_id in found]
+        report.pattern_without_request = len(usable) - len(learnable)
+        if learnable:
+            report.pattern_update_ms = await self.patterns.update(learnable) * 1e3
+            report.pattern_learned = len(learnable)
+
+
+def _timestamp(message: InboundMessage) -> datetime | None:
+    """The event's Kafka time, so a replay stores the same row."""
+    if message.timestamp_ms is None:
+        return None
+    return datetime.fromtimestamp(message.timestamp_ms / 1000, UTC)
+
+
+async def open_processor(runtime: WorkerRuntime, *, retrain_after: int = 500
+                         ) -> FeedbackProcessor:
+    """Load both models (newest stored versions) and build the batch handler of a worker."""
+    store = ModelStore(runtime.database.pool)
+    mixins = await MixinLearningService.open(store, MixinFeedbackRepository(runtime.database.pool),
+                                             retrain_after=retrain_after)
+    patterns = await PatternUpdater.open(store)
+    return FeedbackProcessor(database=runtime.database, dlq_topic=runtime.settings.topics.dlq,
+                             publish=runtime.publisher.publish, mixins=mixins, patterns=patterns)
+
+
+def register_feedback_agent(app: faust.App, runtime: WorkerRuntime, *,
+                            retrain_after: int = 500) -> Any:
+    """Attach the feedback agent to ``app``; it starts once ``runtime`` is ready."""
+    settings = runtime.settings
+    topic = feedback_topic(app, settings)
+
+    async def feedback(stream: Any) -> None:
+        await runtime.wait_ready()
+        processor = await open_processor(runtime, retrain_after=retrain_after)
+        batches = stream.noack_take(settings.batch_size, within=settings.batch_within_s)
+        async for events in batches:
+            started = time.perf_counter()
+            messages = [inbound(e) for e in events]
+            runtime.metrics.messages_consumed.labels(topic=settings.topics.feedback).inc(
+                len(messages))
+            report = await processor.process(messages)
+            if report.dead_lettered:
+                runtime.metrics.dead_letters.labels(reason="feedback_invalid").inc(
+                    report.dead_lettered)
+            for event in events:
+                await stream.ack(event)
+            log.info("feedback_batch", messages=report.messages, dead_lettered=report.dead_lettered,
+                     pattern_new=report.pattern_new, mixin_new=report.mixin_new,
+                     pattern_learned=report.pattern_learned,
+                     pattern_without_request=report.pattern_without_request,
+                     mixin_update_ms=round(report.mixin_update_ms, 2),
+                     pattern_update_ms=round(report.pattern_update_ms, 2),
+                     duration_ms=round((time.perf_counter() - started) * 1e3, 2))
+
+    return app.agent(topic, name="onexgen.feedback", concurrency=1)(feedback)
