@@ -19,6 +19,7 @@ from agents.web import WebServer
 from codegen.engine import EngineConfig
 from learning.mixins.model import to_bytes
 from learning.models_store import ModelStore
+from learning.patterns.persist import to_bytes as detector_bytes
 from models.rows import EventMetricRow
 from observability.metrics import PipelineMetrics
 from observability.monitor import Monitor
@@ -26,6 +27,7 @@ from onexgen.settings import Settings
 from pipeline.batch import BatchProcessor
 from pipeline.persist import RowSink
 from pipeline.pool import GenerationPool
+from storage.partitions import maintain_partitions
 from storage.pool import Database
 from storage.repositories.models import RequestLogRepository
 from streams.publisher import Publisher
@@ -48,12 +50,13 @@ class WorkerRuntime(mode.Service):
             settings.codegen_workers, job_timeout_s=settings.codegen_job_timeout_s,
             registry=self.registry,
             config=EngineConfig(mixin_policy=settings.mixin_policy,
-                                mixin_threshold=settings.mixin_threshold))
+                                mixin_threshold=settings.mixin_threshold,
+                                detect_patterns=True))
         self.publisher = Publisher(settings)
         self.event_sink: RowSink[EventMetricRow] = RowSink("event_metrics", self._write_events)
         self.request_sink: RowSink[tuple[str, bytes]] = RowSink(
             "request_log", self._write_requests, max_buffer=100_000)
-        self._template_task: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[None]] = []
         self.batch_processor = BatchProcessor(
             topics=settings.topics, pool=self.pool, publisher=self.publisher, metrics=self.metrics,
             event_sink=self.event_sink, monitor=self.monitor, request_sink=self.request_sink,
@@ -75,16 +78,44 @@ class WorkerRuntime(mode.Service):
         await RequestLogRepository(self.database.pool).remember_many(rows)
         return len(rows)
 
-    async def _flush_template_stats(self, interval_s: float = 30.0) -> None:
-        """Template-cache counters of the pool processes into ``template_cache_metadata``."""
+    async def _flush_template_stats(self, interval_s: float = 10.0) -> None:
+        """Template-cache counters of the pool processes: to the monitor's windows (the
+        ``cache_hit_rate`` and ``template_load_*`` rules) and ``template_cache_metadata``."""
         while True:
             await asyncio.sleep(interval_s)
             try:
                 updates = await self.pool.collect_template_updates()
-                if updates:
-                    await self.database.templates.write_many(updates)
+                if not updates:
+                    continue
+                self.monitor.observe_cache("templates", sum(u.cache_hits for u in updates),
+                                           sum(u.cache_misses for u in updates))
+                for u in updates:
+                    if u.load_time_ms is not None:
+                        self.monitor.observe("template_load_duration_ms", u.load_time_ms)
+                await self.database.templates.write_many(updates)
             except Exception as exc:  # statistics must never stop the worker
                 log.warning("template_stats_failed", error=str(exc), error_type=type(exc).__name__)
+
+    async def _housekeeping(self, interval_s: float = 3600.0) -> None:
+        """Hourly: partitions for the coming days, expired metric partitions and old request
+        texts dropped (retention ``ONEXGEN_METRICS_RETENTION_DAYS``). Idempotent, so every
+        worker may run it."""
+        days = self.settings.metrics_retention_days
+        while True:
+            try:
+                done = await maintain_partitions(self.database.pool, retention_days=days)
+                pruned = await RequestLogRepository(self.database.pool).prune(days)
+                log.info("housekeeping", partitions_created=done.created,
+                         partitions_dropped=done.dropped, request_log_pruned=pruned)
+            except Exception as exc:  # retried next hour; never stops the worker
+                log.warning("housekeeping_failed", error=str(exc), error_type=type(exc).__name__)
+            await asyncio.sleep(interval_s)
+
+    async def _stored_detector(self) -> bytes | None:
+        """The newest stored pattern detector (else pool processes train the default one)."""
+        loaded = await ModelStore(self.database.pool).latest_detector()
+        log.info("pattern_detector_for_pool", version=loaded.version if loaded else None)
+        return detector_bytes(loaded.detector) if loaded else None
 
     async def _stored_mixin_model(self) -> bytes | None:
         """The newest stored mixin model, so every pool process uses the same version."""
@@ -102,23 +133,25 @@ class WorkerRuntime(mode.Service):
                                             max_size=s.database_pool_max)
         self.event_sink.start()
         self.request_sink.start()
-        self.pool.config = replace(self.pool.config, mixin_model=await self._stored_mixin_model())
+        self.pool.config = replace(self.pool.config, mixin_model=await self._stored_mixin_model(),
+                                   pattern_model=await self._stored_detector())
         loop = asyncio.get_running_loop()
         # Spawning and warming the pool takes a second or two: not on the event loop.
         await loop.run_in_executor(None, self.pool.start)
         await self.pool.run([(b"{}", "warmup")] * self.pool.size)
         await self.publisher.start()
-        self._template_task = asyncio.create_task(self._flush_template_stats())
+        self._background = [asyncio.create_task(self._flush_template_stats()),
+                       asyncio.create_task(self._housekeeping())]
         self._ready.set()
         log.info("worker_ready", pool_size=self.pool.size, web_port=self.web.port,
                  requests_topic=self.settings.topics.requests)
 
     async def on_stop(self) -> None:
         self._ready.clear()
-        if self._template_task is not None:
-            self._template_task.cancel()
+        for task in self._background:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._template_task
+                await task
         await self.publisher.stop()
         await self.event_sink.stop()
         await self.request_sink.stop()

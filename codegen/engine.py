@@ -33,6 +33,7 @@ from codegen.output_cache import (
     fingerprint,
     output_key,
 )
+from codegen.patterns import PatternStage, suggested_mixins
 from codegen.render import TEMPLATE_DIR, Renderer, default_renderer, use_renderer
 from codegen.validate import validate_syntax
 from models.wire import GenerationRequest, GenerationResult, ResultStatus, StageOutcome
@@ -58,6 +59,8 @@ class EngineConfig:
     mixin_policy: str = "off"
     mixin_threshold: float = 0.5
     mixin_model: bytes | None = None
+    detect_patterns: bool = False
+    pattern_model: bytes | None = None
 
     def default_templates(self) -> bool:
         """True when the shipped templates and cache bounds are used (share one renderer)."""
@@ -96,6 +99,7 @@ class Engine:
         self.outputs = OutputLRU(config.output_cache_entries)
         self.compositions = CompositionCache(timeout_s=config.composition_timeout_s)
         self._gate = MixinGate(config.mixin_policy, config.mixin_threshold, config.mixin_model)
+        self._patterns = PatternStage(config.detect_patterns, config.pattern_model)
 
     def produce(self, data: dict[str, Any], request: GenerationRequest) -> Produced:
         """The result for ``request`` (parsed from ``data``), from the cache or made now."""
@@ -138,8 +142,12 @@ class Engine:
             if verdict.decision == "auto_resolved":
                 request = request.model_copy(update={"mixins": list(verdict.mixins)})
             gate_stage = [StageOutcome(stage="mixins", passed=True, detail=verdict.reason)]
+        patterns = self._patterns.detect(request)
+        base["patterns"] = patterns
+        base["suggested_mixins"] = suggested_mixins(request, patterns)
         try:
-            package = self.renderer.render(request)
+            package = self.renderer.render(request, patterns=[(p.name, p.confidence)
+                                                              for p in patterns])
         except CompositionRejected as exc:
             static = CompositionOutcome(request.node_type.value,
                                         tuple(canonical_order(request.mixins)), False, str(exc),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -201,7 +201,8 @@ class Renderer:
         }
 
     def render(self, request: GenerationRequest, *, check_mixins: bool = True,
-               order: Literal["canonical", "request"] = "canonical") -> RenderedPackage:
+               order: Literal["canonical", "request"] = "canonical",
+               patterns: Sequence[tuple[str, float]] = ()) -> RenderedPackage:
         """Check the request, then render every file of the package.
 
         ``check_mixins=False`` renders even a statically invalid composition, so
@@ -218,14 +219,17 @@ class Renderer:
             raise UnknownMixinError(check_composition(request.node_type.value, unknown))
         for _ in range(_RENDER_ATTEMPTS):
             version = self.version
-            package = self._render(request, mixins, version)
+            package = self._render(request, mixins, version, patterns)
             if self.cache.version == version:
                 return package
         raise RenderError("templates kept changing while rendering; try again")
 
-    def _render(self, request: GenerationRequest, mixins: list[str],
-                version: str) -> RenderedPackage:
+    def _render(self, request: GenerationRequest, mixins: list[str], version: str,
+                patterns: Sequence[tuple[str, float]] = ()) -> RenderedPackage:
         ctx = self.context(request, mixins, version)
+        # Pattern names come from the fixed library (identifiers), confidences are floats.
+        ctx["patterns"] = [{"name": name, "confidence": f"{confidence:.2f}"}
+                           for name, confidence in patterns]
         outputs = {"node.py": f"node_{request.node_type.value}.py.j2", **_OUTPUTS}
         files: list[GeneratedFile] = []
         path = ""

@@ -74,6 +74,14 @@ class StageOutcome(_Wire):
     detail: str = ""
 
 
+class DetectedPatternInfo(_Wire):
+    """A pattern found in the request's description and operations."""
+
+    name: str
+    confidence: float = Field(ge=0, le=1)
+    suggested_mixins: list[str] = Field(default_factory=list)
+
+
 class GenerationResult(_Wire):
     """A result on ``<prefix>.results``, keyed by ``request_id``.
 
@@ -92,6 +100,9 @@ class GenerationResult(_Wire):
     error: str | None = None
     error_type: str | None = None
     stages: list[StageOutcome] = Field(default_factory=list)
+    patterns: list[DetectedPatternInfo] = Field(default_factory=list)
+    suggested_mixins: list[str] = Field(
+        default_factory=list, description="mixins the detected patterns suggest, not requested")
     template_version: str | None = None
     generator_version: str
     correlation_id: str | None = None

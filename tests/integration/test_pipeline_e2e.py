@@ -221,3 +221,26 @@ async def test_worker_metrics_endpoint_counts_what_is_on_the_topics(
     dead = sum(v for (name, _), v in samples.items() if name == "onexgen_dead_letters_total")
     assert dead == len(letters)
     assert samples[("onexgen_batch_size_messages_count", ())] >= 1
+
+
+async def test_detected_patterns_shape_the_package_and_appear_in_the_result(
+        worker: WorkerProcess, kafka_bootstrap: str) -> None:
+    topics = topics_of(worker)
+    rid = f"pat-{uuid.uuid4().hex[:8]}"
+    req = {"request_id": rid, "node_type": "effect", "name": "OrderMailer", "domain": "shop",
+           "description": "Sends an e-mail to the customer when an order ships; retries with "
+                          "exponential backoff when the mail server is down.",
+           "operations": [{"name": "send_shipping_email", "description": "e-mail the buyer"}],
+           "mixins": ["Retry"]}
+    await produce(kafka_bootstrap, topics.requests, [(rid.encode(), orjson.dumps(req), [])])
+    records = await collect(kafka_bootstrap, topics.results, timeout_s=60,
+                            until=lambda rs: any(r.key == rid.encode() for r in rs))
+    result = GenerationResult.model_validate_json(
+        next(r.value for r in records if r.key == rid.encode()))
+    names = {p.name for p in result.patterns}
+    assert {"notification", "resilience"} <= names
+    assert "Retry" not in result.suggested_mixins  # already requested
+    contract = next(f.content for f in result.files if f.path.endswith("contract.yaml"))
+    readme = next(f.content for f in result.files if f.path.endswith("README.md"))
+    assert "name: \"notification\"" in contract
+    assert "## Detected patterns" in readme and "`resilience`" in readme

@@ -1,0 +1,61 @@
+"""Detected patterns as the engine uses them: one detector per process, optional.
+
+Detection shapes the package (a "Detected patterns" section in the README, a
+``patterns`` list in contract.yaml, mixin suggestions on the result) and is
+reported on the result. The detector is the stored version the worker hands to
+its pool processes, or the default one trained from the shipped labelled set.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from models.wire import DetectedPatternInfo, GenerationRequest
+
+if TYPE_CHECKING:
+    from learning.patterns.detector import PatternDetector
+
+
+class PatternStage:
+    """``detect(request)`` -> patterns with confidence and the mixins they suggest."""
+
+    def __init__(self, enabled: bool, model: bytes | None) -> None:
+        self.enabled = enabled
+        self._model = model
+        self._detector: PatternDetector | None = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> PatternDetector:
+        with self._lock:
+            if self._detector is None:
+                if self._model is not None:
+                    from learning.patterns.persist import from_bytes
+
+                    self._detector = from_bytes(self._model)
+                else:
+                    from learning.patterns.training import default_detector
+
+                    self._detector = default_detector()
+            return self._detector
+
+    def detect(self, request: GenerationRequest) -> list[DetectedPatternInfo]:
+        if not self.enabled:
+            return []
+        from learning.patterns.library import definition_of
+
+        found = self._get().detect(request)
+        return [DetectedPatternInfo(name=p.name, confidence=round(float(p.confidence), 4),
+                                    suggested_mixins=list(definition_of(p.name).mixins))
+                for p in found]
+
+
+def suggested_mixins(request: GenerationRequest, patterns: list[DetectedPatternInfo]) -> list[str]:
+    """Mixins the detected patterns suggest that the request does not already have."""
+    have = set(request.mixins)
+    out: list[str] = []
+    for p in patterns:
+        for m in p.suggested_mixins:
+            if m not in have and m not in out:
+                out.append(m)
+    return out
