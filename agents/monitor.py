@@ -89,13 +89,12 @@ def consumer_offsets(app: faust.App) -> Any:
 def register_monitor(app: faust.App, runtime: WorkerRuntime, *,
                      rules: RuleSet | None = None,
                      monitor: Monitor | None = None) -> MonitorHandle:
-    """Attach the evaluation timer; pass ``monitor`` if the runtime already made one
-    (so its batch processor reports into the same windows), else one is created on
-    ``runtime.registry``."""
+    """Attach the evaluation timer to the runtime's monitor (the windows its batch
+    processor reports into), or to ``monitor`` when one is given."""
     settings = runtime.settings
     cfg = alerting_settings(settings)
     rules = rules or load_rules(cfg.alert_rules_file)
-    monitor = monitor if monitor is not None else Monitor(runtime.registry)
+    monitor = monitor if monitor is not None else runtime.monitor
     instance = cfg.alert_instance or f"{socket.gethostname()}:{settings.web_port}"
     engine = RuleEngine(rules, monitor.value, labels={"instance": instance},
                         metrics=AlertMetrics(runtime.registry))

@@ -50,7 +50,7 @@ def request_bytes(tag: str, i: int) -> bytes:
     return orjson.dumps({
         "request_id": f"{tag}-{i}", "node_type": node_type, "name": f"Bench{i}",
         "domain": "bench", "description": f"Benchmark request {i} that reads and updates records.",
-        "operations": [{"name": "handle", "description": "handle one item"},
+        "operations": [{"name": "process_item", "description": "handle one item"},
                        {"name": f"step_{i % 7}", "description": ""}],
         "mixins": MIXIN_SETS[node_type][i % 3],
     })

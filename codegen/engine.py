@@ -180,6 +180,10 @@ class Engine:
         cacheable = not any(s.detail.startswith("timed out") for s in stages)
         return result, composition, cacheable
 
+    def prime_patterns(self, requests: list[GenerationRequest]) -> None:
+        """Detect the patterns of many requests at once; ``generate`` then looks them up."""
+        self._patterns.prime(requests)
+
     def _test_hook(self, name: str) -> None:
         if name.startswith("TestHang"):
             while True:  # a render that never returns; only the pool's timeout ends it

@@ -24,6 +24,7 @@ class PatternStage:
         self.enabled = enabled
         self._model = model
         self._detector: PatternDetector | None = None
+        self._primed: dict[tuple[str, tuple[tuple[str, str], ...]], list[DetectedPatternInfo]] = {}
         self._lock = threading.Lock()
 
     def _get(self) -> PatternDetector:
@@ -39,15 +40,42 @@ class PatternStage:
                     self._detector = default_detector()
             return self._detector
 
+    def prime(self, requests: list[GenerationRequest]) -> None:
+        """One batched detection for many requests (scikit-learn's per-call overhead
+        dominates a single request); ``detect`` serves them from here."""
+        if not self.enabled or not requests:
+            return
+        found = self._get().detect_many(requests)
+        with self._lock:
+            if len(self._primed) > _MAX_PRIMED:
+                self._primed.clear()
+            for request, patterns in zip(requests, found, strict=True):
+                self._primed[_text_key(request)] = [_info(p.name, p.confidence)
+                                                    for p in patterns]
+
     def detect(self, request: GenerationRequest) -> list[DetectedPatternInfo]:
         if not self.enabled:
             return []
-        from learning.patterns.library import definition_of
+        with self._lock:
+            primed = self._primed.pop(_text_key(request), None)
+        if primed is not None:
+            return primed
+        return [_info(p.name, p.confidence) for p in self._get().detect(request)]
 
-        found = self._get().detect(request)
-        return [DetectedPatternInfo(name=p.name, confidence=round(float(p.confidence), 4),
-                                    suggested_mixins=list(definition_of(p.name).mixins))
-                for p in found]
+
+_MAX_PRIMED = 10_000
+
+
+def _text_key(request: GenerationRequest) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """What detection reads: the description and the operations."""
+    return request.description, tuple((o.name, o.description) for o in request.operations)
+
+
+def _info(name: str, confidence: float) -> DetectedPatternInfo:
+    from learning.patterns.library import definition_of
+
+    return DetectedPatternInfo(name=name, confidence=round(float(confidence), 4),
+                               suggested_mixins=list(definition_of(name).mixins))
 
 
 def suggested_mixins(request: GenerationRequest, patterns: list[DetectedPatternInfo]) -> list[str]:

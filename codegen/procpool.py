@@ -99,7 +99,8 @@ class _Worker:
 
 
 def _child(conn: Connection, progress: Any, job: Callable[..., Any],
-           initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+           initializer: Callable[..., None] | None, initargs: tuple[Any, ...],
+           prepare: Callable[[list[Item]], None] | None = None) -> None:
     """Body of a pool process: run chunks (answers sent in groups), run control calls."""
     try:
         if initializer is not None:
@@ -117,15 +118,22 @@ def _child(conn: Connection, progress: Any, job: Callable[..., Any],
             return
         kind, payload = message
         if kind == "jobs":
-            _run_chunk(conn, progress, job, payload)
+            _run_chunk(conn, progress, job, payload, prepare)
         else:
             conn.send(("reply", payload()))
 
 
 def _run_chunk(conn: Connection, progress: Any, job: Callable[..., Any],
-               items: list[Item]) -> None:
+               items: list[Item], prepare: Callable[[list[Item]], None] | None = None) -> None:
     answers: list[tuple[bool, Any]] = []
     flushed = time.monotonic()
+    if prepare is not None:
+        # Batch work for the whole chunk (e.g. one vectorised model pass); counted against
+        # the first job's timeout, and only an optimisation: jobs work without it.
+        progress[_SINCE] = flushed
+        progress[_INDEX] = 0
+        with contextlib.suppress(Exception):
+            prepare(items)
     for index, item in enumerate(items):
         now = time.monotonic()
         if answers and now - flushed >= FLUSH_S:
@@ -157,11 +165,13 @@ class ProcessPool:
         on_timeout: Callable[[Item, float], Any], on_error: Callable[[Item, str], Any],
         job_timeout_s: float = 10.0, initializer: Callable[..., None] | None = None,
         initargs: tuple[Any, ...] = (), start_timeout_s: float = 120.0,
+        prepare: Callable[[list[Item]], None] | None = None,
     ) -> None:
         self.size = size
         self.job_timeout_s = job_timeout_s
         self._job, self._on_timeout, self._on_error = job, on_timeout, on_error
         self._init, self._initargs, self._start_timeout_s = initializer, initargs, start_timeout_s
+        self._prepare = prepare
         self._ctx = multiprocessing.get_context("spawn")
         self._lock = threading.Lock()
         self._pending: deque[_Task] = deque()
@@ -178,7 +188,8 @@ class ProcessPool:
         parent, child = self._ctx.Pipe(duplex=True)
         progress = RawArray("d", 2)
         process = self._ctx.Process(target=_child, args=(child, progress, self._job, self._init,
-                                                         self._initargs), daemon=True,
+                                                         self._initargs, self._prepare),
+                                    daemon=True,
                                     name="onexgen-generator")
         process.start()
         child.close()

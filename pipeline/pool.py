@@ -39,7 +39,7 @@ from codegen.shared_cache import SharedOutputCache
 from models.identifiers import RequestId
 from models.rows import TemplateCacheUpdate
 from pipeline.errors import PoolUnavailable
-from pipeline.job import JobOutcome, run_job, timed_out
+from pipeline.job import JobOutcome, decode_request, run_job, timed_out
 
 Item = tuple[bytes | None, str]
 """A raw request value and its correlation id."""
@@ -52,6 +52,17 @@ def _init_process(config: EngineConfig) -> None:
     """Pool process start: build the engine (compiles every template), run one job."""
     configure(config)
     run_job(_WARM_REQUEST, "warmup")
+
+
+def prepare_chunk(items: list[Any]) -> None:
+    """Before a chunk: detect the patterns of all its requests in one vectorised pass."""
+    requests = []
+    for raw, _ in items:
+        try:
+            requests.append(decode_request(raw)[1])
+        except (ValueError, ValidationError):
+            continue
+    current().prime_patterns(requests)
 
 
 def _snapshot() -> EngineSnapshot:
@@ -159,7 +170,8 @@ class GenerationPool:
             if self._pool is None:
                 pool = ProcessPool(self.size, run_job, on_timeout=_timed_out,
                                    on_error=_internal_error, job_timeout_s=self.job_timeout_s,
-                                   initializer=_init_process, initargs=(self.config,))
+                                   initializer=_init_process, initargs=(self.config,),
+                                   prepare=prepare_chunk)
                 pool.start()
                 self._pool = pool
 
