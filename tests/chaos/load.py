@@ -85,6 +85,9 @@ class Results:
             await asyncio.sleep(0.1)
         return self.distinct
 
+    def all_succeeded(self) -> bool:
+        return all(orjson.loads(vs[0])["status"] == "succeeded" for vs in self.values.values())
+
     def duplicates_identical(self) -> bool:
         """Every re-delivered result is byte-identical to the first one."""
         return all(len(set(vs)) == 1 for vs in self.values.values())

@@ -71,6 +71,7 @@ async def test_kill9_mid_run_then_restart_answers_every_request_identically(
         assert await results.wait_for(n, timeout_s=240) == n
         assert killed_at < n, "the kill must land mid-run for this test to mean anything"
         assert results.duplicates_identical()
+        assert results.all_succeeded()
 
 
 async def test_two_workers_one_killed_survivor_finishes_the_work(
@@ -88,6 +89,7 @@ async def test_two_workers_one_killed_survivor_finishes_the_work(
         a.kill()
         assert await results.wait_for(n, timeout_s=240) == n
         assert results.duplicates_identical()
+        assert results.all_succeeded()
 
 
 async def test_broker_restart_mid_run_loses_nothing(
@@ -105,6 +107,7 @@ async def test_broker_restart_mid_run_loses_nothing(
         assert private_kafka.start() == bootstrap, "the broker comes back on the same port"
         assert await results.wait_for(n, timeout_s=300) == n
         assert results.duplicates_identical()
+        assert results.all_succeeded()
 
 
 async def test_postgres_down_30s_generation_continues_and_rows_land_after(
@@ -125,6 +128,7 @@ async def test_postgres_down_30s_generation_continues_and_rows_land_after(
         await send(kafka_bootstrap, topics.requests, tag, 500, 1_000)
         # Generation goes on without the database.
         assert await results.wait_for(1_500, timeout_s=60) == 1_500
+        assert results.all_succeeded()
         assert time.monotonic() - down_at < 30, "all results arrived while Postgres was down"
         await asyncio.sleep(max(0.0, 30 - (time.monotonic() - down_at)))  # a 30 s outage
         private_postgres.start()
@@ -154,6 +158,7 @@ async def test_1000_malformed_among_10000_valid_give_1000_dead_letters_and_10000
     async with Results(kafka_bootstrap, topics.results, tag) as results:
         await produce(kafka_bootstrap, topics.requests, messages)
         assert await results.wait_for(10_000, timeout_s=300) == 10_000
+        assert results.all_succeeded()
     letters = await collect(kafka_bootstrap, topics.dlq, timeout_s=60,
                             until=lambda rs: len(rs) >= 1_000)
     assert len(letters) == 1_000
