@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps stack-up stack-down run test test-unit lint bench migrate topics clean
+.PHONY: help install system-deps stack-up stack-down run test test-unit lint bench migrate topics docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ migrate: $(STAMP) ## apply database migrations to ONEXGEN_DATABASE_URL (or the l
 
 topics: $(STAMP) ## create the topics on ONEXGEN_KAFKA_BOOTSTRAP (or the local stack)
 	$(BIN)/onexgen topics
+
+docs: $(STAMP) ## regenerate docs/reference (messages, CLI, configuration)
+	$(BIN)/python docs/generate.py
 
 clean: stack-down ## stop the stack and delete local state (.local) and the venv
 	infra/kafka.sh clean; infra/postgres.sh clean; rm -rf .local $(VENV)

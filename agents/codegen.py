@@ -8,12 +8,14 @@ cancelled, which would lose the batch on shutdown or on an error.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import faust
 import structlog
 
 from agents.events import inbound
+from agents.guard import guarded
 from agents.runtime import WorkerRuntime
 from streams.app import requests_topic
 
@@ -32,7 +34,8 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
             runtime.metrics.messages_consumed.labels(topic=settings.topics.requests).inc(
                 len(messages))
             with runtime.metrics.requests_in_flight(len(messages)):
-                await runtime.batch_processor.process(messages)
+                await guarded(runtime, "codegen", messages,
+                              functools.partial(runtime.batch_processor.process, messages))
             for event in events:
                 await stream.ack(event)
             for m in messages:

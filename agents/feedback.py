@@ -15,6 +15,11 @@ Per batch (``FeedbackProcessor.process``):
    ``request_log`` (filled by the codegen side through ``remember_requests``);
 4. publish the dead letters; only then does the agent acknowledge the events.
 
+With tracing on (``observability.tracing``) each event gets a ``consume`` span
+in the trace its ``traceparent`` names, a ``persist`` span for the writes, a
+``learn`` span for the model updates, and its dead letter carries the
+worker's ``traceparent`` instead of the inbound one.
+
 Storage failures that may pass (database down, deadlock) are retried until
 they succeed, so nothing is acknowledged unwritten; a row Postgres refuses is
 retried alone and, if refused again, dead-lettered with the reason.
@@ -28,14 +33,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import faust
 import structlog
 from pydantic import ValidationError
 
 from agents.events import inbound
+from agents.guard import guarded
 from agents.runtime import WorkerRuntime
+from learning.live import mixin_verdicts_correct, tally_pattern_feedback
 from learning.mixins.service import MixinLearningService
 from learning.models_store import ModelStore
 from learning.patterns.detector import PatternDetector
@@ -46,6 +53,8 @@ from learning.patterns.weights import weight_for
 from models.rows import PatternFeedbackRow
 from models.wire import FEEDBACK_ADAPTER, GenerationRequest, MixinFeedback, PatternFeedback
 from observability.context import correlation_id_from_headers
+from observability.monitor import Monitor
+from observability.tracing import BatchTrace, Tracing, process_tracing
 from pipeline.job import describe_validation_error
 from storage.errors import DatabaseUnavailable, QueryTimeout, StorageError, TransientConflict
 from storage.pool import Database
@@ -56,7 +65,7 @@ from storage.repositories.models import (
     RequestLogRepository,
 )
 from streams.app import feedback_topic
-from streams.dead_letter import dead_letter
+from streams.dead_letter import X_ORIGIN_OFFSET, X_ORIGIN_PARTITION, X_ORIGIN_TOPIC, dead_letter
 from streams.errors import PublishError
 from streams.records import InboundMessage, OutboundRecord
 from streams.retry import RetryPolicy, retry
@@ -137,16 +146,36 @@ class FeedbackProcessor:
     def __init__(self, *, database: Database, dlq_topic: str,
                  publish: Callable[[Sequence[OutboundRecord]], Awaitable[None]],
                  mixins: MixinLearningService | None,
-                 patterns: PatternUpdater | None) -> None:
+                 patterns: PatternUpdater | None,
+                 tracing: Tracing | Literal[False] | None = None,
+                 monitor: Monitor | None = None, mixin_threshold: float = 0.5) -> None:
+        """``tracing``: None uses the process's (``ONEXGEN_TRACING_*``), False turns it off."""
         self.database = database
+        self.tracing: Tracing | None = (process_tracing() if tracing is None
+                                        else tracing or None)
         self.dlq_topic = dlq_topic
         self.publish = publish
         self.mixins = mixins
         self.patterns = patterns
+        self.monitor = monitor
+        self.mixin_threshold = mixin_threshold
         self.mixin_events = MixinFeedbackRepository(database.pool)
         self.requests = RequestLogRepository(database.pool)
 
     async def process(self, messages: Sequence[InboundMessage]) -> FeedbackReport:
+        if self.tracing is None:
+            return await self._process(messages, None)
+        trace = self.tracing.batch(messages)
+        try:
+            report = await self._process(messages, trace)
+        except BaseException as exc:  # cancelled or failed: the batch will be redelivered
+            trace.end(error=exc)
+            raise
+        trace.end()
+        return report
+
+    async def _process(self, messages: Sequence[InboundMessage],
+                       trace: BatchTrace | None) -> FeedbackReport:
         report = FeedbackReport(messages=len(messages))
         pattern: list[tuple[InboundMessage, PatternFeedback]] = []
         mixin: list[tuple[InboundMessage, MixinFeedback]] = []
@@ -162,14 +191,23 @@ class FeedbackProcessor:
                 pattern.append((message, event))
             else:
                 mixin.append((message, event))
+        written_ns = time.time_ns() if trace is not None else 0
         new_patterns = await self._write(report, pattern, self._write_patterns)
         new_mixins = await self._write(report, mixin, self._write_mixins)
         report.pattern_new, report.mixin_new = len(new_patterns), len(new_mixins)
+        if trace is not None:
+            learn_ns = time.time_ns()
+            trace.persisted(written_ns, learn_ns, what="feedback")
         await self._learn_mixins(report, new_mixins)
         await self._learn_patterns(report, new_patterns)
+        if trace is not None:
+            trace.persisted(learn_ns, time.time_ns(), what="model_update", name="learn")
+            report.dead_letters = [_traced(trace, r) for r in report.dead_letters]
         if report.dead_letters:
-            await retry(lambda: self.publish(report.dead_letters), policy=WRITE_RETRY,
-                        transient=(PublishError,))
+            _, attempts = await retry(lambda: self.publish(report.dead_letters),
+                                      policy=WRITE_RETRY, transient=(PublishError,))
+            if trace is not None:
+                trace.produced(attempts)
         return report
 
     def _reject(self, report: FeedbackReport, message: InboundMessage, reason: str,
@@ -230,6 +268,14 @@ class FeedbackProcessor:
 
         outcomes = [o for _, e in items if (o := outcome_from_feedback(e)) is not None]
         if self.mixins is not None and outcomes:
+            if self.monitor is not None:
+                # Judge the model before it learns from these outcomes.
+                scores = [float(s) for s in await self.mixins.predict(
+                    [(o.node_type, o.mixins) for o in outcomes])]
+                right = mixin_verdicts_correct(scores, [o.works for o in outcomes],
+                                               self.mixin_threshold)
+                self.monitor.observe_ratio("mixin_accuracy", right, len(outcomes))
+                self.monitor.set_gauge("compatibility_score", sum(scores) / len(scores))
             stats = await self.mixins.update(outcomes)
             report.mixin_update_ms = stats.seconds * 1e3
 
@@ -237,6 +283,10 @@ class FeedbackProcessor:
                               items: list[tuple[InboundMessage, PatternFeedback]]) -> None:
         usable = [e for _, e in items if e.pattern_name in PATTERN_NAMES
                   and (e.actual_pattern is None or e.actual_pattern in PATTERN_NAMES)]
+        if self.monitor is not None and usable:
+            t = tally_pattern_feedback(usable)
+            self.monitor.observe_ratio("pattern_precision", t.tp, t.tp + t.fp)
+            self.monitor.observe_ratio("false_positive_rate", t.fp, t.fp + t.tn)
         if self.patterns is None or not usable:
             return
         raw = await self.requests.get_many([e.request_id for e in usable])
@@ -251,6 +301,18 @@ class FeedbackProcessor:
         if learnable:
             report.pattern_update_ms = await self.patterns.update(learnable) * 1e3
             report.pattern_learned = len(learnable)
+
+
+def _traced(trace: BatchTrace, letter: OutboundRecord) -> OutboundRecord:
+    """``letter`` with its event's produce context instead of the inbound trace headers."""
+    h = dict(letter.headers)
+    origin = b":".join((h.get(X_ORIGIN_TOPIC, b""), h.get(X_ORIGIN_PARTITION, b""),
+                        h.get(X_ORIGIN_OFFSET, b""))).decode("utf-8", "replace")
+    i = trace.by_origin.get(origin)
+    if i is None:
+        return letter
+    return OutboundRecord(letter.topic, letter.key, letter.value,
+                          trace.with_trace_headers(i, letter.topic, letter.headers))
 
 
 def _timestamp(message: InboundMessage) -> datetime | None:
@@ -268,7 +330,9 @@ async def open_processor(runtime: WorkerRuntime, *, retrain_after: int = 500
                                              retrain_after=retrain_after)
     patterns = await PatternUpdater.open(store)
     return FeedbackProcessor(database=runtime.database, dlq_topic=runtime.settings.topics.dlq,
-                             publish=runtime.publisher.publish, mixins=mixins, patterns=patterns)
+                             publish=runtime.publisher.publish, mixins=mixins, patterns=patterns,
+                             monitor=runtime.monitor,
+                             mixin_threshold=runtime.settings.mixin_threshold)
 
 
 def register_feedback_agent(app: faust.App, runtime: WorkerRuntime, *,
@@ -286,12 +350,21 @@ def register_feedback_agent(app: faust.App, runtime: WorkerRuntime, *,
             messages = [inbound(e) for e in events]
             runtime.metrics.messages_consumed.labels(topic=settings.topics.feedback).inc(
                 len(messages))
-            report = await processor.process(messages)
+            reports: list[FeedbackReport] = []
+
+            async def handle(batch: list[InboundMessage] = messages,
+                             out: list[FeedbackReport] = reports) -> None:
+                out.append(await processor.process(batch))
+
+            await guarded(runtime, "feedback", messages, handle)
+            for event in events:
+                await stream.ack(event)
+            if not reports:
+                continue
+            report = reports[0]
             if report.dead_lettered:
                 runtime.metrics.dead_letters.labels(reason="feedback_invalid").inc(
                     report.dead_lettered)
-            for event in events:
-                await stream.ack(event)
             log.info("feedback_batch", messages=report.messages, dead_lettered=report.dead_lettered,
                      pattern_new=report.pattern_new, mixin_new=report.mixin_new,
                      pattern_learned=report.pattern_learned,

@@ -23,6 +23,7 @@ from learning.patterns.persist import to_bytes as detector_bytes
 from models.rows import EventMetricRow
 from observability.metrics import PipelineMetrics
 from observability.monitor import Monitor
+from observability.tracing import process_tracing
 from onexgen.settings import Settings
 from pipeline.batch import BatchProcessor
 from pipeline.persist import RowSink
@@ -57,9 +58,11 @@ class WorkerRuntime(mode.Service):
         self.request_sink: RowSink[tuple[str, bytes]] = RowSink(
             "request_log", self._write_requests, max_buffer=100_000)
         self._background: list[asyncio.Task[None]] = []
+        self.tracing = process_tracing(settings)
         self.batch_processor = BatchProcessor(
             topics=settings.topics, pool=self.pool, publisher=self.publisher, metrics=self.metrics,
             event_sink=self.event_sink, monitor=self.monitor, request_sink=self.request_sink,
+            tracing=self.tracing or False,
         )
         self.web = WebServer(settings, self.registry, ready=self.is_ready)
         self._ready = asyncio.Event()
@@ -156,6 +159,8 @@ class WorkerRuntime(mode.Service):
         await self.event_sink.stop()
         await self.request_sink.stop()
         await self.database.close()
+        if self.tracing is not None:
+            self.tracing.shutdown()  # flushes the spans still queued for export
         await asyncio.get_running_loop().run_in_executor(None, self.pool.stop)
         await self.web.stop()
         log.info("worker_stopped")

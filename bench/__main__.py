@@ -51,6 +51,12 @@ def _mixins() -> Report:
     return run()
 
 
+def _tracing() -> Report:
+    from bench.bench_tracing import run
+
+    return run()
+
+
 def _e2e() -> Report:
     from bench.bench_e2e import run
 
@@ -64,6 +70,7 @@ BENCHMARKS: dict[str, Callable[[], Report]] = {
     "patterns": _patterns,
     "mixins": _mixins,
     "alerts": _alerts,
+    "tracing": _tracing,
     "e2e": _e2e,
 }
 

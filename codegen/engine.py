@@ -79,6 +79,8 @@ class Produced:
     entry: CachedResult
     key: str | None
     hit: bool
+    stages_ns: tuple[tuple[str, int, int], ...] = ()
+    """(stage, start, end) in ``time.time_ns()`` of the stages run now (none on a cache hit)."""
 
 
 class Engine:
@@ -100,6 +102,7 @@ class Engine:
         self.compositions = CompositionCache(timeout_s=config.composition_timeout_s)
         self._gate = MixinGate(config.mixin_policy, config.mixin_threshold, config.mixin_model)
         self._patterns = PatternStage(config.detect_patterns, config.pattern_model)
+        self._stages: list[tuple[str, int, int]] = []
 
     def produce(self, data: dict[str, Any], request: GenerationRequest) -> Produced:
         """The result for ``request`` (parsed from ``data``), from the cache or made now."""
@@ -110,14 +113,15 @@ class Engine:
         if entry is not None:
             return Produced(entry, key, True)
         result, composition, cacheable = self.generate(request)
+        stages = tuple(self._stages)
         entry = CachedResult(result.status.value, result.error_type, result.error,
                              result.model_dump_json().encode(), composition)
         if result.template_version is not None:
             key = output_key(fingerprint(data), result.template_version)
         if not cacheable:
-            return Produced(entry, None, False)
+            return Produced(entry, None, False, stages)
         self.outputs.put(key, entry)
-        return Produced(entry, key, False)
+        return Produced(entry, key, False, stages)
 
     def generate(self, request: GenerationRequest
                  ) -> tuple[GenerationResult, CompositionOutcome | None, bool]:
@@ -131,7 +135,10 @@ class Engine:
             "request_id": REQUEST_ID_PLACEHOLDER, "node_type": request.node_type,
             "generator_version": __version__, "correlation_id": CORRELATION_ID_PLACEHOLDER}
         gate_stage: list[StageOutcome] = []
+        self._stages = []
+        t = time.time_ns()
         verdict = self._gate.assess(request.node_type.value, tuple(request.mixins))
+        t = self._stage("predict", t)
         if verdict is not None:
             if not verdict.proceed:
                 return (GenerationResult(**base, status=ResultStatus.REJECTED,
@@ -143,6 +150,7 @@ class Engine:
                 request = request.model_copy(update={"mixins": list(verdict.mixins)})
             gate_stage = [StageOutcome(stage="mixins", passed=True, detail=verdict.reason)]
         patterns = self._patterns.detect(request)
+        t = self._stage("detect", t)
         base["patterns"] = patterns
         base["suggested_mixins"] = suggested_mixins(request, patterns)
         try:
@@ -160,6 +168,7 @@ class Engine:
         except CodegenError as exc:
             return (GenerationResult(**base, status=ResultStatus.FAILED, error=str(exc),
                                      error_type=type(exc).__name__), None, False)
+        t = self._stage("render", t)
         stages = [*gate_stage, StageOutcome(stage="render", passed=True),
                   validate_syntax(package.files)]
         composition: CompositionOutcome | None = None
@@ -169,6 +178,7 @@ class Engine:
                 request.node_type.value, mixins, package.template_version, package.package,
                 package.files)
             stages.append(stage)
+        self._stage("validate", t)
         failed = next((s for s in stages if not s.passed), None)
         result = GenerationResult(
             **base,
@@ -179,6 +189,12 @@ class Engine:
             error_type=f"{failed.stage}_error" if failed else None)
         cacheable = not any(s.detail.startswith("timed out") for s in stages)
         return result, composition, cacheable
+
+    def _stage(self, name: str, started_ns: int) -> int:
+        """Record that stage ``name`` ran from ``started_ns`` until now; returns now."""
+        now = time.time_ns()
+        self._stages.append((name, started_ns, now))
+        return now
 
     def prime_patterns(self, requests: list[GenerationRequest]) -> None:
         """Detect the patterns of many requests at once; ``generate`` then looks them up."""

@@ -164,3 +164,19 @@ def render_metrics(
     """
     encoder, content_type = choose_encoder(accept or "")
     return encoder(registry if registry is not None else REGISTRY), content_type
+
+
+class ConsumerMetrics(MetricSet):
+    """Where each consumed partition stands: end of log, our position, our commit, the lag."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        super().__init__(registry)
+        labels = ["topic", "partition"]
+        self.high_watermark = self.gauge(
+            "consumer_high_watermark_offset", "Next offset the broker will write.", labels)
+        self.position = self.gauge(
+            "consumer_position_offset", "Next offset this worker will read.", labels)
+        self.committed = self.gauge(
+            "consumer_committed_offset", "Offset committed for the consumer group.", labels)
+        self.lag = self.gauge(
+            "consumer_lag_messages", "Messages on the partition not yet processed.", labels)

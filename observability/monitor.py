@@ -65,10 +65,11 @@ FIGURES: dict[str, Figure] = {
     "validation_pass_rate": Figure("ratio", 300.0),
     "dead_letter_rate": Figure("ratio", 60.0),
     "parallel_speedup": Figure("gauge"),
-    "mixin_accuracy": Figure("gauge"),
+    # Judged on feedback as it arrives: ratios over the last hour (the rules hold 30 min).
+    "mixin_accuracy": Figure("ratio", 3600.0),
     "compatibility_score": Figure("gauge"),
-    "pattern_precision": Figure("gauge"),
-    "false_positive_rate": Figure("gauge"),
+    "pattern_precision": Figure("ratio", 3600.0),
+    "false_positive_rate": Figure("ratio", 3600.0),
     "quality_score": Figure("gauge"),
 }
 _REPORTERS = {"sample": "observe()", "ratio": "observe_ratio()", "gauge": "set_gauge()"}

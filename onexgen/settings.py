@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     mixin_threshold: float = Field(0.5, ge=0, le=1)
     mixin_retrain_after: int = Field(500, ge=1, description="feedback events per full retrain")
 
+    # --- Tracing (OpenTelemetry) ------------------------------------------------------
+    tracing_exporter: Literal["none", "console", "otlp"] = Field(
+        "none", description="none costs nothing per message")
+    tracing_otlp_endpoint: str | None = Field(None, description="OTLP/HTTP traces endpoint")
+    tracing_sample_ratio: float = Field(1.0, ge=0, le=1)
+    tracing_service_name: str = Field("onexgen", min_length=1, max_length=200)
+    tracing_export_delay_ms: int = Field(1000, ge=10, le=60_000)
+
     @field_validator("kafka_bootstrap")
     @classmethod
     def _bootstrap_has_ports(cls, value: str) -> str:

@@ -10,6 +10,7 @@ import structlog
 from agents.alertmanager import register_alertmanager
 from agents.codegen import register_codegen_agent
 from agents.feedback import register_feedback_agent
+from agents.lag import register_lag_gauges
 from agents.monitor import register_monitor
 from agents.runtime import WorkerRuntime
 from observability.logging import configure_logging_from_settings
@@ -35,6 +36,7 @@ def build_worker(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
     app._extra_services.append(runtime)  # type: ignore[arg-type]
     register_codegen_agent(app, runtime)
     register_feedback_agent(app, runtime, retrain_after=settings.mixin_retrain_after)
+    register_lag_gauges(app, runtime)
     monitoring = register_monitor(app, runtime, monitor=runtime.monitor)
     register_alertmanager(app, runtime, dashboard=monitoring.dashboard)
     runtime.web.route_hooks.append(lambda web_app, ready: monitoring.add_routes(web_app,

@@ -3,6 +3,13 @@
 The batch is published as a whole and only then acknowledged by the caller, so
 a crash at any point re-delivers the batch (at-least-once); results are keyed by
 request id and deterministic, so a re-delivered request yields the same result.
+
+Tracing (``observability.tracing``): with a :class:`Tracing` each message gets
+its spans (consume, generate and the pool's stages, produce, persist) in the
+trace its ``traceparent`` names, and every record produced for it carries the
+worker's own ``traceparent``. Without one (the default, tracing off) the only
+cost is a ``None`` check per stage, and inbound ``traceparent``/``tracestate``
+headers are forwarded unchanged, as an uninstrumented hop would.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal
 
 import structlog
 
@@ -22,6 +30,7 @@ from observability.context import (
 )
 from observability.metrics import PipelineMetrics
 from observability.monitor import Monitor
+from observability.tracing import TRACE_HEADERS, BatchTrace, Tracing, process_tracing
 from onexgen.settings import TopicNames
 from pipeline.errors import PoolUnavailable
 from pipeline.job import JobOutcome
@@ -35,7 +44,8 @@ from streams.retry import RetriesExhausted, RetryPolicy, retry
 
 log = structlog.get_logger("onexgen.batch")
 
-PASSTHROUGH_HEADERS = ("traceparent", "tracestate")
+PASSTHROUGH_HEADERS = TRACE_HEADERS
+"""Forwarded unchanged when tracing is off; replaced by the worker's own when it is on."""
 
 
 @dataclass(slots=True)
@@ -77,7 +87,9 @@ class BatchProcessor:
         pool_policy: RetryPolicy | None = None,
         publish_policy: RetryPolicy | None = None,
         clock_ms: Callable[[], float] = lambda: time.time() * 1000,
+        tracing: Tracing | Literal[False] | None = None,
     ) -> None:
+        """``tracing``: None uses the process's (``ONEXGEN_TRACING_*``), False turns it off."""
         self.topics = topics
         self.pool = pool
         self.publisher = publisher
@@ -89,12 +101,28 @@ class BatchProcessor:
         # Kafka down: keep trying, never ack before the batch is durable.
         self.publish_policy = publish_policy or RetryPolicy(max_attempts=0, max_delay_s=15.0)
         self._clock_ms = clock_ms
+        self.tracing: Tracing | None = (process_tracing() if tracing is None
+                                        else tracing or None)
 
     async def process(self, messages: Sequence[InboundMessage]) -> BatchReport:
+        if self.tracing is None:
+            return await self._process(messages, None)
+        trace = self.tracing.batch(messages)
+        try:
+            report = await self._process(messages, trace)
+        except BaseException as exc:  # cancelled or failed: the batch will be redelivered
+            trace.end(error=exc)
+            raise
+        trace.end()
+        return report
+
+    async def _process(self, messages: Sequence[InboundMessage],
+                       trace: BatchTrace | None) -> BatchReport:
         started = time.perf_counter()
         now_ms = self._clock_ms()
         cids = [correlation_id_from_headers(m.headers) for m in messages]
         items = [(m.value, cid) for m, cid in zip(messages, cids, strict=True)]
+        pool_started_ns = time.time_ns() if trace is not None else 0
         try:
             outcomes, pool_attempts = await retry(
                 lambda: self.pool.run(items), policy=self.pool_policy,
@@ -104,69 +132,94 @@ class BatchProcessor:
             outcomes = [JobOutcome("invalid", None, "invalid", b"", "pool_unavailable",
                                    str(exc), 0.0) for _ in messages]
             pool_attempts = exc.attempts
+        if trace is not None:
+            trace.generated(outcomes, pool_started_ns, time.time_ns())
         report = BatchReport()
         records = [
-            self._record_for(m, cid, o, pool_attempts, now_ms, report)
-            for m, cid, o in zip(messages, cids, outcomes, strict=True)
+            self._record_for(i, m, cid, o, pool_attempts, now_ms, report, trace)
+            for i, (m, cid, o) in enumerate(zip(messages, cids, outcomes, strict=True))
         ]
-        records += self._composition_feedback(outcomes, cids)
+        records += self._composition_feedback(messages, outcomes, cids, trace)
         t_publish = time.perf_counter()
         _, report.publish_attempts = await retry(
             lambda: self.publisher.publish(records), policy=self.publish_policy,
             transient=(PublishError,), on_retry=_log_retry("publish"),
         )
+        if trace is not None:
+            trace.produced(report.publish_attempts)
         publish_s = time.perf_counter() - t_publish
         self.metrics.produce_duration.labels(topic=self.topics.results).observe(publish_s)
         if self.monitor is not None:
             self.monitor.observe_stage("produce", publish_s)
         report.duration_ms = (time.perf_counter() - started) * 1000
         self._observe(report)
+        persist_started_ns = time.time_ns() if trace is not None else 0
         if self.event_sink is not None:
             self.event_sink.add(event_rows(report))
         if self.request_sink is not None:
             self.request_sink.add((o.request_id, m.value or b"")
                                   for m, o in zip(messages, outcomes, strict=True)
                                   if o.kind == "result" and o.request_id)
+        if trace is not None:
+            trace.persisted(persist_started_ns, time.time_ns())
         return report
 
-    def _composition_feedback(self, outcomes: Sequence[JobOutcome],
-                              cids: Sequence[str]) -> list[OutboundRecord]:
+    def _composition_feedback(self, messages: Sequence[InboundMessage],
+                              outcomes: Sequence[JobOutcome], cids: Sequence[str],
+                              trace: BatchTrace | None) -> list[OutboundRecord]:
         """New composition verdicts as automated mixin feedback, published with the batch.
 
         The feedback agent turns them into matrix rows and model updates; verdicts a
         pool process had already seen (``cached``) are not repeated.
         """
         out = []
-        for o, cid in zip(outcomes, cids, strict=True):
+        for i, (m, o, cid) in enumerate(zip(messages, outcomes, cids, strict=True)):
             c = o.composition
             if c is None or c.cached:
                 continue
             event = c.feedback(o.request_id)
             if event is not None:
+                headers = [(CORRELATION_ID_HEADER, cid.encode())]
+                if trace is not None:
+                    headers += trace.start_produce(i, self.topics.feedback)
+                else:
+                    headers += [(k, v) for k, v in m.headers if k in PASSTHROUGH_HEADERS]
                 out.append(OutboundRecord(self.topics.feedback, (o.request_id or "").encode(),
-                                          event.model_dump_json().encode(),
-                                          [(CORRELATION_ID_HEADER, cid.encode())]))
+                                          event.model_dump_json().encode(), headers))
         return out
 
-    def _record_for(self, message: InboundMessage, cid: str, outcome: JobOutcome, attempts: int,
-                    now_ms: float, report: BatchReport) -> OutboundRecord:
+    def _record_for(self, i: int, message: InboundMessage, cid: str, outcome: JobOutcome,
+                    attempts: int, now_ms: float, report: BatchReport,
+                    trace: BatchTrace | None) -> OutboundRecord:
         wait = max(0.0, now_ms - message.timestamp_ms) if message.timestamp_ms else 0.0
+        ids = trace.log_ids(i) if trace is not None else {}
         with log_context(correlation_id=cid, topic=message.topic,
-                         partition=message.partition, offset=message.offset):
+                         partition=message.partition, offset=message.offset, **ids):
             if outcome.kind == "invalid":
                 reason = outcome.reason or "invalid message"
                 error_type = outcome.error_type or "invalid_message"
                 log.warning("dead_lettered", reason=reason, error_type=error_type)
                 report.outcomes.append(MessageOutcome(message, cid, "dead_lettered", error_type,
                                                       outcome.duration_ms, wait, attempts))
-                return dead_letter(message, dlq_topic=self.topics.dlq, reason=reason,
-                                   error_type=error_type, attempts=attempts, correlation_id=cid)
+                letter = dead_letter(message, dlq_topic=self.topics.dlq, reason=reason,
+                                     error_type=error_type, attempts=attempts, correlation_id=cid)
+                if trace is None:
+                    return letter
+                trace.annotate(i, **{"onexgen.status": "dead_lettered",
+                                     "onexgen.error_type": error_type})
+                return OutboundRecord(letter.topic, letter.key, letter.value,
+                                      trace.with_trace_headers(i, letter.topic, letter.headers))
             log.debug("generated", request_id=outcome.request_id, status=outcome.status,
                       duration_ms=round(outcome.duration_ms, 3))
             report.outcomes.append(MessageOutcome(message, cid, outcome.status, outcome.error_type,
                                                   outcome.duration_ms, wait, attempts))
             headers = [(CORRELATION_ID_HEADER, cid.encode())]
-            headers += [(k, v) for k, v in message.headers if k in PASSTHROUGH_HEADERS]
+            if trace is None:
+                headers += [(k, v) for k, v in message.headers if k in PASSTHROUGH_HEADERS]
+            else:
+                trace.annotate(i, **{"onexgen.request_id": outcome.request_id or "",
+                                     "onexgen.status": outcome.status})
+                headers += trace.start_produce(i, self.topics.results)
             key = (outcome.request_id or "").encode()
             return OutboundRecord(self.topics.results, key, outcome.payload, headers)
 

@@ -43,6 +43,7 @@ class JobOutcome:
     composition: CompositionOutcome | None = None
     cached: bool = False
     cache_key: str | None = None
+    stage_ns: tuple[tuple[str, int, int], ...] = ()
 
 
 def describe_validation_error(exc: ValidationError) -> str:
@@ -88,7 +89,7 @@ def run_job(raw: bytes | None, correlation_id: str, engine: Engine | None = None
     return JobOutcome("result", request.request_id, entry.status,
                       entry.payload_for(request.request_id, correlation_id), entry.error_type,
                       entry.reason, (time.perf_counter() - started) * 1000, composition,
-                      produced.hit, produced.key)
+                      produced.hit, produced.key, produced.stages_ns)
 
 
 def generate(request: GenerationRequest, correlation_id: str,

@@ -168,3 +168,23 @@ async def test_1000_malformed_among_10000_valid_give_1000_dead_letters_and_10000
     assert all(r.value in bad_kinds for r in letters)
     # no stray results for the bad messages
     assert all(orjson.loads(v[0])["request_id"].startswith(tag) for v in results.values.values())
+
+
+async def test_sigterm_mid_run_drains_in_flight_work_and_restart_repeats_nothing(
+        kafka_bootstrap: str, worker_db: str, workers: list[WorkerProcess],
+        tmp_path: Path) -> None:
+    prefix, tag, n = f"st{uuid.uuid4().hex[:8]}", uuid.uuid4().hex[:6], 3_000
+    first = start_worker(workers, tmp_path, bootstrap=kafka_bootstrap, db=worker_db,
+                         prefix=prefix)
+    topics = TopicNames(prefix)
+    async with Results(kafka_bootstrap, topics.results, tag) as results:
+        await send(kafka_bootstrap, topics.requests, tag, 0, n)
+        assert await results.wait_for(300, timeout_s=120) >= 300
+        assert first.stop() == 0, "a graceful stop exits cleanly"
+        stopped_at = results.distinct
+        start_worker(workers, tmp_path, bootstrap=kafka_bootstrap, db=worker_db, prefix=prefix)
+        assert await results.wait_for(n, timeout_s=240) == n
+        assert stopped_at < n
+        # Everything the first worker acknowledged was committed on the way out.
+        assert all(len(v) == 1 for v in results.values.values())
+        assert results.all_succeeded()

@@ -29,7 +29,7 @@ def test_alerting_and_monitor_metrics_pass_promtool_check_metrics() -> None:
     for stage in STAGES:
         monitor.observe_stage(stage, 0.01, failed=1)
     monitor.observe_cache("templates", 9, 1)
-    monitor.set_gauge("mixin_accuracy", 0.9)
+    monitor.observe_ratio("mixin_accuracy", 9, 10)
     monitor.observe_batch(10, 0.2, 9, 1, 0, [12.0] * 10)
     monitor.export(monitor.snapshot())
     engine.evaluate()

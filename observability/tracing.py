@@ -1,0 +1,331 @@
+"""Distributed tracing with OpenTelemetry: W3C trace context carried in Kafka headers.
+
+A producer that traces puts a ``traceparent`` (and maybe ``tracestate``) header
+on its request; the worker continues that trace (a new one is started when the
+header is absent or malformed), records one span per stage of the request, and
+puts its own ``traceparent`` on every message it produces for the request
+(result, dead letter, automated feedback), so the consumer of the result sees
+a child of the producer's span in the same trace.
+
+Spans of one request (``BatchTrace``; names are the stage names)::
+
+    <producer's span>                       (remote parent, from the header)
+      consume   CONSUMER  batch start -> everything for the message done
+        generate          the pool round trip of the batch (real, shared by
+                          the batch); attribute onexgen.job_duration_ms is the
+                          job's own time measured in the pool process
+          predict | detect | render | validate
+                          real pool-process timings, when the pool returns
+                          them (``JobOutcome.stage_ns``, see ``stage_timings``)
+        produce   PRODUCER  publish of the batch, acks=all (real, shared)
+        persist           hand-off of the rows to the buffered Postgres sinks
+
+Off by default (``ONEXGEN_TRACING_EXPORTER=none``): the pipeline then holds
+``None`` instead of a :class:`Tracing` and touches no OpenTelemetry object per
+message. The exporter is ``console`` (one JSON line per span on stdout) or
+``otlp`` (OTLP/HTTP protobuf to ``ONEXGEN_TRACING_OTLP_ENDPOINT``); spans are
+exported from a background thread (``BatchSpanProcessor``), never on the loop.
+
+========================================  ===========  ====================================
+variable                                  default      meaning
+========================================  ===========  ====================================
+ONEXGEN_TRACING_EXPORTER                  none         none, console or otlp
+ONEXGEN_TRACING_OTLP_ENDPOINT             unset        e.g. http://collector:4318/v1/traces
+ONEXGEN_TRACING_SAMPLE_RATIO              1.0          share of new traces recorded
+ONEXGEN_TRACING_SERVICE_NAME              onexgen      resource attribute service.name
+ONEXGEN_TRACING_EXPORT_DELAY_MS           1000         longest wait before spans go out
+========================================  ===========  ====================================
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import structlog
+from opentelemetry.context import Context
+from opentelemetry.propagators.textmap import Getter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SimpleSpanProcessor,
+    SpanExporter,
+)
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from onexgen import __version__
+
+__all__ = ["TRACE_HEADERS", "Tracing", "TracingSettings", "configure_tracing",
+           "process_tracing", "stage_timings", "tracing_settings"]
+
+log = structlog.get_logger("onexgen.tracing")
+
+TRACEPARENT = "traceparent"
+TRACESTATE = "tracestate"
+TRACE_HEADERS = (TRACEPARENT, TRACESTATE)
+Headers = list[tuple[str, bytes]]
+Exporter = Literal["none", "console", "otlp"]
+
+
+class TracingSettings(BaseSettings):
+    """Tracing knobs from ``ONEXGEN_TRACING_*`` (fields of the worker's settings win)."""
+
+    model_config = SettingsConfigDict(env_prefix="ONEXGEN_", extra="ignore", frozen=True)
+
+    tracing_exporter: Exporter = "none"
+    tracing_otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP traces URL; unset: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or "
+                          "http://localhost:4318/v1/traces")
+    tracing_sample_ratio: float = Field(1.0, ge=0, le=1)
+    tracing_service_name: str = Field("onexgen", min_length=1, max_length=200)
+    tracing_export_delay_ms: int = Field(1000, ge=10, le=60_000)
+
+
+def tracing_settings(settings: Any | None = None) -> TracingSettings:
+    """Environment values, overridden by same-named fields of ``settings`` where present."""
+    overrides = {name: getattr(settings, name) for name in TracingSettings.model_fields
+                 if settings is not None and getattr(settings, name, None) is not None}
+    return TracingSettings(**overrides)
+
+
+class _HeaderGetter(Getter[Sequence[tuple[str, bytes]]]):
+    """Reads Kafka headers (a list of ``(name, bytes)``); names match case-insensitively."""
+
+    def get(self, carrier: Sequence[tuple[str, bytes]], key: str) -> list[str] | None:
+        found = [bytes(v).decode("latin-1") for k, v in carrier
+                 if k.lower() == key and v is not None]
+        return found or None
+
+    def keys(self, carrier: Sequence[tuple[str, bytes]]) -> list[str]:
+        return [k for k, _ in carrier]
+
+
+_GETTER = _HeaderGetter()
+
+
+def stage_timings(outcome: object) -> Sequence[tuple[str, int, int]]:
+    """``(stage, start ns, end ns)`` measured in the pool process, if the outcome has them.
+
+    ``pipeline.job.JobOutcome`` gains a field ``stage_ns`` (wall-clock
+    ``time.time_ns()`` pairs, comparable with the worker's clock on the same
+    host) once the engine records its stages; until then this returns ``()``
+    and the ``generate`` span has no children: no stage span is ever invented.
+    """
+    timings = getattr(outcome, "stage_ns", ())
+    return timings if isinstance(timings, tuple) else ()
+
+
+class Tracing:
+    """One tracer provider, its tracer and the W3C propagator: the pipeline's handle on OTel."""
+
+    def __init__(self, provider: TracerProvider) -> None:
+        self.provider = provider
+        self.tracer = provider.get_tracer("onexgen.pipeline", __version__)
+        self.propagator = TraceContextTextMapPropagator()
+
+    @classmethod
+    def create(cls, exporter: SpanExporter, *, service_name: str = "onexgen",
+               sample_ratio: float = 1.0, export_delay_ms: int = 1000,
+               synchronous: bool = False) -> Tracing:
+        """A provider exporting to ``exporter``; ``synchronous`` exports at each span's end
+        (tests with an in-memory exporter), otherwise from a background thread."""
+        resource = Resource.create({
+            "service.name": service_name, "service.version": __version__,
+            "service.instance.id": f"{socket.gethostname()}:{os.getpid()}"})
+        provider = TracerProvider(resource=resource,
+                                  sampler=ParentBased(TraceIdRatioBased(sample_ratio)),
+                                  shutdown_on_exit=True)
+        if synchronous:
+            provider.add_span_processor(SimpleSpanProcessor(exporter))
+        else:
+            provider.add_span_processor(BatchSpanProcessor(
+                exporter, schedule_delay_millis=export_delay_ms, max_queue_size=65_536,
+                max_export_batch_size=2_048))
+        return cls(provider)
+
+    def extract(self, headers: Sequence[tuple[str, bytes]]) -> Context:
+        """The producer's context from ``traceparent``/``tracestate`` (empty when absent)."""
+        return self.propagator.extract(headers, getter=_GETTER)
+
+    def headers_for(self, span: Span) -> Headers:
+        """``traceparent`` (and ``tracestate``) naming ``span`` as the parent downstream.
+
+        Formatted here rather than through ``propagator.inject`` (same W3C output, a
+        third of the cost: it runs for every produced record)."""
+        ctx = span.get_span_context()
+        if not ctx.is_valid:
+            return []
+        headers = [(TRACEPARENT, f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-"
+                                 f"{ctx.trace_flags:02x}".encode("ascii"))]
+        if ctx.trace_state:
+            headers.append((TRACESTATE, ctx.trace_state.to_header().encode("ascii")))
+        return headers
+
+    def batch(self, messages: Sequence[Any], *, start_ns: int | None = None) -> BatchTrace:
+        """Start a ``consume`` span per message (``InboundMessage``) of a batch."""
+        return BatchTrace(self, messages, start_ns)
+
+    def force_flush(self, timeout_ms: int = 10_000) -> bool:
+        return self.provider.force_flush(timeout_ms)
+
+    def shutdown(self) -> None:
+        self.provider.shutdown()
+
+
+class BatchTrace:
+    """The spans of one batch's messages; the batch processor calls one method per stage.
+
+    Index ``i`` everywhere is the message's position in the batch. Stage spans
+    that the batch shares (pool round trip, publish, persist) get the same
+    start and end on every message: each message's trace shows what it waited
+    for, and none is made up.
+    """
+
+    __slots__ = ("_consume", "_contexts", "_produce", "_tracing", "by_origin")
+
+    def __init__(self, tracing: Tracing, messages: Sequence[Any], start_ns: int | None) -> None:
+        self._tracing = tracing
+        tracer = tracing.tracer
+        self._consume: list[Span] = []
+        self._contexts: list[Context] = []  # each consume span as a parent, made once
+        self._produce: list[Span | None] = [None] * len(messages)
+        self.by_origin: dict[str, int] = {}
+        for i, m in enumerate(messages):
+            self.by_origin[m.origin] = i
+            self._consume.append(tracer.start_span(
+                "consume", context=tracing.extract(m.headers), kind=SpanKind.CONSUMER,
+                start_time=start_ns, attributes={
+                    "messaging.system": "kafka", "messaging.destination.name": m.topic,
+                    "messaging.destination.partition.id": str(m.partition),
+                    "messaging.kafka.offset": m.offset}))
+            self._contexts.append(set_span_in_context(self._consume[-1]))
+
+    def log_ids(self, i: int) -> dict[str, str]:
+        """``trace_id``/``span_id`` of message ``i`` for its log lines (hex, as in W3C)."""
+        ctx = self._consume[i].get_span_context()
+        return {"trace_id": format(ctx.trace_id, "032x"), "span_id": format(ctx.span_id, "016x")}
+
+    def trace_id(self, i: int) -> str:
+        return format(self._consume[i].get_span_context().trace_id, "032x")
+
+    def annotate(self, i: int, **attributes: str | int | float | bool) -> None:
+        """Attributes of message ``i``'s consume span (request id, status, ...)."""
+        self._consume[i].set_attributes(attributes)
+
+    def generated(self, outcomes: Sequence[Any], start_ns: int, end_ns: int) -> None:
+        """A ``generate`` span per message for the pool round trip, stage spans under it."""
+        tracer = self._tracing.tracer
+        for parent, outcome in zip(self._contexts, outcomes, strict=True):
+            generate = tracer.start_span("generate", context=parent, start_time=start_ns,
+                                         attributes={"onexgen.job_duration_ms":
+                                                     float(outcome.duration_ms),
+                                                     "onexgen.output_cached":
+                                                     bool(outcome.cached)})
+            if outcome.error_type:
+                generate.set_attribute("onexgen.error_type", str(outcome.error_type))
+            timings = stage_timings(outcome)
+            if timings:
+                stage_parent = set_span_in_context(generate)
+                for stage, s_start, s_end in timings:
+                    tracer.start_span(stage, context=stage_parent, start_time=s_start).end(s_end)
+            generate.end(end_ns)
+
+    def start_produce(self, i: int, topic: str, *, start_ns: int | None = None) -> Headers:
+        """Start message ``i``'s ``produce`` span; the headers that name it downstream."""
+        span = self._produce[i]
+        if span is None:
+            span = self._tracing.tracer.start_span(
+                "produce", context=self._contexts[i],
+                kind=SpanKind.PRODUCER, start_time=start_ns,
+                attributes={"messaging.system": "kafka", "messaging.operation.type": "send",
+                            "messaging.destination.name": topic})
+            self._produce[i] = span
+        return self._tracing.headers_for(span)
+
+    def with_trace_headers(self, i: int, topic: str, headers: Iterable[tuple[str, bytes]]
+                           ) -> Headers:
+        """``headers`` without inbound trace headers, plus message ``i``'s produce context."""
+        kept = [(k, v) for k, v in headers if k.lower() not in TRACE_HEADERS]
+        return kept + self.start_produce(i, topic)
+
+    def produced(self, attempts: int, *, end_ns: int | None = None,
+                 error: BaseException | None = None) -> None:
+        for span in self._produce:
+            if span is not None:
+                span.set_attribute("onexgen.publish_attempts", attempts)
+                _fail(span, error)
+                span.end(end_ns)
+        self._produce = [None] * len(self._produce)
+
+    def persisted(self, start_ns: int, end_ns: int, *, what: str = "event_metrics",
+                  name: str = "persist") -> None:
+        """A ``persist`` span per message (``what`` names the rows; codegen: the hand-off to
+        the buffered sinks, feedback: the keyed writes themselves)."""
+        tracer = self._tracing.tracer
+        for parent in self._contexts:
+            tracer.start_span(name, context=parent, start_time=start_ns,
+                              attributes={"onexgen.sink": what}).end(end_ns)
+
+    def end(self, *, end_ns: int | None = None, error: BaseException | None = None) -> None:
+        """End every open span; ``error`` marks them failed (the batch will be redelivered)."""
+        if error is not None:
+            self.produced(0, end_ns=end_ns, error=error)
+        for span in self._consume:
+            _fail(span, error)
+            span.end(end_ns)
+
+
+def _fail(span: Span, error: BaseException | None) -> None:
+    if error is not None:
+        span.record_exception(error)
+        span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"[:500]))
+
+
+def _exporter(cfg: TracingSettings) -> SpanExporter:
+    if cfg.tracing_exporter == "console":
+        return ConsoleSpanExporter(formatter=_one_line)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter(endpoint=cfg.tracing_otlp_endpoint)
+
+
+def _one_line(span: ReadableSpan) -> str:
+    return str(span.to_json(indent=None)) + os.linesep
+
+
+def configure_tracing(settings: Any | None = None) -> Tracing | None:
+    """The worker's tracing from its settings (and ``ONEXGEN_TRACING_*``); None when off."""
+    cfg = tracing_settings(settings)
+    if cfg.tracing_exporter == "none":
+        return None
+    tracing = Tracing.create(_exporter(cfg), service_name=cfg.tracing_service_name,
+                             sample_ratio=cfg.tracing_sample_ratio,
+                             export_delay_ms=cfg.tracing_export_delay_ms)
+    log.info("tracing_enabled", exporter=cfg.tracing_exporter,
+             endpoint=cfg.tracing_otlp_endpoint, sample_ratio=cfg.tracing_sample_ratio)
+    return tracing
+
+
+_process_lock = threading.Lock()
+_process: list[Tracing | None] = []
+
+
+def process_tracing(settings: Any | None = None) -> Tracing | None:
+    """This process's tracing, configured once on first use (``None`` when off).
+
+    Components built without an explicit ``Tracing`` share it, so a worker has
+    one provider and one export thread however many processors it builds.
+    """
+    with _process_lock:
+        if not _process:
+            _process.append(configure_tracing(settings))
+        return _process[0]
