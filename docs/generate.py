@@ -173,7 +173,12 @@ def _default(field: FieldInfo) -> str:
     value = field.get_default(call_default_factory=True)
     if isinstance(value, SecretStr):
         return "(secret)"
+    if isinstance(value, Path) and value.is_absolute() and value.is_relative_to(_REPO):
+        value = value.relative_to(_REPO)  # the checkout's own path differs on every machine
     return f"`{value}`" if value is not None else "unset"
+
+
+_REPO = Path(__file__).resolve().parent.parent
 
 
 def _limits_of(field: FieldInfo) -> str:
