@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from agents.feedback import register_feedback_agent
 from agents.runtime import WorkerRuntime
 from observability.metrics import PipelineMetrics
+from observability.monitor import Monitor
 from onexgen.settings import Settings
 from storage.pool import Database
 from streams.app import create_app
@@ -34,7 +35,9 @@ class _Runtime:
 
     def __init__(self, settings: Settings, database: Database, publisher: Publisher) -> None:
         self.settings, self.database, self.publisher = settings, database, publisher
-        self.metrics = PipelineMetrics(CollectorRegistry())
+        registry = CollectorRegistry()
+        self.metrics = PipelineMetrics(registry)
+        self.monitor = Monitor(registry)
 
     async def wait_ready(self) -> None:
         return None
@@ -91,3 +94,7 @@ async def test_agent_consumes_feedback_topic_and_records_both_kinds(
     assert dlq[0].value == orjson.dumps(events[2])
     versions = await db.pool.fetchval("SELECT count(*) FROM model_versions WHERE kind='mixins'")
     assert versions == 1  # first start trained and stored the mixin model
+    # The real outcome was judged against the model's verdict before it learned from it.
+    assert await _eventually(
+        lambda: asyncio.sleep(0, result=running_app.monitor.value("mixin_accuracy") is not None))
+    assert running_app.monitor.value("mixin_accuracy") == 1.0  # Retry + Audit does work
