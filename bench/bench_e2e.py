@@ -17,6 +17,7 @@ Run: ``python -m bench.bench_e2e`` with ``ONEXGEN_KAFKA_BOOTSTRAP`` and
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import statistics
 import tempfile
@@ -30,6 +31,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.report import Report
+from codegen.engine import Engine, EngineConfig
 from onexgen.harness import WorkerProcess
 from onexgen.settings import Settings, TopicNames
 from pipeline.job import run_job
@@ -200,11 +202,20 @@ async def fill(bootstrap: str, topic: str, tag: str, n: int) -> None:
 
 
 def naive_work(value: bytes) -> bytes:
-    return run_job(value, "naive").payload
+    return run_job(value, "naive", _naive_engine()).payload
+
+
+@functools.cache
+def _naive_engine() -> Engine:
+    return Engine(WORKER_ENGINE)
+
+
+WORKER_ENGINE = EngineConfig(mixin_policy="reject", detect_patterns=True)
+"""The engine settings a worker runs with by default: the baselines use the same."""
 
 
 async def cpu_ceiling(tag: str, n: int, batch: int) -> float:
-    pool = GenerationPool(0)
+    pool = GenerationPool(0, config=WORKER_ENGINE, shared_cache=False)
     await asyncio.get_running_loop().run_in_executor(None, pool.start)
     await pool.run([(request_bytes("warm", i), "w") for i in range(50)])
     items = [(request_bytes(tag, i), "cid") for i in range(n)]
@@ -236,14 +247,15 @@ def peak_rss_mb(pid: int) -> dict[str, float]:
 
 
 def children_of(pid: int) -> list[int]:
-    """Direct children, found through /proc/*/stat (field 4 is the parent pid)."""
+    """Direct children that generate (not multiprocessing's resource tracker), via /proc."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
         except (FileNotFoundError, ProcessLookupError):
             continue
-        if int(fields[1]) == pid:
+        if int(fields[1]) == pid and b"resource_tracker" not in cmdline:
             found.append(int(stat.parent.name))
     return sorted(found)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import traceback
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -114,6 +115,18 @@ async def _exercise(node: NodeBase[Any, Any]) -> None:
         await node.stop()
 
 
+def _run_coroutine(coro: Coroutine[Any, Any, None]) -> None:
+    """``asyncio.run``, also when this thread already runs a loop (then on a helper thread):
+    a probe called from async code must not fail for that reason and be taken as a verdict."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coro)
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="probe") as pool:
+        pool.submit(asyncio.run, coro).result()
+
+
 def probe_composition(node_type: str, mixins: Sequence[str]) -> ProbeResult:
     """Run the composition for real; ``ok`` is the ground truth the catalogue must match."""
     stage: Stage = "class"
@@ -122,7 +135,7 @@ def probe_composition(node_type: str, mixins: Sequence[str]) -> ProbeResult:
         stage = "instantiate"
         node = cls()
         stage = "start"
-        asyncio.run(_exercise(node))
+        _run_coroutine(_exercise(node))
     except Exception as exc:
         return ProbeResult.failure(stage if stage != "start" else _stage_of(exc), exc)
     return ProbeResult(True, "done")

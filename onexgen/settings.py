@@ -56,7 +56,8 @@ class Settings(BaseSettings):
 
     # --- Batching --------------------------------------------------------------
     batch_size: int = Field(50, ge=1, le=10_000)
-    batch_within_s: float = Field(0.25, gt=0, le=60)
+    batch_within_s: float = Field(
+        0.05, gt=0, le=60, description="longest wait to fill a batch: bounds the added latency")
 
     # --- Postgres ---------------------------------------------------------------
     database_url: SecretStr = SecretStr("postgresql://onexgen@127.0.0.1:5432/onexgen")
