@@ -54,7 +54,7 @@ from models.rows import PatternFeedbackRow
 from models.wire import FEEDBACK_ADAPTER, GenerationRequest, MixinFeedback, PatternFeedback
 from observability.context import correlation_id_from_headers
 from observability.monitor import Monitor
-from observability.tracing import BatchTrace, Tracing, process_tracing
+from observability.tracing import BatchTrace, Tracing, process_tracing, run_traced
 from pipeline.job import describe_validation_error
 from storage.errors import DatabaseUnavailable, QueryTimeout, StorageError, TransientConflict
 from storage.pool import Database
@@ -163,16 +163,8 @@ class FeedbackProcessor:
         self.requests = RequestLogRepository(database.pool)
 
     async def process(self, messages: Sequence[InboundMessage]) -> FeedbackReport:
-        if self.tracing is None:
-            return await self._process(messages, None)
-        trace = self.tracing.batch(messages)
-        try:
-            report = await self._process(messages, trace)
-        except BaseException as exc:  # cancelled or failed: the batch will be redelivered
-            trace.end(error=exc)
-            raise
-        trace.end()
-        return report
+        return await run_traced(self.tracing, messages,
+                                lambda trace: self._process(messages, trace))
 
     async def _process(self, messages: Sequence[InboundMessage],
                        trace: BatchTrace | None) -> FeedbackReport:

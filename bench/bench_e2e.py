@@ -26,11 +26,11 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.report import Report
+from bench.scratch import scratch_database
 from codegen.engine import Engine, EngineConfig
 from onexgen.harness import WorkerProcess
 from onexgen.settings import Settings, TopicNames
@@ -262,18 +262,18 @@ def children_of(pid: int) -> list[int]:
 
 async def run_async(n: int = 5_000, latency_n: int = 3_000, naive_n: int = 500) -> Report:
     bootstrap = os.environ["ONEXGEN_KAFKA_BOOTSTRAP"]
-    server_url = os.environ["ONEXGEN_DATABASE_URL"]
-    db = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(server_url)
-    await admin.execute(f'CREATE DATABASE "{db}"')
-    await admin.close()
+    async with scratch_database(os.environ["ONEXGEN_DATABASE_URL"]) as db_url:
+        return await _measure(bootstrap, db_url, n, latency_n, naive_n)
+
+
+async def _measure(bootstrap: str, db_url: str, n: int, latency_n: int,
+                   naive_n: int) -> Report:
     tag = uuid.uuid4().hex[:6]
     prefix = f"bench{tag}"
     topics = TopicNames(prefix)
     report = Report("End to end through Kafka (real worker) vs baselines",
                     params={"requests": n, "latency_requests": latency_n, "cpus": os.cpu_count()})
     with tempfile.TemporaryDirectory() as tmp:
-        db_url = f"{server_url.rpartition('/')[0]}/{db}"
         worker = WorkerProcess(bootstrap=bootstrap, database_url=db_url, prefix=prefix,
                                log_file=Path(tmp) / "worker.log")
         worker.start()
@@ -292,9 +292,6 @@ async def run_async(n: int = 5_000, latency_n: int = 3_000, naive_n: int = 500) 
     kafka = await relay(bootstrap, s.topics.requests, s.topics.results, n, None, False)
     naive = await relay(bootstrap, s.topics.requests, s.topics.dlq, naive_n, naive_work, True)
     cpu = await cpu_ceiling(tag, n, 50)
-    admin = await asyncpg.connect(server_url)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    await admin.close()
 
     lower = min(kafka, cpu)
     report.add("pipeline throughput", throughput, "req/s", goal=">= 1,000", met=throughput >= 1000)

@@ -21,15 +21,11 @@ import os
 import statistics
 import sys
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
-
 from bench.report import Report
+from bench.scratch import scratch_database
 from models.rows import EventMetricRow, GenerationMetricRow, GenerationPhase
 from models.wire import NodeType
 from storage.migrate import migrate
@@ -51,26 +47,6 @@ def database_url_from_env() -> str:
                 return value
     raise SystemExit("ONEXGEN_DATABASE_URL is not set and .local/stack.env is missing: "
                      "run `make stack-up` first")
-
-
-@asynccontextmanager
-async def scratch_database(server_url: str) -> AsyncIterator[str]:
-    """A new database on the server for the duration of the block, then dropped."""
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base, _, _ = server_url.rpartition("/")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        admin = await asyncpg.connect(server_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 def event_rows(count: int, start: datetime, prefix: str) -> list[EventMetricRow]:

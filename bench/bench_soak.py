@@ -20,11 +20,11 @@ import time
 import uuid
 from pathlib import Path
 
-import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from bench.bench_e2e import ResultWatcher, children_of, request_bytes
 from bench.report import Report
+from bench.scratch import scratch_database
 from onexgen.harness import WorkerProcess
 from onexgen.settings import TopicNames
 
@@ -57,17 +57,17 @@ async def feed(bootstrap: str, topic: str, tag: str, rate: float, seconds: float
 
 async def run_async(minutes: float = 10.0, rate: float = 400.0, warmup_s: float = 60.0) -> Report:
     bootstrap = os.environ["ONEXGEN_KAFKA_BOOTSTRAP"]
-    server_url = os.environ["ONEXGEN_DATABASE_URL"]
-    db = f"soak_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(server_url)
-    await admin.execute(f'CREATE DATABASE "{db}"')
-    await admin.close()
+    async with scratch_database(os.environ["ONEXGEN_DATABASE_URL"]) as db_url:
+        return await _soak(bootstrap, db_url, minutes, rate, warmup_s)
+
+
+async def _soak(bootstrap: str, db_url: str, minutes: float, rate: float,
+                warmup_s: float) -> Report:
     tag = uuid.uuid4().hex[:6]
     prefix = f"soak{tag}"
     seconds = minutes * 60
     samples: dict[str, list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        db_url = f"{server_url.rpartition('/')[0]}/{db}"
         worker = WorkerProcess(bootstrap=bootstrap, database_url=db_url, prefix=prefix,
                                log_file=Path(tmp) / "worker.log")
         worker.start()
@@ -95,9 +95,6 @@ async def run_async(minutes: float = 10.0, rate: float = 400.0, warmup_s: float 
         finally:
             await watcher.stop()
             worker.stop()
-    admin = await asyncpg.connect(server_url)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    await admin.close()
 
     report = Report(f"Soak: {minutes:g} min at {rate:g} requests/s",
                     params={"minutes": minutes, "rate": rate, "warmup_s": warmup_s})

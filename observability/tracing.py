@@ -42,8 +42,8 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, Literal, TypeVar
 
 import structlog
 from opentelemetry.context import Context
@@ -63,6 +63,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from onexgen import __version__
+
+_T = TypeVar("_T")
 
 __all__ = ["TRACE_HEADERS", "Tracing", "TracingSettings", "configure_tracing",
            "process_tracing", "stage_timings", "tracing_settings"]
@@ -329,3 +331,22 @@ def process_tracing(settings: Any | None = None) -> Tracing | None:
         if not _process:
             _process.append(configure_tracing(settings))
         return _process[0]
+
+
+async def run_traced(tracing: Tracing | None, messages: Sequence[Any],
+                     work: Callable[[BatchTrace | None], Awaitable[_T]]) -> _T:
+    """``work(trace)`` inside a batch trace (``work(None)`` when tracing is off).
+
+    A batch that fails or is cancelled ends its spans with the error; it will be
+    redelivered, and the next attempt traces itself.
+    """
+    if tracing is None:
+        return await work(None)
+    trace = tracing.batch(messages)
+    try:
+        result = await work(trace)
+    except BaseException as exc:
+        trace.end(error=exc)
+        raise
+    trace.end()
+    return result

@@ -30,7 +30,7 @@ from observability.context import (
 )
 from observability.metrics import PipelineMetrics
 from observability.monitor import Monitor
-from observability.tracing import TRACE_HEADERS, BatchTrace, Tracing, process_tracing
+from observability.tracing import TRACE_HEADERS, BatchTrace, Tracing, process_tracing, run_traced
 from onexgen.settings import TopicNames
 from pipeline.errors import PoolUnavailable
 from pipeline.job import JobOutcome
@@ -105,16 +105,8 @@ class BatchProcessor:
                                         else tracing or None)
 
     async def process(self, messages: Sequence[InboundMessage]) -> BatchReport:
-        if self.tracing is None:
-            return await self._process(messages, None)
-        trace = self.tracing.batch(messages)
-        try:
-            report = await self._process(messages, trace)
-        except BaseException as exc:  # cancelled or failed: the batch will be redelivered
-            trace.end(error=exc)
-            raise
-        trace.end()
-        return report
+        return await run_traced(self.tracing, messages,
+                                lambda trace: self._process(messages, trace))
 
     async def _process(self, messages: Sequence[InboundMessage],
                        trace: BatchTrace | None) -> BatchReport:

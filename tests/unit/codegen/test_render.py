@@ -176,3 +176,17 @@ def test_check_for_real_failing_operation_reports_last_traceback_line() -> None:
              for f in package.files]
     outcome = check_composition_for_real(files, 30, package=package.package)
     assert not outcome.passed and "ZeroDivisionError: division by zero" in outcome.detail
+
+
+@pytest.mark.parametrize(("contract", "expected"), [
+    ("name: x\n!!python/object:os.system {}: 1\n", "only YAML's core tags"),
+    ("- just\n- a list\n", "not a mapping"),
+    ("name: [unclosed\n", "not valid YAML"),
+    ("name: x\nversion: 1\n", "lacks node_type"),
+])
+def test_validate_syntax_bad_contract_fails_with_reason(contract: str, expected: str) -> None:
+    package = render_package(make_request("effect", []))
+    files = [f if not f.path.endswith("contract.yaml") else _file(f.path, contract)
+             for f in package.files]
+    outcome = validate_syntax(files)
+    assert not outcome.passed and expected in outcome.detail
