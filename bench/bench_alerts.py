@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
 import socket
 import statistics
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -49,25 +47,19 @@ from observability.health import (
     template_check,
 )
 from observability.monitor import Monitor
-from onexgen.settings import Settings
+from onexgen.settings import Settings, stack_value
 from pipeline.pool import GenerationPool
 from storage.pool import create_pool
 from streams.publisher import Publisher
 from streams.topics import ensure_topics
 
-ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 5
 
 
 def _stack(name: str) -> str:
-    if os.environ.get(name):
-        return os.environ[name]
-    env = ROOT / ".local" / "stack.env"
-    if env.is_file():
-        for line in env.read_text().splitlines():
-            key, _, value = line.partition("=")
-            if key == name and value:
-                return value
+    value = stack_value(name)
+    if value:
+        return value
     raise SystemExit(f"{name} is not set and .local/stack.env is missing: run `make stack-up`")
 
 

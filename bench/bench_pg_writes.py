@@ -17,34 +17,27 @@ Usage: ``python -m bench.bench_pg_writes [rows]``.
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from bench.report import Report
 from bench.scratch import scratch_database
 from models.rows import EventMetricRow, GenerationMetricRow, GenerationPhase
 from models.wire import NodeType
+from onexgen.settings import stack_value
 from storage.migrate import migrate
 from storage.pool import Database
 
 GOAL_ROWS_PER_S = 20_000
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def database_url_from_env() -> str:
     """``ONEXGEN_DATABASE_URL``, else the value in ``.local/stack.env``."""
-    if os.environ.get("ONEXGEN_DATABASE_URL"):
-        return os.environ["ONEXGEN_DATABASE_URL"]
-    env_file = ROOT / ".local" / "stack.env"
-    if env_file.is_file():
-        for line in env_file.read_text().splitlines():
-            key, _, value = line.partition("=")
-            if key == "ONEXGEN_DATABASE_URL" and value:
-                return value
+    value = stack_value("ONEXGEN_DATABASE_URL")
+    if value:
+        return value
     raise SystemExit("ONEXGEN_DATABASE_URL is not set and .local/stack.env is missing: "
                      "run `make stack-up` first")
 

@@ -19,10 +19,25 @@ SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI", "OAUTHBEARER"]
 
 
-def _stack_env_file() -> Path:
-    """``.local/stack.env`` written by ``make stack-up``: the local services' addresses."""
-    root = Path(os.environ.get("ONEXGEN_ROOT", Path.cwd()))
-    return root / ".local" / "stack.env"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def stack_env() -> dict[str, str]:
+    """What ``make stack-up`` wrote to ``.local/stack.env``: the local services' addresses.
+
+    Looked up under ``ONEXGEN_ROOT`` when set, else the checkout this package runs from;
+    empty when the stack is not up.
+    """
+    path = Path(os.environ.get("ONEXGEN_ROOT", REPO_ROOT)) / ".local" / "stack.env"
+    if not path.is_file():
+        return {}
+    pairs = (line.partition("=") for line in path.read_text().splitlines())
+    return {key: value for key, sep, value in pairs if sep and value}
+
+
+def stack_value(name: str) -> str | None:
+    """``name`` from the environment, else from ``.local/stack.env``."""
+    return os.environ.get(name) or stack_env().get(name)
 
 
 class Settings(BaseSettings):
@@ -156,11 +171,7 @@ class TopicNames:
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment, falling back to ``.local/stack.env`` for addresses."""
-    stack_env = _stack_env_file()
-    if stack_env.is_file():
-        for line in stack_env.read_text().splitlines():
-            key, sep, value = line.partition("=")
-            if sep and key.startswith("ONEXGEN_") and key not in os.environ:
-                name = key.removeprefix("ONEXGEN_").lower()
-                overrides.setdefault(name, value)
+    for key, value in stack_env().items():
+        if key.startswith("ONEXGEN_") and key not in os.environ:
+            overrides.setdefault(key.removeprefix("ONEXGEN_").lower(), value)
     return Settings(**overrides)

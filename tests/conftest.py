@@ -7,26 +7,19 @@ never skip: without the services they fail with a message naming the fix.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from onexgen.settings import stack_value
 
 
 def _stack_value(name: str) -> str:
-    if os.environ.get(name):
-        return os.environ[name]
-    env_file = ROOT / ".local" / "stack.env"
-    if env_file.is_file():
-        for line in env_file.read_text().splitlines():
-            key, _, value = line.partition("=")
-            if key == name and value:
-                return value
+    value = stack_value(name)
+    if value:
+        return value
     pytest.fail(f"{name} is not set and .local/stack.env is missing: run `make stack-up` "
                 "(or `make test`, which starts the stack)", pytrace=False)
 
