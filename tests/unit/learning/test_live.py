@@ -26,7 +26,8 @@ def test_tally_mixed_verdicts_counts_each_kind_as_documented() -> None:
 
 
 def test_tally_no_feedback_gives_zero_counts() -> None:
-    assert tally_pattern_feedback([]) == tally_pattern_feedback(())
+    t = tally_pattern_feedback([])
+    assert (t.tp, t.fp, t.fn, t.tn) == (0, 0, 0, 0)
 
 
 def test_mixin_verdicts_correct_uses_threshold_as_works_boundary() -> None:
