@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -11,10 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from models.identifiers import NodeName, RequestId, SnakeName
 
 SCHEMA_VERSION = 1
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class NodeType(StrEnum):
