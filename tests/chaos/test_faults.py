@@ -35,6 +35,18 @@ def start_worker(workers: list[WorkerProcess], tmp_path: Path, *, bootstrap: str
     return w
 
 
+async def log_mentions(path: Path, needle: bytes, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if needle in await asyncio.to_thread(path.read_bytes):
+                return True
+        except FileNotFoundError:
+            pass
+        await asyncio.sleep(0.2)
+    return False
+
+
 async def count_rows(url: str, sql: str) -> int:
     conn = await asyncpg.connect(url)
     try:
@@ -176,6 +188,9 @@ async def test_sigterm_mid_run_drains_in_flight_work_and_restart_repeats_nothing
     prefix, tag, n = f"st{uuid.uuid4().hex[:8]}", uuid.uuid4().hex[:6], 3_000
     first = start_worker(workers, tmp_path, bootstrap=kafka_bootstrap, db=worker_db,
                          prefix=prefix)
+    # Mid-run, not mid-start: wait until the feedback agent has its models (a stop while
+    # it is still training them is a separate, known problem).
+    assert await log_mentions(first.log_file, b'"event":"mixin_model_loaded"', timeout_s=120)
     topics = TopicNames(prefix)
     async with Results(kafka_bootstrap, topics.results, tag) as results:
         await send(kafka_bootstrap, topics.requests, tag, 0, n)
