@@ -30,9 +30,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.report import Report
-from bench.scratch import scratch_database
 from codegen.engine import Engine, EngineConfig
-from onexgen.harness import WorkerProcess
+from onexgen.harness import WorkerProcess, scratch_database
 from onexgen.settings import Settings, TopicNames
 from pipeline.job import run_job
 from pipeline.pool import GenerationPool

@@ -23,9 +23,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bench.report import Report
-from bench.scratch import scratch_database
 from models.rows import EventMetricRow, GenerationMetricRow, GenerationPhase
 from models.wire import NodeType
+from onexgen.harness import scratch_database
 from onexgen.settings import stack_value
 from storage.migrate import migrate
 from storage.pool import Database

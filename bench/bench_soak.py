@@ -24,8 +24,7 @@ from aiokafka import AIOKafkaProducer
 
 from bench.bench_e2e import ResultWatcher, children_of, request_bytes
 from bench.report import Report
-from bench.scratch import scratch_database
-from onexgen.harness import WorkerProcess
+from onexgen.harness import WorkerProcess, scratch_database
 from onexgen.settings import TopicNames
 
 

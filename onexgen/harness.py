@@ -14,7 +14,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+
+import asyncpg
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,3 +93,25 @@ class WorkerProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+@asynccontextmanager
+async def scratch_database(server_url: str, prefix: str = "scratch") -> AsyncIterator[str]:
+    """A new database on the server for the duration of the block, then dropped.
+
+    Tests and benchmarks each get their own, so nothing they write meets another's rows.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield f"{server_url.rpartition('/')[0]}/{name}"
+    finally:
+        admin = await asyncpg.connect(server_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()

@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 
+from onexgen.harness import scratch_database
 from onexgen.settings import stack_value
 
 
@@ -38,19 +38,8 @@ def database_url() -> str:
 @pytest.fixture
 async def fresh_database_url(database_url: str) -> AsyncIterator[str]:
     """A new, empty database on the real server, dropped after the test."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base, _, _ = database_url.rpartition("/")
-    yield f"{base}/{name}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with scratch_database(database_url, "t") as url:
+        yield url
 
 
 @pytest.fixture

@@ -13,10 +13,9 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from onexgen.harness import ROOT, WorkerProcess
+from onexgen.harness import ROOT, WorkerProcess, scratch_database
 
 LOCAL = ROOT / ".local"
 
@@ -76,14 +75,8 @@ def private_postgres() -> Iterator[Service]:
 @pytest.fixture
 async def worker_db(database_url: str) -> AsyncIterator[str]:
     """A fresh database on the shared server for one test's workers."""
-    name = f"chaos_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    yield f"{database_url.rpartition('/')[0]}/{name}"
-    admin = await asyncpg.connect(database_url)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+    async with scratch_database(database_url, "chaos") as url:
+        yield url
 
 
 @pytest.fixture

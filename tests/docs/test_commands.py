@@ -18,10 +18,9 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from onexgen.harness import WorkerProcess
+from onexgen.harness import WorkerProcess, scratch_database
 from tests.docs.blocks import ROOT, Block, all_blocks
 from tests.docs.test_generated import generator
 
@@ -33,27 +32,21 @@ RUN_BLOCKS = [b for b in all_blocks() if b.marker == "run"]
 @pytest.fixture(scope="module")
 async def docs_env(kafka_bootstrap: str, database_url: str,
                    tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, str]]:
-    name = f"docs_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    db_url = f"{database_url.rpartition('/')[0]}/{name}"
-    prefix = f"docs{uuid.uuid4().hex[:8]}"
-    logs = tmp_path_factory.mktemp("docs-worker")
-    worker = WorkerProcess(bootstrap=kafka_bootstrap, database_url=db_url, prefix=prefix,
-                           log_file=logs / "worker.log")
-    await asyncio.to_thread(worker.start)
-    env = {**os.environ, **{k: v for k, v in worker.env.items() if k.startswith("ONEXGEN_")}}
-    env.pop("ONEXGEN_LOG_FILE", None)
-    env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-    try:
-        yield env
-    finally:
-        code = await asyncio.to_thread(worker.stop)
-        admin = await asyncpg.connect(database_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-        assert code == 0, worker.stderr_path.read_text()[-3000:]
+    async with scratch_database(database_url, "docs") as db_url:
+        prefix = f"docs{uuid.uuid4().hex[:8]}"
+        logs = tmp_path_factory.mktemp("docs-worker")
+        worker = WorkerProcess(bootstrap=kafka_bootstrap, database_url=db_url, prefix=prefix,
+                               log_file=logs / "worker.log")
+        await asyncio.to_thread(worker.start)
+        env = {**os.environ,
+               **{k: v for k, v in worker.env.items() if k.startswith("ONEXGEN_")}}
+        env.pop("ONEXGEN_LOG_FILE", None)
+        env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        try:
+            yield env
+        finally:
+            code = await asyncio.to_thread(worker.stop)
+            assert code == 0, worker.stderr_path.read_text()[-3000:]
 
 
 def scratch(tmp_path: Path) -> Path:

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from models.wire import GenerationResult, ResultStatus
-from onexgen.harness import WorkerProcess
+from onexgen.harness import WorkerProcess, scratch_database
 from onexgen.settings import TopicNames
 from tests.integration.kafka_io import Outgoing, collect, header, produce
 
@@ -75,23 +75,16 @@ async def lines_containing(path: Path, needle: bytes, timeout_s: float = 10.0) -
 @pytest.fixture(scope="module")
 async def worker(kafka_bootstrap: str, database_url: str,
                  tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[WorkerProcess]:
-    name = f"e2e_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    db_url = f"{database_url.rpartition('/')[0]}/{name}"
-    log_file = tmp_path_factory.mktemp("worker") / "worker.log"
-    proc = WorkerProcess(bootstrap=kafka_bootstrap, database_url=db_url,
-                         prefix=f"e2e{uuid.uuid4().hex[:8]}", log_file=log_file,
-                         log_level="DEBUG")
-    proc.start()
-    try:
-        yield proc
-    finally:
-        assert proc.stop() == 0, proc.stderr_path.read_text()[-3000:]
-        admin = await asyncpg.connect(database_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with scratch_database(database_url, "e2e") as db_url:
+        log_file = tmp_path_factory.mktemp("worker") / "worker.log"
+        proc = WorkerProcess(bootstrap=kafka_bootstrap, database_url=db_url,
+                             prefix=f"e2e{uuid.uuid4().hex[:8]}", log_file=log_file,
+                             log_level="DEBUG")
+        proc.start()
+        try:
+            yield proc
+        finally:
+            assert proc.stop() == 0, proc.stderr_path.read_text()[-3000:]
 
 
 def topics_of(worker: WorkerProcess) -> TopicNames:
