@@ -4,11 +4,23 @@ Events are taken without automatic acks (``noack_take``) and acknowledged only
 after the batch's results and dead letters are durably on Kafka. Faust's plain
 ``take`` acks a batch in a ``finally`` even when its body failed or was
 cancelled, which would lose the batch on shutdown or on an error.
+
+Up to ``ONEXGEN_BATCHES_IN_FLIGHT`` batches are processed at once, so the pool
+generates the next batch while the previous one is being published: with one,
+the pool idles during every publish round trip. Each batch task acknowledges
+its own events once they are durable, after its predecessor has (acks stay in
+offset order), so a shutdown's ``wait_empty`` sees every finished batch acked
+even while the agent loop is waiting for the next batch. When the agent is
+cancelled, its unfinished batches are cancelled with it and, never acked, are
+delivered again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
+from collections import deque
 from typing import Any
 
 import faust
@@ -28,17 +40,37 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
 
     async def codegen(stream: Any) -> None:
         await runtime.wait_ready()
-        batches = stream.noack_take(settings.batch_size, within=settings.batch_within_s)
-        async for events in batches:
+
+        async def run_batch(events: list[Any], previous: asyncio.Task[None] | None) -> None:
             messages = [inbound(e) for e in events]
             runtime.metrics.messages_consumed.labels(topic=settings.topics.requests).inc(
                 len(messages))
             with runtime.metrics.requests_in_flight(len(messages)):
                 await guarded(runtime, "codegen", messages,
                               functools.partial(runtime.batch_processor.process, messages))
+            if previous is not None:
+                await asyncio.wait([previous])  # its outcome is its own business
             for event in events:
                 await stream.ack(event)
             for m in messages:
                 runtime.monitor.record_progress(m.topic, m.partition, m.offset)
+
+        in_flight: deque[asyncio.Task[None]] = deque()
+        batches = stream.noack_take(settings.batch_size, within=settings.batch_within_s)
+        try:
+            async for events in batches:
+                previous = in_flight[-1] if in_flight else None
+                in_flight.append(asyncio.create_task(run_batch(list(events), previous)))
+                while len(in_flight) >= settings.batches_in_flight or (
+                        in_flight and in_flight[0].done()):
+                    await in_flight.popleft()
+            while in_flight:
+                await in_flight.popleft()
+        finally:
+            for task in in_flight:
+                task.cancel()
+            for task in in_flight:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     return app.agent(topic, name="onexgen.codegen", concurrency=1)(codegen)

@@ -1,8 +1,11 @@
 """Everything a worker process holds besides the Faust app, started and stopped with it.
 
-A ``mode.Service`` attached to the app: Faust starts it with the worker and stops
-it on shutdown (after the agents), so the publisher is flushed and the pool
-drained only when no batch can still need them.
+A ``mode.Service`` attached to the app: Faust starts it with the worker and
+stops it on shutdown. Faust stops services added at run time *before* its own
+(the agents among them), so ``on_stop`` first stops the services named in
+``stop_first`` (the worker puts the app's agents there; stopping twice is a
+no-op): the publisher, database and pool close only when no agent can still
+use them (a feedback agent still loading its models at start, say).
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ class WorkerRuntime(mode.Service):
         )
         self.web = WebServer(settings, self.registry, ready=self.is_ready)
         self._ready = asyncio.Event()
+        self.stop_first: list[mode.ServiceT] = []
         super().__init__(**kwargs)  # type: ignore[arg-type]  # mode's kwargs are loosely typed
 
     def is_ready(self) -> bool:
@@ -151,6 +155,8 @@ class WorkerRuntime(mode.Service):
 
     async def on_stop(self) -> None:
         self._ready.clear()
+        for service in self.stop_first:
+            await service.stop()
         for task in self._background:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

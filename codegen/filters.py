@@ -27,6 +27,7 @@ _SPACES = re.compile(r"\s+")
 _CODING = re.compile(r"coding[:=]", re.IGNORECASE)
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]!|#~])")
 _COMMENT_MAX = 300
+_YAML_PLAIN = re.compile(r'[ !#-\[\]-~]*')  # printable ASCII except " and \
 
 
 class Emitted(str):
@@ -43,7 +44,12 @@ def _text(value: Any, filter_name: str) -> str:
 
 def _printable_line(text: str) -> str:
     """One line: every non-printable character (controls, separators, NUL) becomes a space."""
-    cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
+    if text.isprintable():  # the usual case: only spaces to collapse (a third of the cost)
+        if "  " not in text and text[:1] != " " and text[-1:] != " ":
+            return text
+        cleaned = text
+    else:
+        cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
     return _SPACES.sub(" ", cleaned).strip()
 
 
@@ -62,8 +68,11 @@ def pycomment(value: Any) -> Emitted:
 
 def yaml_str(value: Any) -> Emitted:
     """A double-quoted YAML scalar that loads back to exactly ``value``."""
+    text = _text(value, "yaml_str")
+    if _YAML_PLAIN.fullmatch(text):  # printable ASCII without quote or backslash: as is
+        return Emitted(f'"{text}"')
     out = ['"']
-    for ch in _text(value, "yaml_str"):
+    for ch in text:
         code = ord(ch)
         if ch in '"\\':
             out.append("\\" + ch)
@@ -86,9 +95,12 @@ def md_text(value: Any) -> Emitted:
     return Emitted(_MD_SPECIAL.sub(r"\\\1", line))
 
 
+_PASS = (Emitted, bool, int, float)
+
+
 def finalize_guard(value: Any) -> Any:
     """Let filtered text and identifier-like tokens through; refuse anything else."""
-    if isinstance(value, Emitted | bool | int | float):
+    if type(value) is Emitted or isinstance(value, _PASS):  # called for every {{ }}
         return value
     if isinstance(value, str) and _SAFE_TOKEN.fullmatch(value):
         return value

@@ -34,6 +34,7 @@ def build_worker(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
     runtime = WorkerRuntime(settings)
     # app.service() takes only classes; faust starts instances from this list just the same.
     app._extra_services.append(runtime)  # type: ignore[arg-type]
+    runtime.stop_first.append(app.agents)
     register_codegen_agent(app, runtime)
     register_feedback_agent(app, runtime, retrain_after=settings.mixin_retrain_after)
     register_lag_gauges(app, runtime)

@@ -66,6 +66,9 @@ class BatchReport:
     outcomes: list[MessageOutcome] = field(default_factory=list)
     duration_ms: float = 0.0
     publish_attempts: int = 0
+    generate_ms: float = 0.0
+    """Waiting for the pool (admission + generation), part of ``duration_ms``."""
+    publish_ms: float = 0.0
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -126,7 +129,7 @@ class BatchProcessor:
             pool_attempts = exc.attempts
         if trace is not None:
             trace.generated(outcomes, pool_started_ns, time.time_ns())
-        report = BatchReport()
+        report = BatchReport(generate_ms=(time.perf_counter() - started) * 1000)
         records = [
             self._record_for(i, m, cid, o, pool_attempts, now_ms, report, trace)
             for i, (m, cid, o) in enumerate(zip(messages, cids, outcomes, strict=True))
@@ -140,6 +143,7 @@ class BatchProcessor:
         if trace is not None:
             trace.produced(report.publish_attempts)
         publish_s = time.perf_counter() - t_publish
+        report.publish_ms = publish_s * 1000
         self.metrics.produce_duration.labels(topic=self.topics.results).observe(publish_s)
         if self.monitor is not None:
             self.monitor.observe_stage("produce", publish_s)
@@ -233,6 +237,7 @@ class BatchProcessor:
             m.request_duration.observe((o.queue_wait_ms + report.duration_ms) / 1000)
             m.queue_wait.observe(o.queue_wait_ms / 1000)
         log.info("batch", size=len(report.outcomes), duration_ms=round(report.duration_ms, 2),
+                 generate_ms=round(report.generate_ms, 2), publish_ms=round(report.publish_ms, 2),
                  succeeded=report.count("succeeded"), rejected=report.count("rejected"),
                  failed=report.count("failed"), dead_lettered=report.count("dead_lettered"),
                  publish_attempts=report.publish_attempts)

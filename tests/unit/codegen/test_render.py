@@ -183,6 +183,12 @@ def test_check_for_real_failing_operation_reports_last_traceback_line() -> None:
     ("- just\n- a list\n", "not a mapping"),
     ("name: [unclosed\n", "not valid YAML"),
     ("name: x\nversion: 1\n", "lacks node_type"),
+    ("name: x\nother: [1, !local 2]\n", "uses the tag '!local'"),
+    ("", "not a mapping"),
+    ("just a string\n", "not a mapping"),
+    ("name: *nowhere\n", "undefined alias"),
+    ("name: x\n---\nname: y\n", "more than one document"),
+    ("? [name, version]\n: x\nnode_type: y\n", "lacks name, version"),
 ])
 def test_validate_syntax_bad_contract_fails_with_reason(contract: str, expected: str) -> None:
     package = render_package(make_request("effect", []))
