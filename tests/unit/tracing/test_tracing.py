@@ -91,7 +91,7 @@ def test_header_names_match_case_insensitively(tracing: Tracing) -> None:
     assert ctx
 
 
-def test_batch_spans_form_consume_generate_produce_persist_tree(
+def test_batch_spans_form_consume_produce_persist_tree(
         tracing: Tracing, exporter: InMemorySpanExporter) -> None:
     msgs = [message(1, [("traceparent", TRACEPARENT)]), message(2)]
     trace = tracing.batch(msgs)
@@ -103,11 +103,10 @@ def test_batch_spans_form_consume_generate_produce_persist_tree(
     trace.persisted(start + 6_000_000, start + 7_000_000)
     trace.end()
     spans = exporter.get_finished_spans()
-    assert sorted(s.name for s in spans) == sorted(["consume", "generate", "produce",
-                                                    "persist"] * 2)
+    assert sorted(s.name for s in spans) == sorted(["consume", "produce", "persist"] * 2)
     for consume in by_name(spans, "consume"):
         children = {s.name for s in spans if parent_of(s) == consume.context.span_id}
-        assert children == {"generate", "produce", "persist"}
+        assert children == {"produce", "persist"}
         assert {s.context.trace_id for s in spans
                 if parent_of(s) == consume.context.span_id} == {consume.context.trace_id}
     produce_0 = next(s for s in by_name(spans, "produce")
@@ -117,11 +116,13 @@ def test_batch_spans_form_consume_generate_produce_persist_tree(
     assert produce_0.kind is SpanKind.PRODUCER
     assert produce_0.attributes is not None and produce_0.attributes[
         "onexgen.publish_attempts"] == 2
-    generate = by_name(spans, "generate")
-    assert {g.attributes["onexgen.job_duration_ms"] for g in generate  # type: ignore[index]
+    consumes = by_name(spans, "consume")
+    assert {c.attributes["onexgen.job_duration_ms"] for c in consumes  # type: ignore[index]
             } == {3.5, 0.5}
-    assert all(g.end_time is not None and g.start_time is not None
-               and g.end_time - g.start_time == 5_000_000 for g in generate)
+    assert {c.attributes["onexgen.pool_round_trip_ms"] for c in consumes  # type: ignore[index]
+            } == {5.0}
+    assert all(c.kind is SpanKind.CONSUMER and c.end_time is not None
+               and c.start_time is not None and c.end_time >= c.start_time for c in consumes)
 
 
 def test_with_trace_headers_replaces_inbound_trace_headers_only(tracing: Tracing) -> None:
@@ -134,7 +135,7 @@ def test_with_trace_headers_replaces_inbound_trace_headers_only(tracing: Tracing
     assert dict(out)["traceparent"].decode().split("-")[1] == TRACE_ID
 
 
-def test_stage_timings_become_child_spans_of_generate_with_their_times(
+def test_stage_timings_become_child_spans_of_consume_with_their_times(
         tracing: Tracing, exporter: InMemorySpanExporter) -> None:
     @dataclass(frozen=True)
     class TimedOutcome:  # the shape JobOutcome takes once the pool reports stage times
@@ -150,10 +151,11 @@ def test_stage_timings_become_child_spans_of_generate_with_their_times(
     trace.generated([TimedOutcome(1.0, False, None, stages)], t - 5, t + 200)
     trace.end()
     spans = exporter.get_finished_spans()
-    (generate,) = by_name(spans, "generate")
-    children = sorted((s for s in spans if parent_of(s) == generate.context.span_id),
+    (consume,) = by_name(spans, "consume")
+    children = sorted((s for s in spans if parent_of(s) == consume.context.span_id),
                       key=lambda s: s.start_time or 0)
     assert [(c.name, c.start_time, c.end_time) for c in children] == list(stages)
+    assert all(c.context.trace_id == consume.context.trace_id for c in children)
 
 
 def test_stage_timings_of_an_outcome_without_them_is_empty() -> None:
