@@ -12,12 +12,15 @@ and learns where to overrule them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+import re
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.utils import murmurhash3_32
 
 from learning.patterns.rules import rule_scores
 
@@ -39,6 +42,81 @@ def rule_matrix(texts: Sequence[str]) -> npt.NDArray[np.float64]:
 
 def feature_matrix(texts: Sequence[str], rules: npt.NDArray[np.float64]) -> sp.csr_matrix:
     """The model's input rows for normalised texts and their rule-score rows."""
-    words = _WORDS.transform(texts)
-    chars = _CHARS.transform(texts)
+    words = _WORD_HASHER.transform(texts)
+    chars = _CHAR_HASHER.transform(texts)
     return sp.hstack([words, chars, sp.csr_matrix(rules * RULE_SCALE)], format="csr")
+
+
+class CachedHasher:
+    """What ``HashingVectorizer.transform`` computes (``alternate_sign=False``, l2 norm),
+    with each unit of text hashed once per process instead of once per request.
+
+    Why: the vectoriser re-derives and re-hashes every n-gram of every request, and
+    its per-call checks cost about as much again; detection was a tenth of a
+    request's CPU. Request texts share most of their words, so a bounded cache from
+    a unit of text (a word, for character n-grams; a word 1- or 2-gram itself) to its
+    hashed columns turns that into dict lookups. Same hash
+    (MurmurHash3, seed 0), same columns, same normalisation: a test compares the
+    matrices with scikit-learn's own for the labelled set.
+    """
+
+    def __init__(self, vectorizer: HashingVectorizer,
+                 units: Callable[[str], list[str]], grams: Callable[[str], list[str]],
+                 max_entries: int = 50_000) -> None:
+        self.n_features = int(vectorizer.n_features)
+        self._units = units
+        self._grams = grams
+        self._max = max_entries
+        self._cache: dict[str, list[int]] = {}
+
+    def _columns(self, unit: str) -> list[int]:
+        columns = self._cache.get(unit)
+        if columns is None:
+            if len(self._cache) >= self._max:
+                self._cache.clear()
+            columns = self._cache[unit] = [_column(g, self.n_features) for g in self._grams(unit)]
+        return columns
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        indptr = [0]
+        indices: list[npt.NDArray[np.int64]] = []
+        data: list[npt.NDArray[np.float64]] = []
+        for text in texts:
+            columns: list[int] = []
+            for unit in self._units(text):
+                columns += self._columns(unit)
+            cols, counts = np.unique(np.asarray(columns, dtype=np.int64), return_counts=True)
+            values = counts.astype(np.float64)
+            norm = np.sqrt(np.dot(values, values))
+            if norm > 0:
+                values /= norm
+            indices.append(cols)
+            data.append(values)
+            indptr.append(indptr[-1] + len(cols))
+        return sp.csr_matrix(
+            (np.concatenate(data) if data else np.zeros(0),
+             np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64), indptr),
+            shape=(len(texts), self.n_features))
+
+
+def _column(gram: str, n_features: int) -> int:
+    """The column scikit-learn's FeatureHasher gives ``gram`` (sklearn/_hashing_fast.pyx)."""
+    h = int(murmurhash3_32(gram, seed=0))
+    if h == -2147483648:
+        return (2147483647 - (n_features - 1)) % n_features
+    return abs(h) % n_features
+
+
+_WHITE_SPACES = re.compile(r"\s\s+")
+_TOKENS = re.compile(_WORDS.token_pattern)
+
+
+def _word_grams(text: str) -> list[str]:
+    """Word 1- and 2-grams of a text, as ``_WORDS``'s analyzer makes them."""
+    tokens = _TOKENS.findall(text)
+    return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
+
+
+_WORD_HASHER = CachedHasher(_WORDS, units=_word_grams, grams=lambda gram: [gram])
+_CHAR_HASHER = CachedHasher(_CHARS, units=lambda text: _WHITE_SPACES.sub(" ", text).split(),
+                            grams=_CHARS.build_analyzer())

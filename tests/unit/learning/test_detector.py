@@ -84,3 +84,21 @@ def test_tune_thresholds_labeled_requests_sets_every_pattern(trained: PatternDet
     cuts = detector.tune_thresholds(REQUESTS, labels, target_precision=0.95)
     assert set(cuts) == set(trained.thresholds)
     assert all(0.0 < c < 1.0 for c in cuts.values())
+
+
+def test_cached_hashers_build_exactly_scikit_learns_matrices() -> None:
+    from pathlib import Path
+
+    from learning.patterns.dataset import parse_request
+    from learning.patterns.features import _CHAR_HASHER, _CHARS, _WORD_HASHER, _WORDS
+    from learning.patterns.text import request_text
+
+    data = Path(__file__).resolve().parents[3] / "data" / "patterns"
+    texts = [request_text(parse_request(line)) for f in ("train.jsonl", "test.jsonl")
+             for line in (data / f).read_text().splitlines() if line.strip()]
+    texts += ["", "a", "ab", "x y", "über straße ✓ naïve", "not_cache not_retry  twice  spaced"]
+    for ours, theirs in ((_WORD_HASHER, _WORDS), (_CHAR_HASHER, _CHARS)):
+        for _ in range(2):  # cold, then from the cache
+            mine, reference = ours.transform(texts), theirs.transform(texts)
+            assert mine.shape == reference.shape and mine.nnz == reference.nnz > len(texts)
+            assert abs(mine - reference).max() == 0

@@ -76,3 +76,33 @@ def test_text_negation_scope_marks_words_until_clause_end() -> None:
 def test_text_operation_names_split_into_words() -> None:
     text = request_text(make_request("", [("get_user_by_id", "fetch the user")]))
     assert text == "get user by id fetch the user"
+
+
+def test_rule_scores_with_the_per_pattern_prefilter_equal_every_phrase_searched() -> None:
+    from pathlib import Path
+
+    import numpy as np
+
+    from learning.patterns import rules
+    from learning.patterns.dataset import parse_request
+
+    def unfiltered(text: str) -> np.ndarray:
+        out = np.zeros(len(PATTERN_NAMES))
+        out[PATTERN_NAMES.index("crud")] = rules.crud_score(text)
+        for name, phrases in rules._COMPILED.items():
+            for rx, score in phrases:
+                if rx.search(text):
+                    out[PATTERN_NAMES.index(name)] = max(out[PATTERN_NAMES.index(name)], score)
+        return out
+
+    data = Path(__file__).resolve().parents[3] / "data" / "patterns"
+    texts = [request_text(parse_request(line))
+             for f in ("train.jsonl", "test.jsonl") for line in (data / f).read_text().splitlines()
+             if line.strip()]
+    assert len(texts) > 400
+    fired = 0
+    for text in texts:
+        got = rule_scores(text)
+        assert got.tolist() == unfiltered(text).tolist(), text
+        fired += int((got > 0).sum())
+    assert fired > len(texts)  # the phrases do fire: the comparison is not between zeros
