@@ -238,6 +238,8 @@ class BatchProcessor:
             m.queue_wait.observe(o.queue_wait_ms / 1000)
         log.info("batch", size=len(report.outcomes), duration_ms=round(report.duration_ms, 2),
                  generate_ms=round(report.generate_ms, 2), publish_ms=round(report.publish_ms, 2),
+                 queue_wait_ms_max=round(max((o.queue_wait_ms for o in report.outcomes),
+                                             default=0.0), 2),
                  succeeded=report.count("succeeded"), rejected=report.count("rejected"),
                  failed=report.count("failed"), dead_lettered=report.count("dead_lettered"),
                  publish_attempts=report.publish_attempts)

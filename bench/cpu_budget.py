@@ -1,0 +1,77 @@
+"""Where the CPU goes during a benchmark phase: seconds per process group, from /proc.
+
+The end-to-end benchmark shares two cores between the worker's event loop, its
+pool processes, the broker, Postgres and the benchmark's own client; this tells
+how much each took per request, which is what bounds the throughput.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from onexgen.settings import REPO_ROOT
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (Postgres backends, pool processes)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += parents.get(p, [])
+    return out
+
+
+def local_service_pids() -> dict[str, int]:
+    """The local stack's broker and postmaster (``infra/``), when they run here."""
+    found: dict[str, int] = {}
+    kafka = REPO_ROOT / ".local" / "kafka" / "pid"
+    postmaster = REPO_ROOT / ".local" / "postgres" / "data" / "postmaster.pid"
+    for name, path in (("Kafka broker", kafka), ("Postgres", postmaster)):
+        try:
+            pid = int(path.read_text().split()[0])
+        except (FileNotFoundError, ValueError, IndexError):
+            continue
+        if Path(f"/proc/{pid}").exists():
+            found[name] = pid
+    return found
+
+
+class CpuBudget:
+    """CPU seconds of named process groups between ``start()`` and ``stop()``."""
+
+    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
+        self._groups = groups
+        self._before: dict[int, float] = {}
+        self.used: dict[str, float] = {}
+
+    def _pids(self) -> dict[str, list[int]]:
+        return {name: pids() for name, pids in self._groups.items()}
+
+    def start(self) -> None:
+        self._before = {p: cpu_seconds(p) for pids in self._pids().values() for p in pids}
+
+    def stop(self) -> dict[str, float]:
+        self.used = {name: sum(max(0.0, cpu_seconds(p) - self._before.get(p, 0.0)) for p in pids)
+                     for name, pids in self._pids().items()}
+        return self.used
