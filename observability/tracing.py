@@ -148,7 +148,6 @@ class Tracing:
     def __init__(self, provider: TracerProvider, processor: SpanProcessor) -> None:
         self.provider = provider
         self.processor = processor
-        self.tracer = provider.get_tracer("onexgen.pipeline", __version__)
         self.scope = InstrumentationScope("onexgen.pipeline", __version__)
         self.propagator = TraceContextTextMapPropagator()
 

@@ -188,8 +188,7 @@ async def test_sigterm_mid_run_drains_in_flight_work_and_restart_repeats_nothing
     prefix, tag, n = f"st{uuid.uuid4().hex[:8]}", uuid.uuid4().hex[:6], 3_000
     first = start_worker(workers, tmp_path, bootstrap=kafka_bootstrap, db=worker_db,
                          prefix=prefix)
-    # Mid-run, not mid-start: wait until the feedback agent has its models (a stop while
-    # it is still training them is a separate, known problem).
+    # Mid-run, not mid-start (that is the next test): the feedback agent has its models.
     assert await log_mentions(first.log_file, b'"event":"mixin_model_loaded"', timeout_s=120)
     topics = TopicNames(prefix)
     async with Results(kafka_bootstrap, topics.results, tag) as results:
@@ -203,3 +202,16 @@ async def test_sigterm_mid_run_drains_in_flight_work_and_restart_repeats_nothing
         # Everything the first worker acknowledged was committed on the way out.
         assert all(len(v) == 1 for v in results.values.values())
         assert results.all_succeeded()
+
+
+async def test_sigterm_while_the_feedback_agent_trains_its_first_models_stops_cleanly(
+        kafka_bootstrap: str, worker_db: str, workers: list[WorkerProcess],
+        tmp_path: Path) -> None:
+    # A fresh database holds no model: for the 1.5-3 s after /ready the feedback agent is
+    # training both. The agents must stop before the database and publisher they use.
+    worker = start_worker(workers, tmp_path, bootstrap=kafka_bootstrap, db=worker_db,
+                          prefix=f"su{uuid.uuid4().hex[:8]}")
+    started = time.monotonic()
+    assert worker.stop(timeout_s=45) == 0
+    assert time.monotonic() - started < 45
+    assert b'"event":"worker_stopped"' in worker.log_file.read_bytes()
