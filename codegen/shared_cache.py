@@ -65,7 +65,9 @@ class SharedOutputCache:
 
     @classmethod
     def memory(cls, *, ttl_s: int = 3600, max_entries: int = 4096) -> SharedOutputCache:
-        cache = Cache(Cache.MEMORY, ttl=ttl_s, serializer=NullSerializer())
+        # timeout=None: aiocache otherwise wraps every call in asyncio.wait_for (a task per
+        # call, two thirds of this cache's cost on the event loop), pointless without I/O.
+        cache = Cache(Cache.MEMORY, ttl=ttl_s, serializer=NullSerializer(), timeout=None)
         return cls(cache, backend="memory", ttl_s=ttl_s, max_entries=max_entries)
 
     @classmethod
