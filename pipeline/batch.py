@@ -5,7 +5,7 @@ a crash at any point re-delivers the batch (at-least-once); results are keyed by
 request id and deterministic, so a re-delivered request yields the same result.
 
 Tracing (``observability.tracing``): with a :class:`Tracing` each message gets
-its spans (consume, generate and the pool's stages, produce, persist) in the
+its spans (consume, the pool's stages, produce, persist) in the
 trace its ``traceparent`` names, and every record produced for it carries the
 worker's own ``traceparent``. Without one (the default, tracing off) the only
 cost is a ``None`` check per stage, and inbound ``traceparent``/``tracestate``
