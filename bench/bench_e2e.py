@@ -35,7 +35,7 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from bench.cpu_budget import CpuBudget, descendants, local_service_pids
+from bench.cpu_budget import CpuBudget, children_of, descendants, local_service_pids
 from bench.report import Report
 from codegen.engine import Engine, EngineConfig
 from onexgen.harness import WorkerProcess, scratch_database
@@ -251,20 +251,6 @@ def peak_rss_mb(pid: int) -> dict[str, float]:
         except FileNotFoundError:
             continue
     return out
-
-
-def children_of(pid: int) -> list[int]:
-    """Direct children that generate (not multiprocessing's resource tracker), via /proc."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if int(fields[1]) == pid and b"resource_tracker" not in cmdline:
-            found.append(int(stat.parent.name))
-    return sorted(found)
 
 
 async def run_async(n: int = 6_000, latency_n: int = 3_000, naive_n: int = 500) -> Report:

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
-from bench.bench_e2e import ResultWatcher, children_of, request_bytes
+from bench.bench_e2e import ResultWatcher, request_bytes
+from bench.cpu_budget import children_of
 from bench.report import Report
 from onexgen.harness import WorkerProcess, scratch_database
 from onexgen.settings import TopicNames

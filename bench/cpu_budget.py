@@ -1,5 +1,7 @@
 """Where the CPU goes during a benchmark phase: seconds per process group, from /proc.
 
+Also the process tree the benchmarks need (a worker's pool processes, Postgres backends).
+
 The end-to-end benchmark shares two cores between the worker's event loop, its
 pool processes, the broker, Postgres and the benchmark's own client; this tells
 how much each took per request, which is what bounds the throughput.
@@ -16,29 +18,50 @@ from onexgen.settings import REPO_ROOT
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def _stat(pid: int | str) -> list[str] | None:
+    """Fields of ``/proc/<pid>/stat`` after the command name (None when the process is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of one process so far (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / _TICKS if fields else 0.0
+
+
+def _children() -> dict[int, list[int]]:
+    """Parent pid -> its children's pids, for every process now."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        fields = _stat(entry.name)
+        if fields:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
+
+
+def children_of(pid: int) -> list[int]:
+    """Direct children that generate (not multiprocessing's resource tracker)."""
+    found = []
+    for child in _children().get(pid, []):
+        try:
+            if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return sorted(found)
 
 
 def descendants(pid: int) -> list[int]:
     """``pid`` and every process below it (Postgres backends, pool processes)."""
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (FileNotFoundError, ProcessLookupError, ValueError):
-            continue
-        parents.setdefault(ppid, []).append(int(stat.parent.name))
+    children = _children()
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
         out.append(p)
-        todo += parents.get(p, [])
+        todo += children.get(p, [])
     return out
 
 
