@@ -66,7 +66,6 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.sampling import Decision, ParentBased, TraceIdRatioBased
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import (
-    Span,
     SpanContext,
     SpanKind,
     Status,
@@ -182,12 +181,11 @@ class Tracing:
         ctx = get_current_span(self.extract(headers)).get_span_context()
         return ctx if ctx.is_valid else None
 
-    def headers_for(self, span: Span | SpanContext) -> Headers:
-        """``traceparent`` (and ``tracestate``) naming ``span`` as the parent downstream.
+    def headers_for(self, ctx: SpanContext) -> Headers:
+        """``traceparent`` (and ``tracestate``) naming the span ``ctx`` as the parent downstream.
 
         Formatted here rather than through ``propagator.inject`` (same W3C output, a
         third of the cost: it runs for every produced record)."""
-        ctx = span if isinstance(span, SpanContext) else span.get_span_context()
         if not ctx.is_valid:
             return []
         headers = [(TRACEPARENT, f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-"
@@ -199,6 +197,12 @@ class Tracing:
     def batch(self, messages: Sequence[Any], *, start_ns: int | None = None) -> BatchTrace:
         """Start a ``consume`` span per message (``InboundMessage``) of a batch."""
         return BatchTrace(self, messages, start_ns)
+
+    def child(self, parent: SpanContext) -> SpanContext:
+        """A new span in ``parent``'s trace, sampled as it is, with its trace state."""
+        return SpanContext(parent.trace_id, self.provider.id_generator.generate_span_id(),
+                           is_remote=False, trace_flags=parent.trace_flags,
+                           trace_state=parent.trace_state)
 
     def record(self, name: str, context: SpanContext, parent: SpanContext | None, start_ns: int,
                end_ns: int, *, kind: SpanKind = SpanKind.INTERNAL,
@@ -280,9 +284,6 @@ class BatchTrace:
         ctx = self._messages[i].consume
         return {"trace_id": format(ctx.trace_id, "032x"), "span_id": format(ctx.span_id, "016x")}
 
-    def trace_id(self, i: int) -> str:
-        return format(self._messages[i].consume.trace_id, "032x")
-
     def annotate(self, i: int, **attributes: str | int | float | bool) -> None:
         """Attributes of message ``i``'s consume span (request id, status, ...)."""
         self._messages[i].attributes.update(attributes)
@@ -291,7 +292,6 @@ class BatchTrace:
         """The pool's stage spans (its own timings) under each consume span; the pool
         round trip and the job's own time become attributes of the consume span."""
         tracing = self._tracing
-        new_id = tracing.provider.id_generator.generate_span_id
         wait_ms = (end_ns - start_ns) / 1e6
         for message, outcome in zip(self._messages, outcomes, strict=True):
             consume = message.consume
@@ -304,14 +304,13 @@ class BatchTrace:
             if not consume.trace_flags.sampled:
                 continue
             for stage, s_start, s_end in stage_timings(outcome):
-                tracing.record(stage, _child(consume, new_id()), consume, s_start, s_end)
+                tracing.record(stage, tracing.child(consume), consume, s_start, s_end)
 
     def start_produce(self, i: int, topic: str, *, start_ns: int | None = None) -> Headers:
         """Start message ``i``'s ``produce`` span; the headers that name it downstream."""
         message = self._messages[i]
         if message.produce is None:
-            message.produce = _child(message.consume,
-                                     self._tracing.provider.id_generator.generate_span_id())
+            message.produce = self._tracing.child(message.consume)
             message.produce_start = start_ns if start_ns is not None else time.time_ns()
             message.produce_topic = topic
         return self._tracing.headers_for(message.produce)
@@ -340,12 +339,11 @@ class BatchTrace:
         """A ``persist`` span per message (``what`` names the rows; codegen: the hand-off to
         the buffered sinks, feedback: the keyed writes themselves)."""
         tracing = self._tracing
-        new_id = tracing.provider.id_generator.generate_span_id
         attributes = {"onexgen.sink": what}
         for message in self._messages:
             consume = message.consume
             if consume.trace_flags.sampled:
-                tracing.record(name, _child(consume, new_id()), consume, start_ns, end_ns,
+                tracing.record(name, tracing.child(consume), consume, start_ns, end_ns,
                                attributes=attributes)
 
     def end(self, *, end_ns: int | None = None, error: BaseException | None = None) -> None:
@@ -357,12 +355,6 @@ class BatchTrace:
             self._tracing.record("consume", message.consume, message.parent, self._start_ns,
                                  end, kind=SpanKind.CONSUMER, attributes=message.attributes,
                                  error=error)
-
-
-def _child(parent: SpanContext, span_id: int) -> SpanContext:
-    """A span in ``parent``'s trace, sampled as it is, with its trace state."""
-    return SpanContext(parent.trace_id, span_id, is_remote=False,
-                       trace_flags=parent.trace_flags, trace_state=parent.trace_state)
 
 
 def _status_of(error: BaseException | None) -> tuple[Status, tuple[Event, ...]]:

@@ -87,7 +87,7 @@ def test_extract_without_usable_traceparent_starts_a_new_trace(
 def test_header_names_match_case_insensitively(tracing: Tracing) -> None:
     ctx = tracing.extract([("TraceParent", TRACEPARENT)])
     trace = tracing.batch([message(1, [("TraceParent", TRACEPARENT)])])
-    assert trace.trace_id(0) == TRACE_ID
+    assert trace.log_ids(0)["trace_id"] == TRACE_ID
     assert ctx
 
 
