@@ -82,40 +82,32 @@ def _key_value(key: str, value: Any) -> bytes:
 
 
 _REPEATED: dict[tuple[int, str, Any], bytes] = {}
-"""Encoded attribute fields whose value is text or a flag (topic names, statuses, system
-names repeat on every span); bounded: cleared when it reaches ``_REPEATED_MAX``."""
+"""Encoded fields that repeat on every span: span names (the stage names) and text or
+flag attributes (topic names, statuses, system names). Bounded: cleared when it
+reaches ``_REPEATED_MAX`` entries."""
 _REPEATED_MAX = 4096
+
+
+def _repeated(number: int, key: str, value: Any) -> bytes:
+    """Field ``number``: ``key`` = ``value`` as an attribute, or the text ``value`` when
+    ``key`` is empty; from ``_REPEATED`` when it was encoded before."""
+    cache_key = (number, key, value)
+    encoded = _REPEATED.get(cache_key)
+    if encoded is None:
+        if len(_REPEATED) >= _REPEATED_MAX:
+            _REPEATED.clear()
+        encoded = _field(number, _key_value(key, value)) if key else _text(number, value)
+        _REPEATED[cache_key] = encoded
+    return encoded
 
 
 def _attributes(number: int, attributes: Mapping[str, Any] | None) -> bytes:
     if not attributes:
         return b""
-    parts = []
-    for key, value in attributes.items():
-        if type(value) is str or type(value) is bool:
-            cache_key = (number, key, value)
-            encoded = _REPEATED.get(cache_key)
-            if encoded is None:
-                if len(_REPEATED) >= _REPEATED_MAX:
-                    _REPEATED.clear()
-                encoded = _REPEATED[cache_key] = _field(number, _key_value(key, value))
-            parts.append(encoded)
-        else:
-            parts.append(_field(number, _key_value(key, value)))
-    return b"".join(parts)
-
-
-_NAMES: dict[str, bytes] = {}
-
-
-def _name(name: str) -> bytes:
-    """Field 5 of a span; span names are few (the stage names), so cached."""
-    encoded = _NAMES.get(name)
-    if encoded is None:
-        if len(_NAMES) >= _REPEATED_MAX:
-            _NAMES.clear()
-        encoded = _NAMES[name] = _text(5, name)
-    return encoded
+    return b"".join(_repeated(number, key, value)
+                    if type(value) is str or type(value) is bool
+                    else _field(number, _key_value(key, value))
+                    for key, value in attributes.items())
 
 
 def _flags(parent: SpanContext | None) -> int:
@@ -142,7 +134,7 @@ def encode_span(span: ReadableSpan) -> bytes:
     parent = span.parent
     if parent is not None:
         parts += (b"\x22\x08", parent.span_id.to_bytes(8, "big"))
-    parts += (_name(span.name), _KIND_FIELD[span.kind],
+    parts += (_repeated(5, "", span.name), _KIND_FIELD[span.kind],
               b"\x39", _FIXED64.pack(span.start_time or 0),
               b"\x41", _FIXED64.pack(span.end_time or 0),
               _attributes(9, span.attributes), _count(10, span.dropped_attributes))
