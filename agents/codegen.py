@@ -1,9 +1,12 @@
 """The codegen agent: requests in batches -> results and dead letters.
 
-Events are taken without automatic acks (``noack_take``) and acknowledged only
-after the batch's results and dead letters are durably on Kafka. Faust's plain
-``take`` acks a batch in a ``finally`` even when its body failed or was
-cancelled, which would lose the batch on shutdown or on an error.
+Events are taken without automatic acks (``streams.batching.take_batches``) and
+acknowledged only after the batch's results and dead letters are durably on
+Kafka. Faust's plain ``take`` acks a batch in a ``finally`` even when its body
+failed or was cancelled, which would lose the batch on shutdown or on an error.
+A batch closes when full or ``ONEXGEN_BATCH_WITHIN_S`` after its first event,
+and fills while earlier batches are being processed: small when idle, full
+under load.
 
 Up to ``ONEXGEN_BATCHES_IN_FLIGHT`` batches are processed at once, so the pool
 generates the next batch while the previous one is being published: with one,
@@ -30,6 +33,7 @@ from agents.events import inbound
 from agents.guard import guarded
 from agents.runtime import WorkerRuntime
 from streams.app import requests_topic
+from streams.batching import take_batches
 
 log = structlog.get_logger("onexgen.agents.codegen")
 
@@ -56,7 +60,7 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
                 runtime.monitor.record_progress(m.topic, m.partition, m.offset)
 
         in_flight: deque[asyncio.Task[None]] = deque()
-        batches = stream.noack_take(settings.batch_size, within=settings.batch_within_s)
+        batches = take_batches(stream, settings.batch_size, settings.batch_within_s)
         try:
             async for events in batches:
                 previous = in_flight[-1] if in_flight else None

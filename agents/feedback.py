@@ -65,6 +65,7 @@ from storage.repositories.models import (
     RequestLogRepository,
 )
 from streams.app import feedback_topic
+from streams.batching import take_batches
 from streams.dead_letter import X_ORIGIN_OFFSET, X_ORIGIN_PARTITION, X_ORIGIN_TOPIC, dead_letter
 from streams.errors import PublishError
 from streams.records import InboundMessage, OutboundRecord
@@ -336,7 +337,7 @@ def register_feedback_agent(app: faust.App, runtime: WorkerRuntime, *,
     async def feedback(stream: Any) -> None:
         await runtime.wait_ready()
         processor = await open_processor(runtime, retrain_after=retrain_after)
-        batches = stream.noack_take(settings.batch_size, within=settings.batch_within_s)
+        batches = take_batches(stream, settings.batch_size, settings.batch_within_s)
         async for events in batches:
             started = time.perf_counter()
             messages = [inbound(e) for e in events]

@@ -27,6 +27,7 @@ from models.rows import EventMetricRow
 from observability.metrics import PipelineMetrics
 from observability.monitor import Monitor
 from observability.tracing import process_tracing
+from onexgen.heap import freeze_startup_heap
 from onexgen.settings import Settings
 from pipeline.batch import BatchProcessor
 from pipeline.persist import RowSink
@@ -151,7 +152,8 @@ class WorkerRuntime(mode.Service):
                        asyncio.create_task(self._housekeeping())]
         self._ready.set()
         log.info("worker_ready", pool_size=self.pool.size, web_port=self.web.port,
-                 requests_topic=self.settings.topics.requests)
+                 requests_topic=self.settings.topics.requests,
+                 frozen_objects=freeze_startup_heap())
 
     async def on_stop(self) -> None:
         self._ready.clear()

@@ -72,7 +72,8 @@ class Settings(BaseSettings):
     # --- Batching --------------------------------------------------------------
     batch_size: int = Field(50, ge=1, le=10_000)
     batch_within_s: float = Field(
-        0.05, gt=0, le=60, description="longest wait to fill a batch: bounds the added latency")
+        0.05, gt=0, le=60, description="a batch closes this long after its first request "
+        "(or when full): bounds the added latency")
     batches_in_flight: int = Field(
         2, ge=1, le=8, description="batches a worker processes at once: the next batch "
         "generates while the previous one publishes (1 = strictly one after another)")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import os
 import signal
 from collections.abc import Iterator
@@ -93,6 +95,19 @@ async def test_run_process_killed_mid_batch_raises_pool_unavailable_then_recover
         await task
     outcomes = await pool.run(items)
     assert all(o.status == "succeeded" for o in outcomes)
+
+
+async def test_every_pool_process_freezes_its_warm_heap_replacements_too(
+    pool: GenerationPool
+) -> None:
+    os.kill(pool.pids()[0], signal.SIGKILL)  # its replacement runs the initializer again
+    with contextlib.suppress(PoolUnavailable):
+        await pool.run([(raw_request("after-kill"), "c")])
+    await pool.run([(raw_request("warm-again"), "c")])
+    assert pool._pool is not None
+    frozen = [f.result(timeout=10) for f in pool._pool.call_each(gc.get_freeze_count)]
+    # Imported libraries, templates and models: tens of thousands of objects each.
+    assert len(frozen) == 2 and min(frozen) > 10_000, frozen
 
 
 async def test_run_same_mixin_set_second_request_uses_cached_composition(

@@ -1,0 +1,163 @@
+"""take_batches: when a batch closes, how it fills while the agent is busy, what it restores.
+
+The stream here is a stand-in with the few members of a Faust stream that
+``take_batches`` uses (processors, the current event, ``wait``); the real
+agent over Kafka is exercised by the integration and chaos tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from streams.batching import take_batches
+
+
+@dataclass
+class _Waited:
+    stopped: bool
+
+
+class StreamStandIn:
+    """Delivers values through the processors one at a time, as Faust's passive drainer does."""
+
+    def __init__(self) -> None:
+        self.enable_acks = True
+        self.should_stop = False
+        self.current_event: Any = None
+        self.channel: list[Any] = []
+        self.log = logging.getLogger("test.batching")
+        self._processors: list[Any] = []
+        self._stopped = asyncio.Event()
+
+    def add_processor(self, processor: Any) -> None:
+        self._processors.append(processor)
+
+    def _enable_passive(self, channel: Any) -> None:
+        pass
+
+    async def wait(self, *events: asyncio.Event,
+                   timeout: float | None = None) -> _Waited:  # noqa: ASYNC109 - Faust's signature
+        """As mode's ``Service.wait``: ``stopped`` is also True when it timed out."""
+        waiters = [asyncio.ensure_future(e.wait()) for e in events]
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        done, pending = await asyncio.wait([*waiters, stopped], timeout=timeout,
+                                           return_when=asyncio.FIRST_COMPLETED)
+        for waiter in pending:
+            waiter.cancel()
+        return _Waited(stopped in done or not done)
+
+    async def wait_for_stopped(self, *events: asyncio.Event,
+                               timeout: float | None = None) -> bool:  # noqa: ASYNC109 - Faust's
+        return (await self.wait(*events, timeout=timeout)).stopped
+
+    async def crash(self, exc: BaseException) -> None:
+        raise AssertionError(f"stream crashed: {exc!r}")
+
+    async def deliver(self, value: Any) -> None:
+        """One event through the processors; returns once they let it pass."""
+        self.current_event = value
+        for processor in self._processors:
+            await processor(value)
+
+    def stop(self) -> None:
+        self.should_stop = True
+        self._stopped.set()
+
+
+async def _next(batches: AsyncIterator[list[Any]]) -> list[Any]:
+    return await asyncio.wait_for(batches.__anext__(), 5.0)
+
+
+async def _started(stream: StreamStandIn, batches: AsyncIterator[list[Any]]
+                   ) -> asyncio.Task[list[Any]]:
+    """Ask for the first batch in the background; returns once the processor is installed."""
+    task = asyncio.ensure_future(_next(batches))
+    while not stream._processors:  # noqa: ASYNC110 - the generator installs it on its first step
+        await asyncio.sleep(0)
+    return task
+
+
+async def test_full_batch_is_handed_out_at_once_without_waiting_for_the_window() -> None:
+    stream = StreamStandIn()
+    batches = take_batches(stream, 3, within=60.0)
+    first = await _started(stream, batches)
+    for i in range(3):
+        await stream.deliver(i)
+    assert await first == [0, 1, 2]  # a 60 s window would time the 5 s wait out
+
+
+async def test_events_arriving_while_the_agent_is_busy_fill_the_next_batch() -> None:
+    stream = StreamStandIn()
+    batches = take_batches(stream, 4, within=60.0)
+    first = await _started(stream, batches)
+    for i in range(4):
+        await stream.deliver(i)
+    assert await first == [0, 1, 2, 3]
+    # The agent works on that batch and has not asked for the next one yet.
+    for i in range(4, 8):
+        await stream.deliver(i)
+    blocked = asyncio.ensure_future(stream.deliver(8))  # a fifth would exceed the batch
+    await asyncio.sleep(0.05)
+    assert not blocked.done()
+    assert await _next(batches) == [4, 5, 6, 7]
+    await asyncio.wait_for(blocked, 5)
+    stream.stop()
+
+
+async def test_partial_batch_closes_one_window_after_its_first_event() -> None:
+    stream = StreamStandIn()
+    within = 0.3
+    batches = take_batches(stream, 100, within=within)
+    first = await _started(stream, batches)
+    started = time.monotonic()
+    await stream.deliver("a")
+    await asyncio.sleep(within / 2)
+    await stream.deliver("b")
+    assert await first == ["a", "b"]
+    waited = time.monotonic() - started
+    # Not before the window; and not a whole window after the second event.
+    assert within * 0.9 <= waited < within * 1.45, waited
+
+
+async def test_events_left_waiting_longer_than_the_window_go_out_without_more_wait() -> None:
+    stream = StreamStandIn()
+    within = 0.2
+    batches = take_batches(stream, 100, within=within)
+    first = await _started(stream, batches)
+    await stream.deliver("a")
+    assert await first == ["a"]
+    await stream.deliver("b")  # arrives while the agent is busy ...
+    await asyncio.sleep(within * 1.5)  # ... for longer than a window
+    asked = time.monotonic()
+    assert await _next(batches) == ["b"]
+    assert time.monotonic() - asked < within / 2
+
+
+async def test_closing_restores_acks_and_removes_the_processor() -> None:
+    stream = StreamStandIn()
+    batches = take_batches(stream, 2, within=60.0)
+    first = await _started(stream, batches)
+    assert stream.enable_acks is False
+    await stream.deliver(1)
+    await stream.deliver(2)
+    assert await first == [1, 2]
+    await batches.aclose()  # type: ignore[attr-defined]
+    assert stream.enable_acks is True
+    assert stream._processors == []
+
+
+async def test_stop_ends_the_iteration_and_unhanded_events_are_not_returned() -> None:
+    stream = StreamStandIn()
+    batches = take_batches(stream, 10, within=60.0)
+    first = await _started(stream, batches)
+    await stream.deliver("never handed out")
+    stream.stop()
+    with pytest.raises(StopAsyncIteration):
+        await first
