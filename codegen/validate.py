@@ -13,14 +13,16 @@ last line of the traceback, which the learning component trains on.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, cast
 
 import yaml
 
@@ -33,51 +35,100 @@ _BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
               "from onex_runtime.smoke import main; sys.exit(main(sys.argv[2:]))")
 
 
-# libyaml's safe loader when PyYAML was built with it: about 20x faster than the
-# pure-Python one, which dominated the cost of validating a package.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def _yaml_events(text: str) -> Callable[[], Any]:
+    """A function returning the next parse event, or None after the last.
+
+    libyaml's parser straight from PyYAML's C extension when it was built with
+    it (the pure-Python parser is about 20x slower): the same events ``yaml.parse``
+    gives with ``CSafeLoader``, without building a loader's constructor and
+    resolver for every contract.
+    """
+    if _CParser is not None:
+        return cast(Callable[[], Any], _CParser(text).get_event)
+    return functools.partial(next, iter(yaml.parse(text, Loader=yaml.SafeLoader)), None)
+
+
+def _tag_problem(tag: str | None) -> str:
+    if tag is None or tag == "!" or tag in _SAFE_TAGS:
+        return ""
+    return f"contract.yaml uses the tag {tag!r}; only YAML's core tags are allowed"
+
+
+def _construct_problem(text: str) -> str:
+    """Load with the safe loader (only for the rare contract with explicit tags)."""
+    try:
+        yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe
+    except (yaml.YAMLError, ValueError) as exc:
+        return f"contract.yaml does not load: {' '.join(str(exc).split())}"
+    return ""
 
 
 def _contract_problem(text: str) -> str:
     """Parse the YAML as events (no nodes or Python objects built: cheaper than ``compose``,
     half the cost of ``load``), refuse any explicit tag beyond YAML's core schema, and
-    check that the one document is a mapping with the contract's top-level keys."""
+    check that the one document is a mapping with the contract's top-level keys. A
+    contract with explicit tags is also loaded, so a tag on the wrong kind of value
+    fails here rather than in its reader. Untagged values are not constructed: a
+    template that printed a merge key (``<<``), a collection as a key or a bad date
+    would pass this check (the templates print quoted strings, numbers and plain keys).
+
+    Events are told apart by exact type, most frequent first (a contract is mostly
+    scalars): an ``isinstance`` chain per event cost a fifth of the check.
+    """
     keys: set[str] = set()
     anchors: set[str] = set()
+    tagged = False  # an explicit tag: its value must also construct (``!!int [1]`` does not)
     depth = documents = items = 0  # items: entries seen in the top-level mapping
+    next_event = _yaml_events(text)
     try:
-        for event in yaml.parse(text, Loader=_YAML_LOADER):
-            tag = getattr(event, "tag", None)
-            if tag is not None and tag != "!" and tag not in _SAFE_TAGS:
-                return f"contract.yaml uses the tag {tag!r}; only YAML's core tags are allowed"
-            if isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    return "contract.yaml holds more than one document"
-            elif isinstance(event, yaml.NodeEvent):
-                if isinstance(event, yaml.AliasEvent):
-                    if event.anchor not in anchors:
-                        return f"contract.yaml is not valid YAML: undefined alias {event.anchor!r}"
-                elif event.anchor is not None:
+        while (event := next_event()) is not None:
+            kind = type(event)
+            if kind is _SCALAR or kind is _MAPPING_START or kind is _SEQUENCE_START:
+                if event.tag is not None:
+                    if problem := _tag_problem(event.tag):
+                        return problem
+                    tagged = True
+                if event.anchor is not None:
                     anchors.add(event.anchor)
-                if depth == 0 and not isinstance(event, yaml.MappingStartEvent):
-                    return "contract.yaml is not a mapping"
-                if depth == 1:
-                    if items % 2 == 0 and isinstance(event, yaml.ScalarEvent):
-                        keys.add(event.value)
-                    items += 1
-                if isinstance(event, yaml.CollectionStartEvent):
-                    depth += 1
-            elif isinstance(event, yaml.CollectionEndEvent):
+            elif kind is _ALIAS:
+                if event.anchor not in anchors:
+                    return f"contract.yaml is not valid YAML: undefined alias {event.anchor!r}"
+            elif kind is _MAPPING_END or kind is _SEQUENCE_END:
                 depth -= 1
+                continue
+            else:
+                if kind is _DOCUMENT_START:
+                    documents += 1
+                    if documents > 1:
+                        return "contract.yaml holds more than one document"
+                continue
+            # A node: a scalar, an alias or the start of a collection.
+            if depth == 0 and kind is not _MAPPING_START:
+                return "contract.yaml is not a mapping"
+            if depth == 1:
+                if items % 2 == 0 and kind is _SCALAR:
+                    keys.add(event.value)
+                items += 1
+            if kind is _MAPPING_START or kind is _SEQUENCE_START:
+                depth += 1
     except yaml.YAMLError as exc:
         return f"contract.yaml is not valid YAML: {' '.join(str(exc).split())}"
     if documents == 0:
         return "contract.yaml is not a mapping"
+    if tagged and (problem := _construct_problem(text)):
+        return problem
     missing = [k for k in _CONTRACT_KEYS if k not in keys]
     if "operations" in missing and "io_operations" in keys:
         missing.remove("operations")
     return f"contract.yaml lacks {', '.join(missing)}" if missing else ""
+
+
+_CParser: Any = getattr(getattr(yaml, "_yaml", None), "CParser", None) if yaml.__with_libyaml__ \
+    else None
+_SCALAR, _ALIAS = yaml.ScalarEvent, yaml.AliasEvent
+_MAPPING_START, _MAPPING_END = yaml.MappingStartEvent, yaml.MappingEndEvent
+_SEQUENCE_START, _SEQUENCE_END = yaml.SequenceStartEvent, yaml.SequenceEndEvent
+_DOCUMENT_START = yaml.DocumentStartEvent
 
 
 # What PyYAML's safe loader would construct; anything else (``!!python/...``) is refused.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import shutil
 import time
 from pathlib import Path
@@ -189,6 +190,10 @@ def test_check_for_real_failing_operation_reports_last_traceback_line() -> None:
     ("name: *nowhere\n", "undefined alias"),
     ("name: x\n---\nname: y\n", "more than one document"),
     ("? [name, version]\n: x\nnode_type: y\n", "lacks name, version"),
+    ("name: !!str [a]\nversion: 1\nnode_type: e\ndescription: d\noperations: []\nmixins: []\n",
+     "does not load"),
+    ("name: !!int abc\nversion: 1\nnode_type: e\ndescription: d\noperations: []\nmixins: []\n",
+     "does not load"),
 ])
 def test_validate_syntax_bad_contract_fails_with_reason(contract: str, expected: str) -> None:
     package = render_package(make_request("effect", []))
@@ -196,3 +201,45 @@ def test_validate_syntax_bad_contract_fails_with_reason(contract: str, expected:
              for f in package.files]
     outcome = validate_syntax(files)
     assert not outcome.passed and expected in outcome.detail
+
+
+def _mangled(text: str, rnd: random.Random) -> str:
+    """``text`` with one to three random edits: YAML syntax inserted, a span or a line cut."""
+    pieces = ["!!python/object:os.system ", "&a ", "*a", "---\n", "[", "]", "{", "}", ": ",
+              "\n- ", "!custom ", "!!str ", "? ", "'", '"', "\t", "#", "%YAML 1.1\n---\n"]
+    for _ in range(rnd.randint(1, 3)):
+        pos = rnd.randrange(len(text) + 1)
+        roll = rnd.random()
+        if roll < 0.4:
+            text = text[:pos] + rnd.choice(pieces) + text[pos:]
+        elif roll < 0.7:
+            text = text[:pos] + text[pos + rnd.randint(1, 30):]
+        else:
+            text = text.replace(rnd.choice(text.splitlines() or [""]), "", 1)
+    return text
+
+
+def test_contract_check_agrees_with_pyyaml_composer_on_mangled_contracts() -> None:
+    """The event-level check fails every contract PyYAML cannot parse into one document, and
+    passes a contract only if it composes to a mapping with the contract's keys. (Values
+    are constructed only when explicitly tagged: an untagged merge key, complex key or bad
+    date passes; see ``_contract_problem``.)"""
+    contract = next(f for f in render_package(make_request("effect", ["Retry"])).files
+                    if f.path.endswith("contract.yaml"))
+    rnd = random.Random(20261127)
+    verdicts = {"passed": 0, "failed": 0}
+    for _ in range(1_500):
+        text = _mangled(contract.content, rnd)
+        passed = validate_syntax([_file("node.py", "x = 1\n"),
+                                  _file("contract.yaml", text)]).passed
+        verdicts["passed" if passed else "failed"] += 1
+        try:
+            node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except yaml.YAMLError:
+            assert not passed, text
+            continue
+        if passed:
+            assert isinstance(node, yaml.MappingNode), text
+            keys = {k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+            assert {"name", "version", "node_type", "description", "mixins"} <= keys, text
+    assert min(verdicts.values()) > 100, verdicts  # both outcomes well exercised
