@@ -5,8 +5,8 @@ acknowledged only after the batch's results and dead letters are durably on
 Kafka. Faust's plain ``take`` acks a batch in a ``finally`` even when its body
 failed or was cancelled, which would lose the batch on shutdown or on an error.
 A batch closes when full or ``ONEXGEN_BATCH_WITHIN_S`` after its first event,
-and fills while earlier batches are being processed: small when idle, full
-under load.
+and fills while earlier batches are being processed; when no batch is in
+progress it goes out at once (the pool is free): small when idle, full under load.
 
 Up to ``ONEXGEN_BATCHES_IN_FLIGHT`` batches are processed at once, so the pool
 generates the next batch while the previous one is being published: with one,
@@ -60,11 +60,21 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
                 runtime.monitor.record_progress(m.topic, m.partition, m.offset)
 
         in_flight: deque[asyncio.Task[None]] = deque()
-        batches = take_batches(stream, settings.batch_size, settings.batch_within_s)
+        idle = asyncio.Event()  # no batch in progress: the next one need not wait to fill
+        idle.set()
+
+        def finished(_: asyncio.Task[None]) -> None:
+            if all(task.done() for task in in_flight):
+                idle.set()
+
+        batches = take_batches(stream, settings.batch_size, settings.batch_within_s, idle)
         try:
             async for events in batches:
                 previous = in_flight[-1] if in_flight else None
-                in_flight.append(asyncio.create_task(run_batch(list(events), previous)))
+                task = asyncio.create_task(run_batch(list(events), previous))
+                idle.clear()
+                task.add_done_callback(finished)
+                in_flight.append(task)
                 while len(in_flight) >= settings.batches_in_flight or (
                         in_flight and in_flight[0].done()):
                     await in_flight.popleft()

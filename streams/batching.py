@@ -11,7 +11,11 @@ next batch starts empty. ``take_batches`` differs in both:
 * events keep arriving in the buffer (up to ``max_``) while the agent is busy
   with earlier batches, so under load, when messages queue up, the next batch
   is already full when the agent asks for it. The batch size adapts to the
-  backlog without measuring it.
+  backlog without measuring it;
+* when the agent says it is idle (no batch in progress), a batch does not wait
+  out the window at all: the pool would sit idle while requests wait. It closes
+  once the events of the same fetch are in, or, if it started filling while the
+  agent was busy, the moment the agent becomes idle.
 
 Like ``noack_take`` it turns the stream's own acks off: the caller acks each
 event once its result is durable. Events still in the buffer when the stream
@@ -27,10 +31,28 @@ from typing import Any
 from mode.utils.aiter import aiter
 
 _IDLE_WAKE_S = 1.0
+IDLE_LINGER_S = 0.01
+"""How long a batch waits for more events when the caller is idle: the rest of a fetch."""
 
 
-async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[list[Any]]:
-    """Yield lists of at most ``max_`` events from a Faust stream (see the module doc)."""
+async def _first_of(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+async def take_batches(stream: Any, max_: int, within: float,
+                       idle: asyncio.Event | None = None) -> AsyncIterator[list[Any]]:
+    """Yield lists of at most ``max_`` events from a Faust stream (see the module doc).
+
+    ``idle``, when given, is set by the caller while it has no batch in progress:
+    then a batch closes ``IDLE_LINGER_S`` after its first event (what one fetch
+    delivers) instead of waiting out the window, and a batch filling while the
+    caller is busy closes as soon as the caller becomes idle.
+    """
     buffer: list[Any] = []
     first_at = 0.0  # loop time at which the oldest buffered event arrived
     started = asyncio.Event()  # the buffer holds at least one event
@@ -73,10 +95,15 @@ async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[l
             await stream.wait_for_stopped(started, timeout=_IDLE_WAKE_S)
             if not buffer:
                 continue
-            left = within - (loop.time() - first_at)
+            waited = loop.time() - first_at
+            left = within - waited
+            if idle is not None and idle.is_set():
+                left = min(left, IDLE_LINGER_S - waited)
             if left > 0 and not full.is_set():
                 # mode's wait_for_stopped also answers True on a timeout: ask should_stop.
-                await stream.wait_for_stopped(full, timeout=left)
+                await stream.wait_for_stopped(
+                    full if idle is None or idle.is_set() else _first_of(full, idle),
+                    timeout=left)
                 if stream.should_stop:
                     break  # never handed out, never acked: delivered again
             batch = buffer[:]  # never more than max_: add_to_buffer waits for room

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,10 +42,11 @@ class StreamStandIn:
     def _enable_passive(self, channel: Any) -> None:
         pass
 
-    async def wait(self, *events: asyncio.Event,
+    async def wait(self, *events: asyncio.Event | Awaitable[Any],
                    timeout: float | None = None) -> _Waited:  # noqa: ASYNC109 - Faust's signature
-        """As mode's ``Service.wait``: ``stopped`` is also True when it timed out."""
-        waiters = [asyncio.ensure_future(e.wait()) for e in events]
+        """As mode's ``Service.wait``: events or awaitables; ``stopped`` also on a timeout."""
+        waiters = [asyncio.ensure_future(e if isinstance(e, Awaitable) else e.wait())
+                   for e in events]
         stopped = asyncio.ensure_future(self._stopped.wait())
         done, pending = await asyncio.wait([*waiters, stopped], timeout=timeout,
                                            return_when=asyncio.FIRST_COMPLETED)
@@ -53,7 +54,7 @@ class StreamStandIn:
             waiter.cancel()
         return _Waited(stopped in done or not done)
 
-    async def wait_for_stopped(self, *events: asyncio.Event,
+    async def wait_for_stopped(self, *events: asyncio.Event | Awaitable[Any],
                                timeout: float | None = None) -> bool:  # noqa: ASYNC109 - Faust's
         return (await self.wait(*events, timeout=timeout)).stopped
 
@@ -161,3 +162,28 @@ async def test_stop_ends_the_iteration_and_unhanded_events_are_not_returned() ->
     stream.stop()
     with pytest.raises(StopAsyncIteration):
         await first
+
+
+async def test_idle_caller_gets_a_lone_event_without_waiting_out_the_window() -> None:
+    stream = StreamStandIn()
+    idle = asyncio.Event()
+    idle.set()
+    batches = take_batches(stream, 50, within=60.0, idle=idle)
+    first = await _started(stream, batches)
+    await stream.deliver("alone")
+    assert await first == ["alone"]  # after the short linger, not 60 s
+    stream.stop()
+
+
+async def test_busy_caller_batch_keeps_filling_until_the_caller_becomes_idle() -> None:
+    stream = StreamStandIn()
+    idle = asyncio.Event()  # the caller is busy with an earlier batch
+    batches = take_batches(stream, 50, within=60.0, idle=idle)
+    first = await _started(stream, batches)
+    await stream.deliver("a")
+    await asyncio.sleep(0.05)  # well past the idle linger: a busy caller's batch keeps filling
+    await stream.deliver("b")
+    assert not first.done()
+    idle.set()  # the earlier batch is done: the pool is free, go now
+    assert await first == ["a", "b"]
+    stream.stop()
