@@ -6,7 +6,8 @@ Kafka. Faust's plain ``take`` acks a batch in a ``finally`` even when its body
 failed or was cancelled, which would lose the batch on shutdown or on an error.
 A batch closes when full or ``ONEXGEN_BATCH_WITHIN_S`` after its first event,
 and fills while earlier batches are being processed; when no batch is in
-progress it goes out at once (the pool is free): small when idle, full under load.
+progress it goes out 10 ms after its first event (the pool is free): small when
+idle, full under load.
 
 Up to ``ONEXGEN_BATCHES_IN_FLIGHT`` batches are processed at once, so the pool
 generates the next batch while the previous one is being published: with one,

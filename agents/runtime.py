@@ -150,10 +150,11 @@ class WorkerRuntime(mode.Service):
         await self.publisher.start()
         self._background = [asyncio.create_task(self._flush_template_stats()),
                        asyncio.create_task(self._housekeeping())]
+        # Everything alive now lives as long as the worker: keep full collections off it.
+        frozen = freeze_startup_heap()
         self._ready.set()
         log.info("worker_ready", pool_size=self.pool.size, web_port=self.web.port,
-                 requests_topic=self.settings.topics.requests,
-                 frozen_objects=freeze_startup_heap())
+                 requests_topic=self.settings.topics.requests, frozen_objects=frozen)
 
     async def on_stop(self) -> None:
         self._ready.clear()

@@ -57,7 +57,7 @@ def _tag_problem(tag: str | None) -> str:
 def _construct_problem(text: str) -> str:
     """Load with the safe loader (only for the rare contract with explicit tags)."""
     try:
-        yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe
+        yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - the safe loader
     except (yaml.YAMLError, ValueError) as exc:
         return f"contract.yaml does not load: {' '.join(str(exc).split())}"
     return ""
@@ -125,6 +125,7 @@ def _contract_problem(text: str) -> str:
 
 _CParser: Any = getattr(getattr(yaml, "_yaml", None), "CParser", None) if yaml.__with_libyaml__ \
     else None
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALAR, _ALIAS = yaml.ScalarEvent, yaml.AliasEvent
 _MAPPING_START, _MAPPING_END = yaml.MappingStartEvent, yaml.MappingEndEvent
 _SEQUENCE_START, _SEQUENCE_END = yaml.SequenceStartEvent, yaml.SequenceEndEvent

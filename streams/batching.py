@@ -3,7 +3,7 @@
 Faust's ``noack_take(max, within)`` wakes on a fixed ``within`` tick, so a
 message arriving just after a tick waits out the whole window even when the
 pool is idle, and it stops buffering while the agent works on a batch, so the
-next batch starts empty. ``take_batches`` differs in both:
+next batch starts empty. ``take_batches`` differs in three ways:
 
 * a batch closes ``within`` seconds after its *first* event (or when it holds
   ``max_``), so at low load a message waits at most ``within`` and usually
