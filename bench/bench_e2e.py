@@ -27,7 +27,6 @@ import asyncio
 import functools
 import os
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -39,7 +38,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from bench.cpu_budget import CpuBudget, children_of, descendants, local_service_pids
 from bench.report import Report
 from codegen.engine import Engine, EngineConfig
-from onexgen.harness import WorkerProcess, scratch_database
+from onexgen.harness import running_worker, scratch_database
 from onexgen.settings import Settings, TopicNames
 from pipeline.job import run_job
 from pipeline.pool import GenerationPool
@@ -275,44 +274,38 @@ async def _measure(bootstrap: str, db_url: str, n: int, latency_n: int,
     lat_burst: list[float] = []
     used: dict[str, float] = {}
     elapsed = 0.0
-    with tempfile.TemporaryDirectory() as tmp:
-        worker = WorkerProcess(bootstrap=bootstrap, database_url=db_url, prefix=prefix,
-                               log_file=Path(tmp) / "worker.log")
-        worker.start()
-        try:
-            # Warm-up: every mixin set's composition check, and the broker's JIT compiler.
-            await pipeline_phase(bootstrap, topics, tag, 0, WARM_UP, None)
-            budget = _budget(worker.proc.pid if worker.proc else 0)
-            offset = WARM_UP
-            for _ in range(rounds):
-                # The CPU ceiling right before each pipeline round (worker idle): the machine's
-                # speed drifts by tens of percent within minutes, so each ratio compares
-                # neighbours, not a figure from another minute.
-                ceilings.append(await cpu_ceiling(f"{tag}c", offset, per_round, 50))
-                budget.start()
-                t0 = time.perf_counter()
-                throughput, burst = await pipeline_phase(bootstrap, topics, tag, offset,
-                                                         per_round, None)
-                elapsed += time.perf_counter() - t0
-                for name, seconds in budget.stop().items():
-                    used[name] = used.get(name, 0.0) + seconds
-                throughputs.append(throughput)
-                lat_burst += burst
-                offset += per_round
-            throughput = statistics.median(throughputs)
-            _, lat = await pipeline_phase(bootstrap, topics, tag, offset, latency_n,
-                                          throughput / 2)
-            offset += latency_n
-            # The machine's speed drifts within minutes, so "half the maximum rate" is also
-            # taken from a burst measured right before: half of what it can do now.
-            recent, _ = await pipeline_phase(bootstrap, topics, tag, offset, per_round // 2,
-                                             None)
-            offset += per_round // 2
-            _, lat_recent = await pipeline_phase(bootstrap, topics, tag, offset, latency_n,
-                                                 recent / 2)
-            rss = peak_rss_mb(worker.proc.pid if worker.proc else 0)
-        finally:
-            worker.stop()
+    with running_worker(bootstrap=bootstrap, database_url=db_url, prefix=prefix) as worker:
+        # Warm-up: every mixin set's composition check, and the broker's JIT compiler.
+        await pipeline_phase(bootstrap, topics, tag, 0, WARM_UP, None)
+        budget = _budget(worker.proc.pid if worker.proc else 0)
+        offset = WARM_UP
+        for _ in range(rounds):
+            # The CPU ceiling right before each pipeline round (worker idle): the machine's
+            # speed drifts by tens of percent within minutes, so each ratio compares
+            # neighbours, not a figure from another minute.
+            ceilings.append(await cpu_ceiling(f"{tag}c", offset, per_round, 50))
+            budget.start()
+            t0 = time.perf_counter()
+            throughput, burst = await pipeline_phase(bootstrap, topics, tag, offset,
+                                                     per_round, None)
+            elapsed += time.perf_counter() - t0
+            for name, seconds in budget.stop().items():
+                used[name] = used.get(name, 0.0) + seconds
+            throughputs.append(throughput)
+            lat_burst += burst
+            offset += per_round
+        throughput = statistics.median(throughputs)
+        _, lat = await pipeline_phase(bootstrap, topics, tag, offset, latency_n,
+                                      throughput / 2)
+        offset += latency_n
+        # The machine's speed drifts within minutes, so "half the maximum rate" is also
+        # taken from a burst measured right before: half of what it can do now.
+        recent, _ = await pipeline_phase(bootstrap, topics, tag, offset, per_round // 2,
+                                         None)
+        offset += per_round // 2
+        _, lat_recent = await pipeline_phase(bootstrap, topics, tag, offset, latency_n,
+                                             recent / 2)
+        rss = peak_rss_mb(worker.proc.pid if worker.proc else 0)
     # Baselines, on fresh topics of their own, with the worker stopped.
     s = Settings(kafka_bootstrap=bootstrap, topic_prefix=f"{prefix}b")
     await ensure_topics(s)

@@ -16,13 +16,11 @@ import argparse
 import asyncio
 import os
 import statistics
-import tempfile
 import uuid
-from pathlib import Path
 
 from bench.bench_e2e import WARM_UP, percentile, pipeline_phase
 from bench.report import Report
-from onexgen.harness import WorkerProcess, scratch_database
+from onexgen.harness import running_worker, scratch_database
 from onexgen.settings import TopicNames
 
 
@@ -33,28 +31,22 @@ async def run_async(rates: list[float], requests: int) -> Report:
     async with scratch_database(os.environ["ONEXGEN_DATABASE_URL"]) as db_url:
         tag = uuid.uuid4().hex[:6]
         topics = TopicNames(f"lat{tag}")
-        with tempfile.TemporaryDirectory() as tmp:
-            worker = WorkerProcess(bootstrap=bootstrap, database_url=db_url,
-                                   prefix=f"lat{tag}", log_file=Path(tmp) / "worker.log")
-            worker.start()
-            try:
-                await pipeline_phase(bootstrap, topics, tag, 0, WARM_UP, None)
-                offset = WARM_UP
-                bursts = []
-                for _ in range(3):
-                    rate, _ = await pipeline_phase(bootstrap, topics, tag, offset, requests, None)
-                    bursts.append(rate)
-                    offset += requests
-                report.add("burst throughput (median of 3)", statistics.median(bursts), "req/s",
-                           note=", ".join(f"{b:,.0f}" for b in bursts))
-                for rate in rates:
-                    _, lat = await pipeline_phase(bootstrap, topics, tag, offset, requests, rate)
-                    offset += requests
-                    for q in (0.5, 0.95, 0.99):
-                        report.add(f"latency p{round(q * 100)} at {rate:g}/s",
-                                   percentile(lat, q), "ms")
-            finally:
-                worker.stop()
+        with running_worker(bootstrap=bootstrap, database_url=db_url, prefix=f"lat{tag}"):
+            await pipeline_phase(bootstrap, topics, tag, 0, WARM_UP, None)
+            offset = WARM_UP
+            bursts = []
+            for _ in range(3):
+                rate, _ = await pipeline_phase(bootstrap, topics, tag, offset, requests, None)
+                bursts.append(rate)
+                offset += requests
+            report.add("burst throughput (median of 3)", statistics.median(bursts), "req/s",
+                       note=", ".join(f"{b:,.0f}" for b in bursts))
+            for rate in rates:
+                _, lat = await pipeline_phase(bootstrap, topics, tag, offset, requests, rate)
+                offset += requests
+                for q in (0.5, 0.95, 0.99):
+                    report.add(f"latency p{round(q * 100)} at {rate:g}/s",
+                               percentile(lat, q), "ms")
     return report
 
 

@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -25,7 +24,7 @@ from aiokafka import AIOKafkaProducer
 from bench.bench_e2e import ResultWatcher, request_bytes
 from bench.cpu_budget import children_of
 from bench.report import Report
-from onexgen.harness import WorkerProcess, scratch_database
+from onexgen.harness import running_worker, scratch_database
 from onexgen.settings import TopicNames
 
 
@@ -67,10 +66,7 @@ async def _soak(bootstrap: str, db_url: str, minutes: float, rate: float,
     prefix = f"soak{tag}"
     seconds = minutes * 60
     samples: dict[str, list[tuple[float, float]]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        worker = WorkerProcess(bootstrap=bootstrap, database_url=db_url, prefix=prefix,
-                               log_file=Path(tmp) / "worker.log")
-        worker.start()
+    with running_worker(bootstrap=bootstrap, database_url=db_url, prefix=prefix) as worker:
         assert worker.proc is not None
         pid = worker.proc.pid
         watcher = ResultWatcher(bootstrap, TopicNames(prefix).results)
@@ -94,7 +90,6 @@ async def _soak(bootstrap: str, db_url: str, minutes: float, rate: float,
             answered = len(watcher.seen)
         finally:
             await watcher.stop()
-            worker.stop()
 
     report = Report(f"Soak: {minutes:g} min at {rate:g} requests/s",
                     params={"minutes": minutes, "rate": rate, "warmup_s": warmup_s})

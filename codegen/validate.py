@@ -48,8 +48,8 @@ def _yaml_events(text: str) -> Callable[[], Any]:
     return functools.partial(next, iter(yaml.parse(text, Loader=yaml.SafeLoader)), None)
 
 
-def _tag_problem(tag: str | None) -> str:
-    if tag is None or tag == "!" or tag in _SAFE_TAGS:
+def _tag_problem(tag: str) -> str:
+    if tag == "!" or tag in _SAFE_TAGS:
         return ""
     return f"contract.yaml uses the tag {tag!r}; only YAML's core tags are allowed"
 

@@ -12,11 +12,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -93,6 +94,19 @@ class WorkerProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+@contextmanager
+def running_worker(*, bootstrap: str, database_url: str, prefix: str) -> Iterator[WorkerProcess]:
+    """A started worker (log in a temporary directory) for the block; stopped after it."""
+    with tempfile.TemporaryDirectory(prefix="onexgen-worker-") as tmp:
+        worker = WorkerProcess(bootstrap=bootstrap, database_url=database_url, prefix=prefix,
+                               log_file=Path(tmp) / "worker.log")
+        worker.start()
+        try:
+            yield worker
+        finally:
+            worker.stop()
 
 
 @asynccontextmanager

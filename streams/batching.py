@@ -35,15 +35,6 @@ IDLE_LINGER_S = 0.01
 """How long a batch waits for more events when the caller is idle: the rest of a fetch."""
 
 
-async def _first_of(*events: asyncio.Event) -> None:
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-
-
 async def take_batches(stream: Any, max_: int, within: float,
                        idle: asyncio.Event | None = None) -> AsyncIterator[list[Any]]:
     """Yield lists of at most ``max_`` events from a Faust stream (see the module doc).
@@ -100,10 +91,9 @@ async def take_batches(stream: Any, max_: int, within: float,
             if idle is not None and idle.is_set():
                 left = min(left, IDLE_LINGER_S - waited)
             if left > 0 and not full.is_set():
-                # mode's wait_for_stopped also answers True on a timeout: ask should_stop.
-                await stream.wait_for_stopped(
-                    full if idle is None or idle.is_set() else _first_of(full, idle),
-                    timeout=left)
+                # mode's wait_first also reports "stopped" on a timeout: ask should_stop.
+                await stream.wait_first(
+                    *((full,) if idle is None or idle.is_set() else (full, idle)), timeout=left)
                 if stream.should_stop:
                     break  # never handed out, never acked: delivered again
             batch = buffer[:]  # never more than max_: add_to_buffer waits for room

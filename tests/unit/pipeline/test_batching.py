@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,11 +42,10 @@ class StreamStandIn:
     def _enable_passive(self, channel: Any) -> None:
         pass
 
-    async def wait(self, *events: asyncio.Event | Awaitable[Any],
-                   timeout: float | None = None) -> _Waited:  # noqa: ASYNC109 - Faust's signature
-        """As mode's ``Service.wait``: events or awaitables; ``stopped`` also on a timeout."""
-        waiters = [asyncio.ensure_future(e if isinstance(e, Awaitable) else e.wait())
-                   for e in events]
+    async def wait_first(self, *events: asyncio.Event,
+                         timeout: float | None = None) -> _Waited:  # noqa: ASYNC109 - mode's
+        """As mode's ``Service.wait_first``: ``stopped`` is also True when it timed out."""
+        waiters = [asyncio.ensure_future(e.wait()) for e in events]
         stopped = asyncio.ensure_future(self._stopped.wait())
         done, pending = await asyncio.wait([*waiters, stopped], timeout=timeout,
                                            return_when=asyncio.FIRST_COMPLETED)
@@ -54,9 +53,12 @@ class StreamStandIn:
             waiter.cancel()
         return _Waited(stopped in done or not done)
 
-    async def wait_for_stopped(self, *events: asyncio.Event | Awaitable[Any],
-                               timeout: float | None = None) -> bool:  # noqa: ASYNC109 - Faust's
-        return (await self.wait(*events, timeout=timeout)).stopped
+    async def wait(self, room: asyncio.Event) -> _Waited:
+        return await self.wait_first(room)
+
+    async def wait_for_stopped(self, event: asyncio.Event,
+                               timeout: float | None = None) -> bool:  # noqa: ASYNC109 - mode's
+        return (await self.wait_first(event, timeout=timeout)).stopped
 
     async def crash(self, exc: BaseException) -> None:
         raise AssertionError(f"stream crashed: {exc!r}")
@@ -85,22 +87,26 @@ async def _started(stream: StreamStandIn, batches: AsyncIterator[list[Any]]
     return task
 
 
-async def test_full_batch_is_handed_out_at_once_without_waiting_for_the_window() -> None:
-    stream = StreamStandIn()
-    batches = take_batches(stream, 3, within=60.0)
+async def _full_first_batch(stream: StreamStandIn, size: int
+                            ) -> tuple[AsyncIterator[list[Any]], list[Any]]:
+    """Batches of ``size`` with a 60 s window; delivers 0..size-1 and takes the first batch
+    (a full batch that waited for the window would time ``_next``'s 5 s out)."""
+    batches = take_batches(stream, size, within=60.0)
     first = await _started(stream, batches)
-    for i in range(3):
+    for i in range(size):
         await stream.deliver(i)
-    assert await first == [0, 1, 2]  # a 60 s window would time the 5 s wait out
+    return batches, await first
+
+
+async def test_full_batch_is_handed_out_at_once_without_waiting_for_the_window() -> None:
+    _, first = await _full_first_batch(StreamStandIn(), 3)
+    assert first == [0, 1, 2]
 
 
 async def test_events_arriving_while_the_agent_is_busy_fill_the_next_batch() -> None:
     stream = StreamStandIn()
-    batches = take_batches(stream, 4, within=60.0)
-    first = await _started(stream, batches)
-    for i in range(4):
-        await stream.deliver(i)
-    assert await first == [0, 1, 2, 3]
+    batches, first = await _full_first_batch(stream, 4)
+    assert first == [0, 1, 2, 3]
     # The agent works on that batch and has not asked for the next one yet.
     for i in range(4, 8):
         await stream.deliver(i)
@@ -143,12 +149,9 @@ async def test_events_left_waiting_longer_than_the_window_go_out_without_more_wa
 
 async def test_closing_restores_acks_and_removes_the_processor() -> None:
     stream = StreamStandIn()
-    batches = take_batches(stream, 2, within=60.0)
-    first = await _started(stream, batches)
+    batches, first = await _full_first_batch(stream, 2)
     assert stream.enable_acks is False
-    await stream.deliver(1)
-    await stream.deliver(2)
-    assert await first == [1, 2]
+    assert first == [0, 1]
     await batches.aclose()  # type: ignore[attr-defined]
     assert stream.enable_acks is True
     assert stream._processors == []
