@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     kafka_session_timeout_s: float = Field(
         10.0, ge=6, le=300, description="how soon a dead worker's partitions move to the others")
     kafka_heartbeat_interval_s: float = Field(3.0, gt=0, le=60)
+    kafka_fetch_max_wait_ms: int = Field(
+        50, ge=1, le=30_000, description="longest the broker holds a fetch with no new data; "
+        "bounds how long busy partitions wait behind it (Faust's own is 1,500)")
 
     # --- Batching --------------------------------------------------------------
     batch_size: int = Field(50, ge=1, le=10_000)

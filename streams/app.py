@@ -13,6 +13,7 @@ from typing import Any
 import faust
 
 from onexgen.settings import Settings
+from streams.consumer import use_fetch_max_wait
 
 
 def broker_credentials(settings: Settings) -> Any:
@@ -33,7 +34,7 @@ def broker_credentials(settings: Settings) -> Any:
 
 def create_app(settings: Settings, *, datadir: Path | None = None) -> faust.App:
     """A Faust app for one worker process; agents are attached by ``agents.*``."""
-    return faust.App(
+    app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
         broker_credentials=broker_credentials(settings),
@@ -54,6 +55,8 @@ def create_app(settings: Settings, *, datadir: Path | None = None) -> faust.App:
         broker_max_poll_interval=300.0,
         stream_buffer_maxsize=max(4 * settings.batch_size, 1024),
     )
+    use_fetch_max_wait(app, settings.kafka_fetch_max_wait_ms)
+    return app
 
 
 def requests_topic(app: faust.App, settings: Settings) -> Any:

@@ -35,6 +35,7 @@ class _Runtime:
 
     def __init__(self, settings: Settings, database: Database, publisher: Publisher) -> None:
         self.settings, self.database, self.publisher = settings, database, publisher
+        self.app: Any = None
         registry = CollectorRegistry()
         self.metrics = PipelineMetrics(registry)
         self.monitor = Monitor(registry)
@@ -47,7 +48,7 @@ class _Runtime:
 async def running_app(settings: Settings, db: Database, publisher: Publisher,
                       tmp_path: Any) -> AsyncIterator[_Runtime]:
     runtime = _Runtime(settings, db, publisher)
-    app = create_app(settings, datadir=tmp_path)
+    app = runtime.app = create_app(settings, datadir=tmp_path)
     register_feedback_agent(app, cast(WorkerRuntime, runtime), retrain_after=10_000)
     await app.start()
     try:
@@ -63,6 +64,14 @@ async def _eventually(check: Any, timeout_s: float = 90.0) -> Any:
         if value or time.monotonic() > deadline:
             return value
         await asyncio.sleep(0.3)
+
+
+async def test_worker_consumer_fetches_with_the_configured_wait(
+        running_app: _Runtime, settings: Settings) -> None:
+    """Faust hard-codes a 1,500 ms fetch wait; the running consumer must use ours instead."""
+    fetcher = running_app.app.consumer._thread._ensure_consumer()._fetcher
+    assert settings.kafka_fetch_max_wait_ms != 1500
+    assert fetcher._fetch_max_wait_ms == settings.kafka_fetch_max_wait_ms
 
 
 async def test_agent_consumes_feedback_topic_and_records_both_kinds(
