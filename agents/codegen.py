@@ -5,9 +5,10 @@ acknowledged only after the batch's results and dead letters are durably on
 Kafka. Faust's plain ``take`` acks a batch in a ``finally`` even when its body
 failed or was cancelled, which would lose the batch on shutdown or on an error.
 A batch closes when full or ``ONEXGEN_BATCH_WITHIN_S`` after its first event,
-and fills while earlier batches are being processed; when no batch is in
-progress it goes out 10 ms after its first event (the pool is free): small when
-idle, full under load.
+and fills while earlier batches are being processed. When the pool has no
+batch to generate, a batch goes out 10 ms after its first event, and one that
+filled meanwhile goes out as soon as the pool is done with the batch before it
+(``on_generated``, while that one still publishes): small when idle, full under load.
 
 Up to ``ONEXGEN_BATCHES_IN_FLIGHT`` batches are processed at once, so the pool
 generates the next batch while the previous one is being published: with one,
@@ -46,13 +47,30 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
     async def codegen(stream: Any) -> None:
         await runtime.wait_ready()
 
+        generating = 0  # batches the pool has not finished with
+        idle = asyncio.Event()  # the pool is free: the next batch need not wait to fill
+        idle.set()
+
         async def run_batch(events: list[Any], previous: asyncio.Task[None] | None) -> None:
+            released = False
+
+            def pool_done() -> None:  # once per batch: after generating, or on failure
+                nonlocal generating, released
+                if not released:
+                    released = True
+                    generating -= 1
+                    if generating == 0:
+                        idle.set()
+
             messages = [inbound(e) for e in events]
             runtime.metrics.messages_consumed.labels(topic=settings.topics.requests).inc(
                 len(messages))
-            with runtime.metrics.requests_in_flight(len(messages)):
-                await guarded(runtime, "codegen", messages,
-                              functools.partial(runtime.batch_processor.process, messages))
+            try:
+                with runtime.metrics.requests_in_flight(len(messages)):
+                    await guarded(runtime, "codegen", messages, functools.partial(
+                        runtime.batch_processor.process, messages, on_generated=pool_done))
+            finally:
+                pool_done()
             if previous is not None:
                 await asyncio.wait([previous])  # its outcome is its own business
             for event in events:
@@ -61,21 +79,13 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
                 runtime.monitor.record_progress(m.topic, m.partition, m.offset)
 
         in_flight: deque[asyncio.Task[None]] = deque()
-        idle = asyncio.Event()  # no batch in progress: the next one need not wait to fill
-        idle.set()
-
-        def finished(_: asyncio.Task[None]) -> None:
-            if all(task.done() for task in in_flight):
-                idle.set()
-
         batches = take_batches(stream, settings.batch_size, settings.batch_within_s, idle)
         try:
             async for events in batches:
                 previous = in_flight[-1] if in_flight else None
-                task = asyncio.create_task(run_batch(list(events), previous))
+                generating += 1
                 idle.clear()
-                task.add_done_callback(finished)
-                in_flight.append(task)
+                in_flight.append(asyncio.create_task(run_batch(list(events), previous)))
                 while len(in_flight) >= settings.batches_in_flight or (
                         in_flight and in_flight[0].done()):
                     await in_flight.popleft()

@@ -106,12 +106,15 @@ class BatchProcessor:
         self.tracing: Tracing | None = (process_tracing() if tracing is None
                                         else tracing or None)
 
-    async def process(self, messages: Sequence[InboundMessage]) -> BatchReport:
+    async def process(self, messages: Sequence[InboundMessage],
+                      on_generated: Callable[[], None] | None = None) -> BatchReport:
+        """Generate, publish and record ``messages``; ``on_generated()`` is called once the
+        pool is done with them (before publishing), so a caller can hand it the next batch."""
         return await run_traced(self.tracing, messages,
-                                lambda trace: self._process(messages, trace))
+                                lambda trace: self._process(messages, trace, on_generated))
 
-    async def _process(self, messages: Sequence[InboundMessage],
-                       trace: BatchTrace | None) -> BatchReport:
+    async def _process(self, messages: Sequence[InboundMessage], trace: BatchTrace | None,
+                       on_generated: Callable[[], None] | None = None) -> BatchReport:
         started = time.perf_counter()
         now_ms = self._clock_ms()
         cids = [correlation_id_from_headers(m.headers) for m in messages]
@@ -126,6 +129,8 @@ class BatchProcessor:
             outcomes = [JobOutcome("invalid", None, "invalid", b"", "pool_unavailable",
                                    str(exc), 0.0) for _ in messages]
             pool_attempts = exc.attempts
+        if on_generated is not None:
+            on_generated()
         if trace is not None:
             trace.generated(outcomes, pool_started_ns, time.time_ns())
         report = BatchReport(generate_ms=(time.perf_counter() - started) * 1000)

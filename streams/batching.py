@@ -12,8 +12,9 @@ next batch starts empty. ``take_batches`` differs in three ways:
   with earlier batches, so under load, when messages queue up, the next batch
   is already full when the agent asks for it. The batch size adapts to the
   backlog without measuring it;
-* when the agent says it is idle (no batch in progress), a batch does not wait
-  out the window at all: the pool would sit idle while requests wait. It closes
+* when the agent says it is idle (for the codegen agent: its pool has no batch
+  to generate), a batch does not wait out the window at all: the pool would sit
+  idle while requests wait. It closes
   once the events of the same fetch are in, or, if it started filling while the
   agent was busy, the moment the agent becomes idle.
 
@@ -39,7 +40,7 @@ async def take_batches(stream: Any, max_: int, within: float,
                        idle: asyncio.Event | None = None) -> AsyncIterator[list[Any]]:
     """Yield lists of at most ``max_`` events from a Faust stream (see the module doc).
 
-    ``idle``, when given, is set by the caller while it has no batch in progress:
+    ``idle``, when given, is set by the caller while it could start a batch at once:
     then a batch closes ``IDLE_LINGER_S`` after its first event (what one fetch
     delivers) instead of waiting out the window, and a batch filling while the
     caller is busy closes as soon as the caller becomes idle.

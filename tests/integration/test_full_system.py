@@ -293,11 +293,21 @@ async def test_batch_processor_spans_form_the_expected_tree(
     try:
         processor = BatchProcessor(topics=settings.topics, pool=pool, publisher=publisher,
                                    metrics=PipelineMetrics(CollectorRegistry()), tracing=tracing)
-        report = await processor.process(messages)
+        # The agent hands the pool its next batch at on_generated: once, before publishing.
+        order: list[str] = []
+        publish = publisher.publish
+
+        async def publish_in_order(records: Any) -> Any:
+            order.append("publish")
+            return await publish(records)
+
+        publisher.publish = publish_in_order  # type: ignore[method-assign]
+        report = await processor.process(messages, on_generated=lambda: order.append("pool"))
     finally:
         await publisher.stop()
         await asyncio.to_thread(pool.stop)
     assert report.count("dead_lettered") == 1 and len(report.outcomes) == 6
+    assert order == ["pool", "publish"]
 
     spans = exporter.get_finished_spans()
     consumes = [x for x in spans if x.name == "consume"]
