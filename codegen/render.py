@@ -47,14 +47,51 @@ _BASES = {NodeType.EFFECT: NodeEffect, NodeType.COMPUTE: NodeCompute,
           NodeType.REDUCER: NodeReducer, NodeType.ORCHESTRATOR: NodeOrchestrator}
 _EXECUTE = {NodeType.EFFECT: "execute_effect", NodeType.COMPUTE: "execute_compute",
             NodeType.REDUCER: "execute_reduction", NodeType.ORCHESTRATOR: "execute_orchestration"}
+
+
+# What templates read is made of attribute records, not dicts: Jinja's ``op.name``
+# tries ``getattr`` first, and on a dict every such read raised and caught an
+# AttributeError (a tenth of the time spent rendering, measured interleaved).
+@dataclass(frozen=True, slots=True)
+class _Operation:
+    name: str
+    description: str
+    doc: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Mixin:
+    name: str
+    class_name: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    name: str
+    confidence: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Dependency:
+    name: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Performance:
+    p95_latency_ms: int
+    throughput_per_s: int
+    timeout_s: float
+
+
 _PERFORMANCE = {
-    NodeType.EFFECT: {"p95_latency_ms": 200, "throughput_per_s": 100, "timeout_s": 30.0},
-    NodeType.COMPUTE: {"p95_latency_ms": 10, "throughput_per_s": 1000, "timeout_s": 5.0},
-    NodeType.REDUCER: {"p95_latency_ms": 50, "throughput_per_s": 500, "timeout_s": 10.0},
-    NodeType.ORCHESTRATOR: {"p95_latency_ms": 500, "throughput_per_s": 50, "timeout_s": 60.0},
+    NodeType.EFFECT: _Performance(p95_latency_ms=200, throughput_per_s=100, timeout_s=30.0),
+    NodeType.COMPUTE: _Performance(p95_latency_ms=10, throughput_per_s=1000, timeout_s=5.0),
+    NodeType.REDUCER: _Performance(p95_latency_ms=50, throughput_per_s=500, timeout_s=10.0),
+    NodeType.ORCHESTRATOR: _Performance(p95_latency_ms=500, throughput_per_s=50, timeout_s=60.0),
 }
-_DEPENDENCIES = ({"name": "onex_runtime", "version": ">=1.0,<2"},
-                 {"name": "pydantic", "version": ">=2.7,<3"})
+_DEPENDENCIES = (_Dependency("onex_runtime", ">=1.0,<2"), _Dependency("pydantic", ">=2.7,<3"))
 _OUTPUTS = {"__init__.py": "init.py.j2", "models.py": "models.py.j2",
             "contract.yaml": "contract.yaml.j2", "test_node.py": "test_node.py.j2",
             "README.md": "README.md.j2"}
@@ -82,7 +119,7 @@ def reserved_names() -> frozenset[str]:
     return frozenset(names | {"node_name", "node_version", "input_model", "output_model"})
 
 
-def _operations(request: GenerationRequest) -> list[dict[str, str]]:
+def _operations(request: GenerationRequest) -> list[_Operation]:
     ops = [(op.name, op.description) for op in request.operations] or [DEFAULT_OPERATION]
     seen: set[str] = set()
     for name, _ in ops:
@@ -93,8 +130,8 @@ def _operations(request: GenerationRequest) -> list[dict[str, str]]:
                 f"operation {name!r} would shadow the node's own {name!r} attribute "
                 "(from onex_runtime); rename the operation")
         seen.add(name)
-    return [{"name": name, "description": description,
-             "doc": description or f"Run the {name} operation."} for name, description in ops]
+    return [_Operation(name, description, description or f"Run the {name} operation.")
+            for name, description in ops]
 
 
 def _check_mixins(node_type: NodeType, mixins: list[str]) -> None:
@@ -171,7 +208,7 @@ class Renderer:
         package = f"node_{request.domain}_{snake}_{kind.value}/{version_dir}"
         operations = _operations(request)
         specs = [MIXINS[m] for m in mixins]
-        published = [f"{request.name}.{op['name']}.{outcome}" for op in operations
+        published = [f"{request.name}.{op.name}.{outcome}" for op in operations
                      for outcome in ("completed", "failed")] if "EventBus" in mixins else []
         subscribed = [f"{request.name}.requested"] if "EventHandler" in mixins else []
         return {
@@ -186,16 +223,15 @@ class Renderer:
             "class_name": class_name, "input_model": f"Model{pascal}{type_title}Input",
             "output_model": f"Model{pascal}{type_title}Output", "package": package,
             "import_path": package.replace("/", "."), "operations": operations,
-            "default_operation": operations[0]["name"],
+            "default_operation": operations[0].name,
             "operations_key": "io_operations" if kind is NodeType.EFFECT else "operations",
-            "mixins": [{"name": s.name, "class_name": s.class_name, "description": s.description}
-                       for s in specs],
+            "mixins": [_Mixin(s.name, s.class_name, s.description) for s in specs],
             "mixin_classes": [s.class_name for s in specs],
             "mixin_imports": sorted(s.class_name for s in specs),
             "module_doc": f"{kind.value.upper()} node {request.name} of domain {request.domain}.",
             "class_doc": request.description or f"{kind.value.upper()} node {request.name}.",
             "effect_target": f"{request.domain}.{snake}", "test_name": f"{snake_case(class_name)}_"
-            f"processes_{operations[0]['name']}_once", "dependencies": _DEPENDENCIES,
+            f"processes_{operations[0].name}_once", "dependencies": _DEPENDENCIES,
             "performance": _PERFORMANCE[kind], "events_published": published,
             "events_subscribed": subscribed,
         }
@@ -228,8 +264,7 @@ class Renderer:
                 patterns: Sequence[tuple[str, float]] = ()) -> RenderedPackage:
         ctx = self.context(request, mixins, version)
         # Pattern names come from the fixed library (identifiers), confidences are floats.
-        ctx["patterns"] = [{"name": name, "confidence": f"{confidence:.2f}"}
-                           for name, confidence in patterns]
+        ctx["patterns"] = [_Pattern(name, f"{confidence:.2f}") for name, confidence in patterns]
         outputs = {"node.py": f"node_{request.node_type.value}.py.j2", **_OUTPUTS}
         files: list[GeneratedFile] = []
         path = ""

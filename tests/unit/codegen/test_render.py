@@ -243,3 +243,25 @@ def test_contract_check_agrees_with_pyyaml_composer_on_mangled_contracts() -> No
             keys = {k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
             assert {"name", "version", "node_type", "description", "mixins"} <= keys, text
     assert min(verdicts.values()) > 100, verdicts  # both outcomes well exercised
+
+
+@pytest.mark.parametrize("node_type", ["effect", "compute", "reducer", "orchestrator"])
+def test_templates_read_attributes_without_a_failed_lookup(
+        node_type: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ``x.attr`` a template reads exists as an attribute: on a dict, Jinja's
+    ``getattr`` fails first and falls back to ``x['attr']`` (a tenth of the render)."""
+    renderer = Renderer(TEMPLATE_DIR)
+    misses: list[tuple[str, str]] = []
+    lookup = renderer.environment.getattr
+
+    def counting(obj: object, attribute: str) -> object:
+        if not hasattr(obj, attribute):
+            misses.append((type(obj).__name__, attribute))
+        return lookup(obj, attribute)
+
+    monkeypatch.setattr(renderer.environment, "getattr", counting)
+    mixins = {"effect": ["Retry", "Timeout", "LogData"], "compute": ["Validation", "Metrics"],
+              "reducer": ["Caching", "HealthCheck"],
+              "orchestrator": ["EventBus", "Retry"]}[node_type]
+    renderer.render(make_request(node_type, mixins), patterns=[("crud", 0.9)])
+    assert misses == []
