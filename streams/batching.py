@@ -14,9 +14,9 @@ next batch starts empty. ``take_batches`` differs in three ways:
   backlog without measuring it;
 * when the agent says it is idle (for the codegen agent: its pool has no batch
   to generate), a batch does not wait out the window at all: the pool would sit
-  idle while requests wait. It closes
-  once the events of the same fetch are in, or, if it started filling while the
-  agent was busy, the moment the agent becomes idle.
+  idle while requests wait. It closes once the events of the same fetch are in,
+  or, if it started filling while the agent was busy, the moment the agent
+  becomes idle.
 
 Like ``noack_take`` it turns the stream's own acks off: the caller acks each
 event once its result is durable. Events still in the buffer when the stream

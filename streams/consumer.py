@@ -2,13 +2,15 @@
 
 aiokafka keeps at most one fetch request in flight per broker, and it leaves
 out of that request every partition whose fetched records are not yet consumed.
-Right after a full fetch, then, the next request names only the quiet
-partitions (the feedback topic, idle request partitions) and the broker holds it
-for up to ``fetch_max_wait_ms`` waiting for data on them; the busy partitions
-cannot be fetched again until it returns. Faust hard-codes 1,500 ms there, which
-showed up as 0.7-0.8 s pauses in consumption at moderate load. The wait is a
-setting here (``ONEXGEN_KAFKA_FETCH_MAX_WAIT_MS``); an idle consumer then asks
-the broker a few more times a second, which costs next to nothing.
+Right after a fetch that returned every busy partition, then, the next request
+names only quiet partitions (the feedback topic, idle request partitions) and
+the broker holds it for up to ``fetch_max_wait_ms`` waiting for data on them;
+the busy partitions cannot be fetched again until it returns. Faust hard-codes
+1,500 ms there: a pause of up to 1.5 s would explain the 0.7-0.8 s consumption
+stalls once seen at moderate load (read from the code; not reproduced on
+purpose). The wait is a setting here (``ONEXGEN_KAFKA_FETCH_MAX_WAIT_MS``); an
+idle consumer then asks the broker a few more times a second, which costs next
+to nothing.
 """
 
 from __future__ import annotations
