@@ -62,6 +62,17 @@ class DetectorConfig:
     """Positives are rare: they are weighted by (negatives / positives) ** positive_boost."""
 
 
+@dataclass(frozen=True, slots=True)
+class _StackedWeights:
+    """Every model's weights side by side: one sparse product scores all patterns."""
+
+    sources: tuple[object, ...]
+    """The models' coef_/intercept_ arrays it was built from, held so their ids stay unique."""
+    columns: npt.NDArray[np.intp]  # each model's index in PATTERN_NAMES
+    weights: npt.NDArray[np.float64]  # (features, models)
+    intercepts: npt.NDArray[np.float64]
+
+
 @dataclass(slots=True)
 class PatternDetector:
     config: DetectorConfig = field(default_factory=DetectorConfig)
@@ -71,6 +82,8 @@ class PatternDetector:
     calibration: dict[str, list[Evidence]] = field(default_factory=dict)
     """Evidence the thresholds were tuned on (out-of-fold training predictions, then
     feedback); kept with the model so later feedback re-tunes against all of it."""
+    _stacked: _StackedWeights | None = field(default=None, init=False, repr=False,
+                                             compare=False)
 
     # --- detection -------------------------------------------------------------------
 
@@ -88,12 +101,27 @@ class PatternDetector:
     def confidences_of(self, rules: npt.NDArray[np.float64],
                        rows: sp.csr_matrix | None) -> npt.NDArray[np.float64]:
         out = rules.copy()
-        if rows is not None:
-            for j, name in enumerate(PATTERN_NAMES):
-                model = self.models.get(name)
-                if model is not None:
-                    out[:, j] = _sigmoid(rows @ model.coef_[0] + model.intercept_[0])
+        if rows is not None and self.models:
+            stacked = self._stacked_weights()
+            out[:, stacked.columns] = _sigmoid(rows @ stacked.weights + stacked.intercepts)
         return np.round(out, 6)  # stable across BLAS builds' last-bit differences
+
+    def _stacked_weights(self) -> _StackedWeights:
+        """The models' weights as one matrix, rebuilt when any model's arrays were replaced
+        (``fit`` and ``learn`` assign new ones). One product instead of one per pattern:
+        per-call overhead was most of scoring the few-request chunks of a light load."""
+        names = [n for n in PATTERN_NAMES if n in self.models]
+        sources = tuple(a for n in names for a in (self.models[n].coef_,
+                                                   self.models[n].intercept_))
+        cached = self._stacked
+        if cached is not None and len(cached.sources) == len(sources) and all(
+                a is b for a, b in zip(cached.sources, sources, strict=True)):
+            return cached
+        self._stacked = _StackedWeights(
+            sources, np.array([PATTERN_NAMES.index(n) for n in names], dtype=np.intp),
+            np.column_stack([self.models[n].coef_[0] for n in names]),
+            np.array([self.models[n].intercept_[0] for n in names]))
+        return self._stacked
 
     def detect_many(self, requests: Sequence[GenerationRequest]) -> list[list[DetectedPattern]]:
         """Detected patterns per request, most confident first (one batched pass)."""

@@ -42,10 +42,29 @@ def rule_matrix(texts: Sequence[str]) -> npt.NDArray[np.float64]:
 
 
 def feature_matrix(texts: Sequence[str], rules: npt.NDArray[np.float64]) -> sp.csr_matrix:
-    """The model's input rows for normalised texts and their rule-score rows."""
-    words = _WORD_HASHER.transform(texts)
-    chars = _CHAR_HASHER.transform(texts)
-    return sp.hstack([words, chars, sp.csr_matrix(rules * RULE_SCALE)], format="csr")
+    """The model's input rows for normalised texts and their rule-score rows.
+
+    Word columns, then character columns, then the non-zero scaled rule scores:
+    what ``sp.hstack`` of the three blocks gives (a test compares them), built as
+    one matrix, because scipy's per-matrix checks cost as much as a whole request
+    for the few-request chunks of a lightly loaded worker.
+    """
+    char_offset = _WORD_HASHER.n_features
+    rule_offset = char_offset + _CHAR_HASHER.n_features
+    indptr = [0]
+    indices: list[npt.NDArray[np.int64]] = []
+    data: list[npt.NDArray[np.float64]] = []
+    for text, scores in zip(texts, rules * RULE_SCALE, strict=True):
+        word_cols, word_values = _WORD_HASHER.row(text)
+        char_cols, char_values = _CHAR_HASHER.row(text)
+        rule_cols = np.flatnonzero(scores)
+        indices += [word_cols, char_cols + char_offset, rule_cols + rule_offset]
+        data += [word_values, char_values, scores[rule_cols]]
+        indptr.append(indptr[-1] + len(word_cols) + len(char_cols) + len(rule_cols))
+    return sp.csr_matrix(
+        (np.concatenate(data) if data else np.zeros(0),
+         np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64), indptr),
+        shape=(len(texts), rule_offset + rules.shape[1]))
 
 
 class CachedHasher:
@@ -81,19 +100,24 @@ class CachedHasher:
             self._cache[unit] = columns
         return columns
 
+    def row(self, text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """One text's row: its sorted columns and their l2-normalised counts."""
+        columns: list[int] = []
+        for unit in self._units(text):
+            columns += self._columns(unit)
+        cols, counts = np.unique(np.asarray(columns, dtype=np.int64), return_counts=True)
+        values = counts.astype(np.float64)
+        norm = np.sqrt(np.dot(values, values))
+        if norm > 0:
+            values /= norm
+        return cols, values
+
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         indptr = [0]
         indices: list[npt.NDArray[np.int64]] = []
         data: list[npt.NDArray[np.float64]] = []
         for text in texts:
-            columns: list[int] = []
-            for unit in self._units(text):
-                columns += self._columns(unit)
-            cols, counts = np.unique(np.asarray(columns, dtype=np.int64), return_counts=True)
-            values = counts.astype(np.float64)
-            norm = np.sqrt(np.dot(values, values))
-            if norm > 0:
-                values /= norm
+            cols, values = self.row(text)
             indices.append(cols)
             data.append(values)
             indptr.append(indptr[-1] + len(cols))

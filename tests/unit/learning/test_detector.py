@@ -102,3 +102,58 @@ def test_cached_hashers_build_exactly_scikit_learns_matrices() -> None:
             mine, reference = ours.transform(texts), theirs.transform(texts)
             assert mine.shape == reference.shape and mine.nnz == reference.nnz > len(texts)
             assert abs(mine - reference).max() == 0
+
+
+def test_feature_matrix_is_the_three_blocks_side_by_side() -> None:
+    """Built in one piece, it must equal ``hstack`` of the word, character and rule blocks."""
+    import scipy.sparse as sp
+
+    from learning.patterns.dataset import parse_request
+    from learning.patterns.features import (
+        _CHAR_HASHER,
+        _WORD_HASHER,
+        RULE_SCALE,
+        feature_matrix,
+        rule_matrix,
+    )
+    from learning.patterns.text import request_text
+
+    data = Path(__file__).resolve().parents[3] / "data" / "patterns"
+    texts = [request_text(parse_request(line))
+             for line in (data / "train.jsonl").read_text().splitlines() if line.strip()]
+    texts += ["", "a", "not_cache twice"]
+    rules = rule_matrix(texts)
+    mine = feature_matrix(texts, rules)
+    reference = sp.hstack([_WORD_HASHER.transform(texts), _CHAR_HASHER.transform(texts),
+                           sp.csr_matrix(rules * RULE_SCALE)], format="csr")
+    assert mine.shape == reference.shape
+    assert np.array_equal(mine.indptr, reference.indptr)
+    assert np.array_equal(mine.indices, reference.indices)
+    assert np.array_equal(mine.data, reference.data)
+    assert rules.any(), "the labelled set fires some rules: the rule block is exercised"
+
+
+def _one_model_at_a_time(detector: PatternDetector) -> np.ndarray:
+    """Confidences of REQUESTS scored the plain way: each pattern's model on its own."""
+    from learning.patterns.detector import _sigmoid
+    from learning.patterns.library import PATTERN_NAMES
+
+    rules, rows = detector.featurise(REQUESTS)
+    out = rules.copy()
+    for j, name in enumerate(PATTERN_NAMES):
+        model = detector.models.get(name)
+        if model is not None:
+            out[:, j] = _sigmoid(rows @ model.coef_[0] + model.intercept_[0])
+    return np.round(out, 6)
+
+
+def test_stacked_scoring_equals_each_model_alone_and_follows_learning(
+        trained: PatternDetector) -> None:
+    """The stacked weights give the same confidences, and are rebuilt when a model learns."""
+    detector = copy_of(trained)
+    before = detector.confidences(REQUESTS)
+    assert np.array_equal(before, _one_model_at_a_time(detector))
+    detector.learn([TrainingExample(REQUESTS[0], "crud", False, weight=20.0)])
+    after = detector.confidences(REQUESTS)
+    assert not np.array_equal(after, before), "learning moved the crud model"
+    assert np.array_equal(after, _one_model_at_a_time(detector))
