@@ -5,8 +5,11 @@ hung render would hold its process (and the batch) forever. Here one scheduler
 thread owns ``size`` spawned processes, each with a duplex pipe and two shared
 numbers (which job of its chunk it is running, and since when):
 
-- a batch is cut into one chunk per idle process (large batches into a few
-  rounds, to balance uneven jobs) and each chunk is sent as one message;
+- a batch is cut into one share per process (large batches into a few rounds,
+  to balance uneven jobs); an idle process takes a share at once, the rest waits
+  for the next process to free up, and each chunk is sent as one message. Sized
+  by the idle processes instead, a batch arriving while one process was busy went
+  whole to the other;
 - a process sends its answers in groups (every ``FLUSH_S`` and at the end of
   the chunk), so the worker process unpickles a few messages per batch, not one
   per job (measured: per-job messages cost the worker 5x the CPU);
@@ -312,8 +315,10 @@ class ProcessPool:
             self._pending.popleft()  # its batch already failed: nobody waits for the answer
         if not self._pending:
             return
-        rounds = 1 if len(self._pending) <= 64 * len(idle) else 4
-        size = math.ceil(len(self._pending) / (len(idle) * rounds))
+        # Shares of all processes, not of the idle ones: a process that frees up just
+        # after a batch arrives still gets its part of it (see the module docstring).
+        rounds = 1 if len(self._pending) <= 64 * len(self._workers) else 4
+        size = math.ceil(len(self._pending) / (len(self._workers) * rounds))
         now = time.monotonic()
         for worker in idle:
             chunk = [self._pending.popleft() for _ in range(min(size, len(self._pending)))]
