@@ -51,20 +51,28 @@ def feature_matrix(texts: Sequence[str], rules: npt.NDArray[np.float64]) -> sp.c
     """
     char_offset = _WORD_HASHER.n_features
     rule_offset = char_offset + _CHAR_HASHER.n_features
-    indptr = [0]
-    indices: list[npt.NDArray[np.int64]] = []
-    data: list[npt.NDArray[np.float64]] = []
+    rows: list[Row] = []
     for text, scores in zip(texts, rules * RULE_SCALE, strict=True):
         word_cols, word_values = _WORD_HASHER.row(text)
         char_cols, char_values = _CHAR_HASHER.row(text)
         rule_cols = np.flatnonzero(scores)
-        indices += [word_cols, char_cols + char_offset, rule_cols + rule_offset]
-        data += [word_values, char_values, scores[rule_cols]]
-        indptr.append(indptr[-1] + len(word_cols) + len(char_cols) + len(rule_cols))
+        rows.append((np.concatenate([word_cols, char_cols + char_offset, rule_cols + rule_offset]),
+                     np.concatenate([word_values, char_values, scores[rule_cols]])))
+    return _csr(rows, rule_offset + rules.shape[1])
+
+
+Row = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
+"""One row of a sparse matrix: its sorted columns and their values."""
+
+
+def _csr(rows: Sequence[Row], width: int) -> sp.csr_matrix:
+    """A CSR matrix of ``rows`` (built in one piece: no per-block scipy checks)."""
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(cols) for cols, _ in rows], out=indptr[1:])
     return sp.csr_matrix(
-        (np.concatenate(data) if data else np.zeros(0),
-         np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64), indptr),
-        shape=(len(texts), rule_offset + rules.shape[1]))
+        (np.concatenate([values for _, values in rows]) if rows else np.zeros(0),
+         np.concatenate([cols for cols, _ in rows]) if rows else np.zeros(0, dtype=np.int64),
+         indptr), shape=(len(rows), width))
 
 
 class CachedHasher:
@@ -100,7 +108,7 @@ class CachedHasher:
             self._cache[unit] = columns
         return columns
 
-    def row(self, text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    def row(self, text: str) -> Row:
         """One text's row: its sorted columns and their l2-normalised counts."""
         columns: list[int] = []
         for unit in self._units(text):
@@ -113,18 +121,7 @@ class CachedHasher:
         return cols, values
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        indptr = [0]
-        indices: list[npt.NDArray[np.int64]] = []
-        data: list[npt.NDArray[np.float64]] = []
-        for text in texts:
-            cols, values = self.row(text)
-            indices.append(cols)
-            data.append(values)
-            indptr.append(indptr[-1] + len(cols))
-        return sp.csr_matrix(
-            (np.concatenate(data) if data else np.zeros(0),
-             np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64), indptr),
-            shape=(len(texts), self.n_features))
+        return _csr([self.row(text) for text in texts], self.n_features)
 
 
 def _column(gram: str, n_features: int) -> int:
