@@ -51,26 +51,19 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
         idle = asyncio.Event()  # the pool is free: the next batch need not wait to fill
         idle.set()
 
+        def pool_done() -> None:  # BatchProcessor calls it once per batch
+            nonlocal generating
+            generating -= 1
+            if generating == 0:
+                idle.set()
+
         async def run_batch(events: list[Any], previous: asyncio.Task[None] | None) -> None:
-            released = False
-
-            def pool_done() -> None:  # once per batch: after generating, or on failure
-                nonlocal generating, released
-                if not released:
-                    released = True
-                    generating -= 1
-                    if generating == 0:
-                        idle.set()
-
             messages = [inbound(e) for e in events]
             runtime.metrics.messages_consumed.labels(topic=settings.topics.requests).inc(
                 len(messages))
-            try:
-                with runtime.metrics.requests_in_flight(len(messages)):
-                    await guarded(runtime, "codegen", messages, functools.partial(
-                        runtime.batch_processor.process, messages, on_generated=pool_done))
-            finally:
-                pool_done()
+            with runtime.metrics.requests_in_flight(len(messages)):
+                await guarded(runtime, "codegen", messages, functools.partial(
+                    runtime.batch_processor.process, messages, on_generated=pool_done))
             if previous is not None:
                 await asyncio.wait([previous])  # its outcome is its own business
             for event in events:

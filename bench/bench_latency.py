@@ -28,10 +28,10 @@ from onexgen.settings import TopicNames
 async def run_async(rates: list[float], requests: int, bursts: int = 3,
                     burst_requests: int | None = None) -> Report:
     bootstrap = os.environ["ONEXGEN_KAFKA_BOOTSTRAP"]
+    burst_requests = burst_requests or requests
     report = Report("Latency at offered rates (real worker)",
                     params={"rates": rates, "requests": requests, "bursts": bursts,
-                            "burst_requests": burst_requests or requests})
-    burst_requests = burst_requests or requests
+                            "burst_requests": burst_requests})
     async with scratch_database(os.environ["ONEXGEN_DATABASE_URL"]) as db_url:
         tag = uuid.uuid4().hex[:6]
         topics = TopicNames(f"lat{tag}")

@@ -34,13 +34,13 @@ from codegen.errors import (
 from codegen.filters import FILTERS, finalize_guard
 from codegen.template_cache import TemplateCache
 from models.identifiers import pascal_case, snake_case
-from models.wire import GeneratedFile, GenerationRequest, NodeType
+from models.wire import GeneratedFile, GenerationRequest, NodeType, Operation
 from onex_runtime import MIXINS, NodeCompute, NodeEffect, NodeOrchestrator, NodeReducer
 from onex_runtime.catalog import check_composition
 
 TEMPLATE_SERIES = "1.0.0"
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-DEFAULT_OPERATION = ("run", "Run the node's default operation.")
+DEFAULT_OPERATION = Operation(name="run", description="Run the node's default operation.")
 _RENDER_ATTEMPTS = 3
 
 _BASES = {NodeType.EFFECT: NodeEffect, NodeType.COMPUTE: NodeCompute,
@@ -49,16 +49,10 @@ _EXECUTE = {NodeType.EFFECT: "execute_effect", NodeType.COMPUTE: "execute_comput
             NodeType.REDUCER: "execute_reduction", NodeType.ORCHESTRATOR: "execute_orchestration"}
 
 
-# What templates read is made of attribute records, not dicts: Jinja's ``op.name``
-# tries ``getattr`` first, and on a dict every such read raised and caught an
-# AttributeError (about 8% of a package's rendering, measured interleaved).
-@dataclass(frozen=True, slots=True)
-class _Operation:
-    name: str
-    description: str
-    doc: str
-
-
+# What templates read is made of attribute records (the request's own ``Operation``s,
+# the catalog's ``MixinSpec``s, these), not dicts: Jinja's ``op.name`` tries ``getattr``
+# first, and on a dict every such read raised and caught an AttributeError (about 8%
+# of a package's rendering, measured interleaved).
 @dataclass(frozen=True, slots=True)
 class _Pattern:
     name: str
@@ -112,10 +106,10 @@ def reserved_names() -> frozenset[str]:
     return frozenset(names | {"node_name", "node_version", "input_model", "output_model"})
 
 
-def _operations(request: GenerationRequest) -> list[_Operation]:
-    ops = [(op.name, op.description) for op in request.operations] or [DEFAULT_OPERATION]
+def _operations(request: GenerationRequest) -> list[Operation]:
+    ops = list(request.operations) or [DEFAULT_OPERATION]
     seen: set[str] = set()
-    for name, _ in ops:
+    for name in (op.name for op in ops):
         if name in seen:
             raise InvalidOperationError(f"operation {name!r} is listed twice; list each once")
         if name in reserved_names():
@@ -123,8 +117,7 @@ def _operations(request: GenerationRequest) -> list[_Operation]:
                 f"operation {name!r} would shadow the node's own {name!r} attribute "
                 "(from onex_runtime); rename the operation")
         seen.add(name)
-    return [_Operation(name, description, description or f"Run the {name} operation.")
-            for name, description in ops]
+    return ops
 
 
 def _check_mixins(node_type: NodeType, mixins: list[str]) -> None:

@@ -123,8 +123,7 @@ def _contract_problem(text: str) -> str:
     return f"contract.yaml lacks {', '.join(missing)}" if missing else ""
 
 
-_CParser: Any = getattr(getattr(yaml, "_yaml", None), "CParser", None) if yaml.__with_libyaml__ \
-    else None
+_CParser: Any = getattr(getattr(yaml, "_yaml", None), "CParser", None)  # None without libyaml
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALAR, _ALIAS = yaml.ScalarEvent, yaml.AliasEvent
 _MAPPING_START, _MAPPING_END = yaml.MappingStartEvent, yaml.MappingEndEvent

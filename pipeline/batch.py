@@ -108,8 +108,9 @@ class BatchProcessor:
 
     async def process(self, messages: Sequence[InboundMessage],
                       on_generated: Callable[[], None] | None = None) -> BatchReport:
-        """Generate, publish and record ``messages``; ``on_generated()`` is called once the
-        pool is done with them (before publishing), so a caller can hand it the next batch."""
+        """Generate, publish and record ``messages``; ``on_generated()`` is called exactly once,
+        when the pool is done with them (before publishing, or when the pool step raised),
+        so a caller can hand the pool its next batch."""
         return await run_traced(self.tracing, messages,
                                 lambda trace: self._process(messages, trace, on_generated))
 
@@ -117,10 +118,10 @@ class BatchProcessor:
                        on_generated: Callable[[], None] | None = None) -> BatchReport:
         started = time.perf_counter()
         now_ms = self._clock_ms()
-        cids = [correlation_id_from_headers(m.headers) for m in messages]
-        items = [(m.value, cid) for m, cid in zip(messages, cids, strict=True)]
         pool_started_ns = time.time_ns() if trace is not None else 0
         try:
+            cids = [correlation_id_from_headers(m.headers) for m in messages]
+            items = [(m.value, cid) for m, cid in zip(messages, cids, strict=True)]
             outcomes, pool_attempts = await retry(
                 lambda: self.pool.run(items), policy=self.pool_policy,
                 transient=(PoolUnavailable,), on_retry=_log_retry("generation pool"),
@@ -129,8 +130,9 @@ class BatchProcessor:
             outcomes = [JobOutcome("invalid", None, "invalid", b"", "pool_unavailable",
                                    str(exc), 0.0) for _ in messages]
             pool_attempts = exc.attempts
-        if on_generated is not None:
-            on_generated()
+        finally:
+            if on_generated is not None:
+                on_generated()  # also when the pool step failed: the pool is done with it
         if trace is not None:
             trace.generated(outcomes, pool_started_ns, time.time_ns())
         report = BatchReport(generate_ms=(time.perf_counter() - started) * 1000)

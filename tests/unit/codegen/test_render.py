@@ -249,7 +249,7 @@ def test_contract_check_agrees_with_pyyaml_composer_on_mangled_contracts() -> No
 def test_templates_read_attributes_without_a_failed_lookup(
         node_type: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every ``x.attr`` a template reads exists as an attribute: on a dict, Jinja's
-    ``getattr`` fails first and falls back to ``x['attr']`` (a tenth of the render)."""
+    ``getattr`` fails first and falls back to ``x['attr']`` (about 8% of a render)."""
     renderer = Renderer(TEMPLATE_DIR)
     misses: list[tuple[str, str]] = []
     lookup = renderer.environment.getattr
