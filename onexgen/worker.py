@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 import faust
 import structlog
+import uvloop
 
 from agents.alertmanager import register_alertmanager
 from agents.codegen import register_codegen_agent
@@ -45,10 +47,19 @@ def build_worker(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
     return app, runtime
 
 
+def use_event_loop(kind: Literal["uvloop", "asyncio"]) -> None:
+    """Make the loops created from now on (the worker's, Faust's consumer thread's) ``kind``."""
+    if kind == "uvloop":
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    else:
+        asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
+
+
 def run_worker(settings: Settings) -> None:
     """Blocks until SIGINT/SIGTERM; then drains the in-flight batch and stops."""
     configure_logging_from_settings(settings, replace_root_handlers=True)
     asyncio.run(prepare(settings))
+    use_event_loop(settings.event_loop)
     app, _ = build_worker(settings)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True,
                           override_logging=False, redirect_stdouts=False)

@@ -237,3 +237,8 @@ async def test_detected_patterns_shape_the_package_and_appear_in_the_result(
     readme = next(f.content for f in result.files if f.path.endswith("README.md"))
     assert "name: \"notification\"" in contract
     assert "## Detected patterns" in readme and "`resilience`" in readme
+
+
+async def test_worker_runs_on_uvloop_by_default(worker: WorkerProcess) -> None:
+    found = await lines_containing(Path(worker.log_file), b'"worker_ready"')
+    assert [line["event_loop"] for line in found] == ["uvloop"]
