@@ -97,11 +97,12 @@ class WorkerProcess:
 
 
 @contextmanager
-def running_worker(*, bootstrap: str, database_url: str, prefix: str) -> Iterator[WorkerProcess]:
+def running_worker(*, bootstrap: str, database_url: str, prefix: str,
+                   extra_env: dict[str, str] | None = None) -> Iterator[WorkerProcess]:
     """A started worker (log in a temporary directory) for the block; stopped after it."""
     with tempfile.TemporaryDirectory(prefix="onexgen-worker-") as tmp:
         worker = WorkerProcess(bootstrap=bootstrap, database_url=database_url, prefix=prefix,
-                               log_file=Path(tmp) / "worker.log")
+                               log_file=Path(tmp) / "worker.log", extra_env=extra_env)
         worker.start()
         try:
             yield worker

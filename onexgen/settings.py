@@ -74,9 +74,9 @@ class Settings(BaseSettings):
 
     # --- Batching --------------------------------------------------------------
     batch_size: int = Field(
-        100, ge=1, le=10_000, description="most requests in one batch; under load, larger "
-        "batches cost less per request (100 against 50: about a tenth less CPU per request "
-        "in all); when traffic is light, batches close on time before they fill")
+        50, ge=1, le=10_000, description="most requests in one batch; when traffic is "
+        "light, batches close on time before they fill (100 measured no faster in one "
+        "paired run of two and longer tails when a backlog forms: BENCHMARKS.md)")
     batch_within_s: float = Field(
         0.05, gt=0, le=60, description="a batch closes this long after its first request "
         "(or when full): bounds the added latency")
@@ -86,8 +86,8 @@ class Settings(BaseSettings):
 
     # --- Worker process ----------------------------------------------------------
     event_loop: Literal["uvloop", "asyncio"] = Field(
-        "uvloop", description="the worker's event loop: uvloop (libuv, in C) spends about a "
-        "fifth less CPU per request on the loop than asyncio's own")
+        "uvloop", description="the worker's event loop: on uvloop (libuv, in C) the loop "
+        "spent 6-17% less CPU per request than on asyncio's own in four paired runs")
 
     # --- Postgres ---------------------------------------------------------------
     database_url: SecretStr = SecretStr("postgresql://onexgen@127.0.0.1:5432/onexgen")

@@ -1,0 +1,45 @@
+"""``bench.bench_pairs``: variants are settings, and a bad one is refused in one line."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from bench.bench_pairs import SPACING, parse_variant
+
+
+def test_a_variant_is_its_settings() -> None:
+    assert parse_variant("ONEXGEN_BATCH_SIZE=50  ONEXGEN_EVENT_LOOP=asyncio") == {
+        "ONEXGEN_BATCH_SIZE": "50", "ONEXGEN_EVENT_LOOP": "asyncio"}
+    assert parse_variant("") == {}
+
+
+@pytest.mark.parametrize("text", ["BATCH_SIZE=50", "ONEXGEN_BATCH_SIZE", "ONEXGEN_BATCH_SIZE="])
+def test_a_part_that_is_not_a_setting_is_named(text: str) -> None:
+    with pytest.raises(ValueError, match=f"{text!r} is not a setting: write ONEXGEN_NAME=value"):
+        parse_variant(text)
+
+
+def test_the_cli_refuses_a_bad_variant_in_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import bench_pairs
+
+    monkeypatch.setattr(sys, "argv", ["bench_pairs", "--variant", "batch=50", "--variant", ""])
+    with pytest.raises(SystemExit) as exit_info:
+        bench_pairs.main()
+    assert exit_info.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--variant 'batch=50'" in last and "ONEXGEN_NAME=value" in last
+
+
+def test_variants_see_the_same_mix_of_requests() -> None:
+    from bench.bench_e2e import request_bytes
+
+    def shape(i: int) -> tuple[object, ...]:
+        import orjson
+
+        body = orjson.loads(request_bytes("t", i))
+        return (body["node_type"], tuple(body["mixins"]), body["operations"][1]["name"])
+
+    assert all(shape(i) == shape(i + SPACING) for i in range(200))
