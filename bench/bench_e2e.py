@@ -291,7 +291,7 @@ async def _measure(bootstrap: str, db_url: str, n: int, latency_n: int,
     with running_worker(bootstrap=bootstrap, database_url=db_url, prefix=prefix) as worker:
         # Warm-up: every mixin set's composition check, the worker's and the pool's caches.
         await pipeline_phase(bootstrap, topics, tag, 0, WARM_UP, None)
-        budget = _budget(worker.proc.pid if worker.proc else 0)
+        budget = worker_budget(worker.proc.pid if worker.proc else 0)
         offset = WARM_UP
         for _ in range(rounds):
             # The CPU ceiling right before each pipeline round (worker idle): the machine's
@@ -365,7 +365,8 @@ async def _measure(bootstrap: str, db_url: str, n: int, latency_n: int,
     return report
 
 
-def _budget(worker_pid: int) -> CpuBudget:
+def worker_budget(worker_pid: int) -> CpuBudget:
+    """CPU of a worker, its pool, this client and the local broker and Postgres, apart."""
     services = local_service_pids()
     groups = {"worker event loop": lambda: [worker_pid],
               "pool processes": lambda: children_of(worker_pid),

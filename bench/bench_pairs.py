@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from bench.bench_e2e import (
     BROKER_WARM_UP,
     WARM_UP,
-    _budget,
     percentile,
     pipeline_phase,
     warm_broker,
+    worker_budget,
 )
 from bench.report import Report
 from onexgen.harness import WorkerProcess, running_worker, scratch_database
@@ -114,7 +114,7 @@ async def run_async(variants: list[str], requests: int, rounds: int,
 
 async def _burst(v: Variant, bootstrap: str, tag: str, offset: int, n: int) -> None:
     assert v.worker is not None and v.worker.proc is not None
-    budget = _budget(v.worker.proc.pid)
+    budget = worker_budget(v.worker.proc.pid)
     budget.start()
     started = time.perf_counter()
     throughput, _ = await pipeline_phase(bootstrap, TopicNames(v.prefix), tag,

@@ -23,9 +23,9 @@ fetch_jars() {
 }
 
 # The JIT's C1 tier only (ONEXGEN_KAFKA_JVM_OPTS replaces it): on two shared cores, a fresh
-# broker's C2 compiler threads took as much CPU as its request handlers in its first minute
-# under load (2.1 s against 1.5 s in 20 s); with C1 alone they took 0.85 s in the whole
-# benchmark, and the broker's CPU per request was no higher once warm (BENCHMARKS.md).
+# broker's C2 compiler threads took more CPU than its request handlers in its first minute
+# under load (2.1 s against 1.5 s in 20 s); with C1 alone they took 0.85 s in a whole
+# 12-burst run, and the broker's CPU per request was lower, not higher (BENCHMARKS.md).
 JVM_OPTS="-Xms256m -Xmx${ONEXGEN_KAFKA_HEAP:-768m} -XX:+UseG1GC ${ONEXGEN_KAFKA_JVM_OPTS--XX:TieredStopAtLevel=1}"
 
 java_run() {  # java_run MAINCLASS ARGS...
