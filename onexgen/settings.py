@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     # --- Worker process ----------------------------------------------------------
     event_loop: Literal["uvloop", "asyncio"] = Field(
         "uvloop", description="the worker's event loop: on uvloop (libuv, in C) the loop "
-        "spent 6-17% less CPU per request than on asyncio's own in four paired runs")
+        "spent 3-17% less CPU per request than on asyncio's own in five paired runs")
 
     # --- Postgres ---------------------------------------------------------------
     database_url: SecretStr = SecretStr("postgresql://onexgen@127.0.0.1:5432/onexgen")
