@@ -17,7 +17,7 @@ import os
 import uuid
 
 from bench.bench_e2e import pipeline_phase
-from bench.cpu_budget import cpu_seconds, local_service_pids
+from bench.cpu_budget import CpuBudget, local_service_pids
 from bench.report import Report
 from onexgen.harness import running_worker, scratch_database
 from onexgen.settings import Settings, TopicNames
@@ -35,14 +35,16 @@ async def run_async(seconds: float) -> Report:
             # A few requests first, so every partition has been fetched from at least once.
             await pipeline_phase(bootstrap, TopicNames(f"idle{tag}"), tag, 0, 100, None)
             await asyncio.sleep(5)
-            pids = {"worker": worker.proc.pid if worker.proc else 0}
-            if "Kafka broker" in local_service_pids():
-                pids["local broker"] = local_service_pids()["Kafka broker"]
-            before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            worker_pid = worker.proc.pid if worker.proc else 0
+            groups = {"worker": lambda: [worker_pid]}
+            if broker := local_service_pids().get("Kafka broker"):
+                groups["local broker"] = lambda: [broker]
+            budget = CpuBudget(groups)
+            budget.start()
             await asyncio.sleep(seconds)
-            for name, pid in pids.items():
-                report.add(f"CPU of the {name}", (cpu_seconds(pid) - before[name]) / seconds
-                           * 100, "% of a core", note=f"fetch wait {wait_ms} ms")
+            for name, used in budget.stop().items():
+                report.add(f"CPU of the {name}", used / seconds * 100, "% of a core",
+                           note=f"fetch wait {wait_ms} ms")
     return report
 
 

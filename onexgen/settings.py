@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     batch_size: int = Field(
         50, ge=1, le=10_000, description="most requests in one batch; when traffic is "
         "light, batches close on time before they fill (100 was faster in one paired run "
-        "and not in another, with longer tails when a backlog formed: BENCHMARKS.md)")
+        "and not in another, where its p99 was worse in 3 of 5 rounds: BENCHMARKS.md)")
     batch_within_s: float = Field(
         0.05, gt=0, le=60, description="a batch closes this long after its first request "
         "(or when full): bounds the added latency")
