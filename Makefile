@@ -1,9 +1,16 @@
 # onexgen developer commands. CI calls exactly these (see .ci/run).
 SHELL := /bin/bash
-PY ?= python3
+# The venv's interpreter: Debian's CPython 3.11 where it is installed with its venv module
+# (statically linked; the generation pool's CPU per request was a fifth lower on it than on
+# pyenv's build without PGO/LTO, BENCHMARKS.md "session 6"), else python3 (any CPython >= 3.11).
+# Set PY to choose.
+ifeq ($(origin PY),undefined)
+PY := $(shell /usr/bin/python3.11 -c 'import ensurepip, venv' >/dev/null 2>&1 \
+	&& echo /usr/bin/python3.11 || echo python3)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-$(subst /,_,$(PY))
 
 .DEFAULT_GOAL := help
 .PHONY: help install system-deps stack-up stack-down run test test-unit lint bench migrate topics docs clean
@@ -12,6 +19,10 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
+	@base() { "$$1" -c 'import sys; print(sys.base_prefix)' 2>/dev/null; }; \
+	if [ -x $(BIN)/python ] && [ "$$(base $(BIN)/python)" != "$$(base $(PY))" ]; then \
+		echo "$(VENV) was made with another interpreter: making it anew with $(PY)"; \
+		rm -rf $(VENV); fi
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'

@@ -14,7 +14,9 @@ Run: ``python -m bench.bench_pairs --variant "ONEXGEN_EVENT_LOOP=asyncio
 ONEXGEN_BATCH_SIZE=50" --variant "" [--requests 3000] [--rounds 6] [--rate 400
 --paced-requests 3000] [--broker-warm-up 30000]`` with the stack's ``ONEXGEN_*``
 variables set (not part of the default ``make bench``). A variant is space-separated
-``ONEXGEN_NAME=value`` settings for its worker; ``""`` is the defaults. One variant
+``ONEXGEN_NAME=value`` settings for its worker, and optionally ``python=PATH``: the
+interpreter its worker and pool run on (a venv's, with onexgen installed; this one by
+default), to compare interpreter builds; ``""`` is the defaults. One variant
 alone gives one worker's figures round by round (``--broker-warm-up 0`` on a fresh
 stack shows the broker warming up).
 """
@@ -43,16 +45,31 @@ from onexgen.harness import WorkerProcess, running_worker, scratch_database
 from onexgen.settings import TopicNames
 
 
-def parse_variant(text: str) -> dict[str, str]:
-    """``"ONEXGEN_A=1 ONEXGEN_B=x"`` -> its settings; ``ValueError`` names the bad part."""
+@dataclass(frozen=True, slots=True)
+class WorkerSpec:
+    """What one variant's worker runs with: its settings and (None: this one) interpreter."""
+
+    env: dict[str, str]
+    python: str | None = None
+
+
+def parse_variant(text: str) -> WorkerSpec:
+    """``"ONEXGEN_A=1 python=/v/bin/python"`` -> its worker; ``ValueError`` names the bad part."""
     settings: dict[str, str] = {}
+    python: str | None = None
     for part in text.split():
         name, eq, value = part.partition("=")
+        if name == "python" and eq:
+            if not (os.path.isfile(value) and os.access(value, os.X_OK)):
+                raise ValueError(f"{part!r}: no executable there; give a venv's interpreter "
+                                 "with onexgen installed, e.g. python=/tmp/venv/bin/python")
+            python = value
+            continue
         if not eq or not name.startswith("ONEXGEN_") or not value:
             raise ValueError(f"{part!r} is not a setting: write ONEXGEN_NAME=value, "
-                             "e.g. ONEXGEN_BATCH_SIZE=50")
+                             "e.g. ONEXGEN_BATCH_SIZE=50, or python=PATH")
         settings[name] = value
-    return settings
+    return WorkerSpec(settings, python)
 
 
 SPACING = 84 * 100_000
@@ -64,7 +81,7 @@ of 84 keeps the mix of node types, mixin sets and operation names the same."""
 @dataclass(slots=True)
 class Variant:
     label: str
-    env: dict[str, str]
+    spec: WorkerSpec
     prefix: str
     base: int
     worker: WorkerProcess | None = None
@@ -97,7 +114,8 @@ async def run_async(variants: list[str], requests: int, rounds: int,
         with contextlib.ExitStack() as stack:
             for v in runs:
                 v.worker = stack.enter_context(running_worker(
-                    bootstrap=bootstrap, database_url=db_url, prefix=v.prefix, extra_env=v.env))
+                    bootstrap=bootstrap, database_url=db_url, prefix=v.prefix,
+                    extra_env=v.spec.env, python=v.spec.python))
             for v in runs:
                 await pipeline_phase(bootstrap, TopicNames(v.prefix), tag, v.base, WARM_UP,
                                      None)
@@ -161,8 +179,9 @@ def _summarise(report: Report, runs: list[Variant]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_pairs")
     parser.add_argument("--variant", action="append", required=True,
-                        help='settings of one worker, e.g. "ONEXGEN_BATCH_SIZE=50"; '
-                        '"" is the defaults; once for one worker\'s figures round by round')
+                        help='settings of one worker, e.g. "ONEXGEN_BATCH_SIZE=50", and '
+                        'optionally its interpreter, "python=PATH"; "" is the defaults; once '
+                        'for one worker\'s figures round by round')
     parser.add_argument("--requests", type=int, default=3000, help="requests per burst")
     parser.add_argument("--rounds", type=int, default=6, help="bursts per variant")
     parser.add_argument("--rate", type=float, default=None,

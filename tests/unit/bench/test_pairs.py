@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
-from bench.bench_pairs import SPACING, parse_variant
+from bench.bench_pairs import SPACING, WorkerSpec, parse_variant
 
 
 def test_a_variant_is_its_settings() -> None:
-    assert parse_variant("ONEXGEN_BATCH_SIZE=50  ONEXGEN_EVENT_LOOP=asyncio") == {
-        "ONEXGEN_BATCH_SIZE": "50", "ONEXGEN_EVENT_LOOP": "asyncio"}
-    assert parse_variant("") == {}
+    assert parse_variant("ONEXGEN_BATCH_SIZE=50  ONEXGEN_EVENT_LOOP=asyncio") == WorkerSpec({
+        "ONEXGEN_BATCH_SIZE": "50", "ONEXGEN_EVENT_LOOP": "asyncio"})
+    assert parse_variant("") == WorkerSpec({})
+
+
+def test_a_variant_may_name_its_interpreter() -> None:
+    spec = parse_variant(f"python={sys.executable} ONEXGEN_BATCH_SIZE=20")
+    assert spec == WorkerSpec({"ONEXGEN_BATCH_SIZE": "20"}, sys.executable)
+
+
+def test_an_interpreter_that_is_not_there_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "no-python"
+    with pytest.raises(ValueError, match="no executable there; give a venv's interpreter"):
+        parse_variant(f"python={missing}")
 
 
 @pytest.mark.parametrize("text", ["BATCH_SIZE=50", "ONEXGEN_BATCH_SIZE", "ONEXGEN_BATCH_SIZE="])
