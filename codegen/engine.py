@@ -108,7 +108,8 @@ class Engine:
         """The result for ``request`` (parsed from ``data``), from the cache or made now."""
         if self.config.test_hooks:
             self._test_hook(request.name)
-        key = output_key(fingerprint(data), self.renderer.version)
+        request_print = fingerprint(data)
+        key = output_key(request_print, self.renderer.version)
         entry = self.outputs.get(key)
         if entry is not None:
             return Produced(entry, key, True)
@@ -117,7 +118,7 @@ class Engine:
         entry = CachedResult(result.status.value, result.error_type, result.error,
                              result.model_dump_json().encode(), composition)
         if result.template_version is not None:
-            key = output_key(fingerprint(data), result.template_version)
+            key = output_key(request_print, result.template_version)
         if not cacheable:
             return Produced(entry, None, False, stages)
         self.outputs.put(key, entry)

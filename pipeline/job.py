@@ -65,6 +65,35 @@ def decode_request(raw: bytes | None) -> tuple[dict[str, Any], GenerationRequest
     return data, request
 
 
+Decoded = tuple[dict[str, Any], GenerationRequest]
+_ahead: dict[bytes, Decoded] = {}
+"""Requests of the chunk this process is working on, decoded before its first job."""
+
+
+def decode_ahead(raws: list[bytes | None]) -> list[GenerationRequest]:
+    """Decode a chunk's valid requests once, for a batched step before its jobs; each job
+    then takes its request from here instead of decoding it again (a bad one is skipped
+    here and reported by its job)."""
+    _ahead.clear()
+    requests = []
+    for raw in raws:
+        if raw is None:
+            continue
+        try:
+            decoded = decode_request(raw)
+        except (ValueError, ValidationError):
+            continue
+        _ahead[raw] = decoded
+        requests.append(decoded[1])
+    return requests
+
+
+def _decoded(raw: bytes | None) -> Decoded:
+    """The request decoded ahead for this chunk, or decoded now."""
+    ahead = _ahead.pop(raw, None) if raw is not None else None
+    return ahead if ahead is not None else decode_request(raw)
+
+
 def invalid(reason: str, error_type: str, started: float) -> JobOutcome:
     return JobOutcome("invalid", None, "invalid", b"", error_type, reason,
                       (time.perf_counter() - started) * 1000)
@@ -74,7 +103,7 @@ def run_job(raw: bytes | None, correlation_id: str, engine: Engine | None = None
     """Turn one raw request into an outcome; called in a pool process. Never raises for input."""
     started = time.perf_counter()
     try:
-        data, request = decode_request(raw)
+        data, request = _decoded(raw)
     except orjson.JSONDecodeError as exc:
         return invalid(f"not valid JSON: {exc}", "invalid_json", started)
     except ValidationError as exc:

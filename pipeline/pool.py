@@ -40,7 +40,7 @@ from models.identifiers import RequestId
 from models.rows import TemplateCacheUpdate
 from onexgen.heap import freeze_startup_heap
 from pipeline.errors import PoolUnavailable
-from pipeline.job import JobOutcome, decode_request, run_job, timed_out
+from pipeline.job import JobOutcome, decode_ahead, run_job, timed_out
 
 Item = tuple[bytes | None, str]
 """A raw request value and its correlation id."""
@@ -58,14 +58,9 @@ def _init_process(config: EngineConfig) -> None:
 
 
 def prepare_chunk(items: list[Any]) -> None:
-    """Before a chunk: detect the patterns of all its requests in one vectorised pass."""
-    requests = []
-    for raw, _ in items:
-        try:
-            requests.append(decode_request(raw)[1])
-        except (ValueError, ValidationError):
-            continue
-    current().prime_patterns(requests)
+    """Before a chunk: decode its requests once and detect their patterns in one
+    vectorised pass (its jobs take both from there)."""
+    current().prime_patterns(decode_ahead([raw for raw, _ in items]))
 
 
 def _snapshot() -> EngineSnapshot:

@@ -72,6 +72,28 @@ def test_run_job_hang_name_without_test_hooks_is_an_ordinary_request() -> None:
     assert outcome.status == "succeeded"
 
 
+def test_a_chunk_decoded_ahead_is_decoded_once_and_its_bad_requests_still_reported(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import job
+
+    raws: list[bytes | None] = [raw_request("a1"), b"{not json", None, raw_request("a1"),
+                                raw_request("a2")]
+    requests = job.decode_ahead(raws)
+    assert [r.request_id for r in requests] == ["a1", "a1", "a2"]
+    decodes: list[bytes | None] = []
+    real = job.decode_request
+    monkeypatch.setattr(job, "decode_request", lambda raw: decodes.append(raw) or real(raw))
+    engine = Engine(EngineConfig(composition=False))
+    outcomes = [run_job(raw, "c", engine) for raw in raws]
+    assert [(o.kind, o.request_id) for o in outcomes] == [
+        ("result", "a1"), ("invalid", None), ("invalid", None), ("result", "a1"),
+        ("result", "a2")]
+    # Only what could not be decoded ahead, and the repeat of a body (held once).
+    assert decodes == [b"{not json", None, raws[3]]
+    assert job._ahead == {}  # nothing of the chunk is kept after its jobs
+
+
 async def test_run_concurrent_batches_in_flight_never_exceeds_bound(pool: GenerationPool) -> None:
     batches = [[(raw_request(f"s{b}-{i}", name="TestSlowJob"), "c") for i in range(2)]
                for b in range(3)]
