@@ -83,7 +83,12 @@ def test_a_chunk_decoded_ahead_is_decoded_once_and_its_bad_requests_still_report
     assert [r.request_id for r in requests] == ["a1", "a1", "a2"]
     decodes: list[bytes | None] = []
     real = job.decode_request
-    monkeypatch.setattr(job, "decode_request", lambda raw: decodes.append(raw) or real(raw))
+
+    def counted(raw: bytes | None) -> job.Decoded:
+        decodes.append(raw)
+        return real(raw)
+
+    monkeypatch.setattr(job, "decode_request", counted)
     engine = Engine(EngineConfig(composition=False))
     outcomes = [run_job(raw, "c", engine) for raw in raws]
     assert [(o.kind, o.request_id) for o in outcomes] == [
