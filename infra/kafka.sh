@@ -22,11 +22,15 @@ fetch_jars() {
   touch "$LIBS/.complete"
 }
 
-# The JIT's C1 tier only (ONEXGEN_KAFKA_JVM_OPTS replaces it): on two shared cores, a fresh
-# broker's C2 compiler threads took more CPU than its request handlers in its first minute
-# under load (2.1 s against 1.5 s in 20 s); with C1 alone they took 0.85 s in a whole
-# 12-burst run, and the broker's CPU per request was lower, not higher (BENCHMARKS.md).
-JVM_OPTS="-Xms256m -Xmx${ONEXGEN_KAFKA_HEAP:-768m} -XX:+UseG1GC ${ONEXGEN_KAFKA_JVM_OPTS--XX:TieredStopAtLevel=1}"
+# The serial collector and the JIT's C1 tier only (ONEXGEN_KAFKA_JVM_OPTS replaces both),
+# for a broker sharing two cores with its clients (BENCHMARKS.md, sessions 5 and 6):
+# - C1: a fresh broker's C2 compiler threads took more CPU than its request handlers in its
+#   first minute under load (2.1 s against 1.5 s in 20 s); with C1 alone they took 0.85 s in
+#   a whole 12-burst run, and the broker's CPU per request was lower, not higher;
+# - serial GC: 223 against 270 µs of broker CPU per request with G1 (medians of six bursts
+#   each, fresh stacks in alternation); G1's concurrent threads and barriers buy short
+#   pauses on big heaps, and this heap is small.
+JVM_OPTS="-Xms256m -Xmx${ONEXGEN_KAFKA_HEAP:-768m} ${ONEXGEN_KAFKA_JVM_OPTS--XX:+UseSerialGC -XX:TieredStopAtLevel=1}"
 
 java_run() {  # java_run MAINCLASS ARGS...
   java $JVM_OPTS \
