@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     kafka_fetch_max_wait_ms: int = Field(
         50, ge=1, le=30_000, description="longest the broker holds a fetch with no new data; "
         "bounds how long busy partitions wait behind it (Faust's own is 1,500)")
+    kafka_linger_ms: int = Field(
+        0, ge=0, le=1000, description="how long the producer holds records for more before "
+        "sending; a worker sends a batch's records together and then waits for them, so any "
+        "linger is added to each batch's latency")
 
     # --- Batching --------------------------------------------------------------
     batch_size: int = Field(

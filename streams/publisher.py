@@ -21,9 +21,9 @@ from streams.records import OutboundRecord
 class Publisher:
     """Owns one idempotent aiokafka producer."""
 
-    def __init__(self, settings: Settings, *, linger_ms: int = 5) -> None:
+    def __init__(self, settings: Settings, *, linger_ms: int | None = None) -> None:
         self._settings = settings
-        self._linger_ms = linger_ms
+        self._linger_ms = settings.kafka_linger_ms if linger_ms is None else linger_ms
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
