@@ -11,10 +11,10 @@ filled meanwhile goes out as soon as the pool is done with the batch before it
 (``on_generated``, while that one still publishes): small when idle, full under load.
 
 Up to ``ONEXGEN_BATCHES_IN_FLIGHT`` batches are processed at once, so the pool
-generates the next batch while the previous one is being published: with one,
-the pool idles during every publish round trip. Each batch task acknowledges
-its own events once they are durable, after its predecessor has (acks stay in
-offset order), so a shutdown's ``wait_empty`` sees every finished batch acked
+generates the next batch while earlier ones are being published: with one, the
+pool idles during every publish round trip (with two, whenever both wait on it).
+Each batch task acknowledges its own events once they are durable, after its
+predecessor has (acks stay in offset order), so a shutdown's ``wait_empty`` sees every finished batch acked
 even while the agent loop is waiting for the next batch. When the agent is
 cancelled, its unfinished batches are cancelled with it and, never acked, are
 delivered again.

@@ -85,8 +85,9 @@ class Settings(BaseSettings):
         0.05, gt=0, le=60, description="a batch closes this long after its first request "
         "(or when full): bounds the added latency")
     batches_in_flight: int = Field(
-        2, ge=1, le=8, description="batches a worker processes at once: the next batch "
-        "generates while the previous one publishes (1 = strictly one after another)")
+        3, ge=1, le=8, description="batches a worker processes at once: the next batch "
+        "generates while earlier ones publish (1 = strictly one after another; 3 against 2: "
+        "p99 at 350/s better in 6 of 6 paired rounds, 4 no better than 3: BENCHMARKS.md)")
 
     # --- Worker process ----------------------------------------------------------
     event_loop: Literal["uvloop", "asyncio"] = Field(
