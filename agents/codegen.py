@@ -14,8 +14,8 @@ Up to ``ONEXGEN_BATCHES_IN_FLIGHT`` batches are processed at once, so the pool
 generates the next batch while earlier ones are being published: with one, the
 pool idles during every publish round trip (with two, whenever both wait on it).
 Each batch task acknowledges its own events once they are durable, after its
-predecessor has (acks stay in offset order), so a shutdown's ``wait_empty`` sees every finished batch acked
-even while the agent loop is waiting for the next batch. When the agent is
+predecessor has (acks stay in offset order), so a shutdown's ``wait_empty`` sees
+every finished batch acked even while the agent loop is waiting for the next batch. When the agent is
 cancelled, its unfinished batches are cancelled with it and, never acked, are
 delivered again.
 """
