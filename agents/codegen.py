@@ -15,9 +15,9 @@ generates the next batch while earlier ones are being published: with one, the
 pool idles during every publish round trip (with two, whenever both wait on it).
 Each batch task acknowledges its own events once they are durable, after its
 predecessor has (acks stay in offset order), so a shutdown's ``wait_empty`` sees
-every finished batch acked even while the agent loop is waiting for the next batch. When the agent is
-cancelled, its unfinished batches are cancelled with it and, never acked, are
-delivered again.
+every finished batch acked even while the agent loop is waiting for the next batch.
+When the agent is cancelled, its unfinished batches are cancelled with it and,
+never acked, are delivered again.
 """
 
 from __future__ import annotations
