@@ -32,6 +32,7 @@ async def test_linger_comes_from_the_setting_unless_given(
     monkeypatch: pytest.MonkeyPatch, setting: int | None, given: int | None, used: int
 ) -> None:
     monkeypatch.setattr(publisher_module, "AIOKafkaProducer", _Producer)
+    monkeypatch.delenv("ONEXGEN_KAFKA_LINGER_MS", raising=False)  # the default is under test
     _Producer.made.clear()
     settings = Settings() if setting is None else Settings(kafka_linger_ms=setting)
     await Publisher(settings, linger_ms=given).start()
