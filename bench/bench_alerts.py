@@ -97,7 +97,7 @@ async def bench_breach_to_topic(report: Report, bootstrap: str) -> None:
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     settings = Settings(kafka_bootstrap=bootstrap, topic_prefix=prefix, app_id=f"{prefix}-app")
     await ensure_topics(settings)
-    publisher = Publisher(settings, linger_ms=0)
+    publisher = Publisher(settings)
     await publisher.start()
     consumer = AIOKafkaConsumer(settings.topics.alerts, bootstrap_servers=bootstrap,
                                 group_id=f"{prefix}-c", auto_offset_reset="earliest")
@@ -187,7 +187,7 @@ async def bench_alert_to_webhook(report: Report, bootstrap: str) -> None:
             service.handle(record.value)
 
     reader = asyncio.create_task(consume())
-    publisher = Publisher(settings, linger_ms=0)
+    publisher = Publisher(settings)
     await publisher.start()
     latencies: list[float] = []
     try:

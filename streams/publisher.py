@@ -21,9 +21,8 @@ from streams.records import OutboundRecord
 class Publisher:
     """Owns one idempotent aiokafka producer."""
 
-    def __init__(self, settings: Settings, *, linger_ms: int | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._linger_ms = settings.kafka_linger_ms if linger_ms is None else linger_ms
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
@@ -34,7 +33,7 @@ class Publisher:
             client_id=f"{self._settings.app_id}-publisher",
             acks="all",
             enable_idempotence=True,
-            linger_ms=self._linger_ms,
+            linger_ms=self._settings.kafka_linger_ms,
             max_batch_size=1 << 20,
             max_request_size=8 << 20,
             request_timeout_ms=30_000,

@@ -288,7 +288,7 @@ async def test_batch_processor_spans_form_the_expected_tree(
     exporter = InMemorySpanExporter()
     tracing = Tracing.create(exporter, synchronous=True)
     pool = GenerationPool(2, shared_cache=False, registry=CollectorRegistry())
-    publisher = Publisher(settings, linger_ms=0)
+    publisher = Publisher(settings)
     await publisher.start()
     try:
         processor = BatchProcessor(topics=settings.topics, pool=pool, publisher=publisher,

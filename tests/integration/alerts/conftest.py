@@ -116,7 +116,7 @@ async def alert_stack(kafka_bootstrap: str, fresh_database_url: str,
     monitor = Monitor(registry)
     rules = parse_rules(RULES)
     engine = RuleEngine(rules, monitor.value, metrics=AlertMetrics(registry))
-    publisher = Publisher(settings, linger_ms=0)
+    publisher = Publisher(settings)
     await publisher.start()
     repo = SilenceRepository(pool)
     service = AlertManagerService(manager_config(http, smtp), registry=registry,
