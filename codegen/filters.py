@@ -96,13 +96,27 @@ def md_text(value: Any) -> Emitted:
 
 
 _PASS = (Emitted, bool, int, float)
+_TOKENS_SEEN: dict[str, None] = {}
+"""Plain strings already found identifier-like: a template prints the same names many
+times (a package's class name about ten), and a dict lookup costs a fraction of the
+regular expression."""
+_TOKENS_SEEN_MAX = 4096
 
 
 def finalize_guard(value: Any) -> Any:
     """Let filtered text and identifier-like tokens through; refuse anything else."""
-    if type(value) is Emitted or isinstance(value, _PASS):  # called for every {{ }}
+    kind = type(value)  # called for every {{ }}: the common cases first, by exact type
+    if kind is Emitted:
         return value
-    if isinstance(value, str) and _SAFE_TOKEN.fullmatch(value):
+    if kind is str:
+        if value in _TOKENS_SEEN:
+            return value
+        if _SAFE_TOKEN.fullmatch(value):
+            if len(_TOKENS_SEEN) >= _TOKENS_SEEN_MAX:
+                _TOKENS_SEEN.clear()
+            _TOKENS_SEEN[value] = None
+            return value
+    elif isinstance(value, _PASS) or (isinstance(value, str) and _SAFE_TOKEN.fullmatch(value)):
         return value
     raise RenderError(f"template printed unfiltered value {str(value)[:60]!r}; pass it through "
                       "pyrepr, pycomment, yaml_str or md_text")

@@ -168,7 +168,10 @@ class Renderer:
 
         def compile_template(name: str, source: str, filename: str) -> Template:
             code = env.compile(source, name, filename)
-            return env.template_class.from_code(env, code, env.make_globals(None), None)
+            # A plain copy of the globals, not make_globals' ChainMap: every context Jinja
+            # makes (a file, an include, a block in a loop) takes set(globals), and
+            # iterating a ChainMap runs in Python. Nothing changes the globals after start.
+            return env.template_class.from_code(env, code, dict(env.globals), None)
 
         self.cache: TemplateCache[Template] = TemplateCache(
             template_dir, compile_template, series=TEMPLATE_SERIES, **cache_options)

@@ -119,3 +119,23 @@ def test_pycomment_and_md_text_any_text_stay_on_one_printable_line(text: str) ->
         assert out.isprintable() or out == ""
         assert len(out.splitlines()) <= 1
     assert "coding:" not in pycomment(text).lower()
+
+
+@given(hostile_text)
+def test_finalize_guard_passes_exactly_identifier_like_text_seen_or_not(text: str) -> None:
+    """The guard remembers tokens it has passed; what it refuses it refuses every time."""
+    import re
+
+    from codegen.errors import RenderError
+    from codegen.filters import Emitted, finalize_guard
+
+    class Sneaky(str):  # a str subclass is checked on its content, never remembered
+        __slots__ = ()
+
+    for value in (text, text, Sneaky(text), text + "!", "Node" + text):
+        if re.fullmatch(r"[A-Za-z0-9_.]*", value) is not None:
+            assert finalize_guard(value) is value
+        else:
+            with pytest.raises(RenderError, match="unfiltered value"):
+                finalize_guard(value)
+    assert finalize_guard(Emitted(text)) == text
