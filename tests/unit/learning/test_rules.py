@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from learning.patterns.detector import PatternDetector
 from learning.patterns.library import PATTERN_NAMES
@@ -106,3 +108,41 @@ def test_rule_scores_with_the_per_pattern_prefilter_equal_every_phrase_searched(
         assert got.tolist() == unfiltered(text).tolist(), text
         fired += int((got > 0).sum())
     assert fired > len(texts)  # the phrases do fire: the comparison is not between zeros
+
+
+def _clauses_every_pass(text: str) -> list[str]:
+    """``clauses_of`` as it was: every rewrite run, needed or not."""
+    from learning.patterns import text as t
+
+    text = t._EMAIL.sub("email", t._CAMEL.sub(" ", text)).lower()
+    text = t._NUMBER_SEP.sub("", text)
+    for pattern, repl in t._CONTRACTIONS:
+        text = pattern.sub(repl, text)
+    return [c for c in t._CLAUSE_SPLIT.split(text) if c.strip()]
+
+
+_PIECES = ["CamelCase", "e-mail", "E-Mail", "1,000.5", "can't", "won't", "isn't", "it's",
+           "İstanbul", "déjà-vu", "ÀB", "x'y", "a.b", " ", ".", "not", "but", "Get_User"]
+
+
+@given(st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=6)), max_size=10))
+def test_clauses_skip_only_rewrites_that_could_not_match(pieces: list[str]) -> None:
+    from learning.patterns.text import clauses_of
+
+    text = " ".join(pieces)
+    assert clauses_of(text) == _clauses_every_pass(text)
+
+
+def test_clauses_of_the_labelled_set_equal_every_pass_run() -> None:
+    from pathlib import Path
+
+    from learning.patterns.dataset import parse_request
+    from learning.patterns.text import clauses_of
+
+    data = Path(__file__).resolve().parents[3] / "data" / "patterns"
+    for line in (data / "train.jsonl").read_text().splitlines():
+        if line.strip():
+            request = parse_request(line)
+            for text in [request.description, *(f"{o.name} {o.description}"
+                                                for o in request.operations)]:
+                assert clauses_of(text) == _clauses_every_pass(text)
