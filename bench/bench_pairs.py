@@ -16,9 +16,11 @@ ONEXGEN_BATCH_SIZE=50" --variant "" [--requests 3000] [--rounds 6] [--rate 400
 variables set (not part of the default ``make bench``). A variant is space-separated
 ``ONEXGEN_NAME=value`` settings for its worker, and optionally ``python=PATH``: the
 interpreter its worker and pool run on (a venv's, with onexgen installed; this one by
-default), to compare interpreter builds; ``""`` is the defaults. One variant
-alone gives one worker's figures round by round (``--broker-warm-up 0`` on a fresh
-stack shows the broker warming up).
+default), to compare interpreter builds, and ``code=PATH``: a checkout of another commit
+(``git worktree add /tmp/old <commit>``) the worker runs from, since ``python -m``
+imports from its working directory first, to compare two commits' code; ``""`` is the
+defaults. One variant alone gives one worker's figures round by round
+(``--broker-warm-up 0`` on a fresh stack shows the broker warming up).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.bench_e2e import (
     BROKER_WARM_UP,
@@ -47,16 +50,20 @@ from onexgen.settings import TopicNames
 
 @dataclass(frozen=True, slots=True)
 class WorkerSpec:
-    """What one variant's worker runs with: its settings and (None: this one) interpreter."""
+    """What one variant's worker runs with: its settings, (None: this one) interpreter and
+    (None: this one) checkout of the code."""
 
     env: dict[str, str]
     python: str | None = None
+    code: Path | None = None
 
 
 def parse_variant(text: str) -> WorkerSpec:
-    """``"ONEXGEN_A=1 python=/v/bin/python"`` -> its worker; ``ValueError`` names the bad part."""
+    """``"ONEXGEN_A=1 python=/v/bin/python code=/tmp/old"`` -> its worker; ``ValueError``
+    names the bad part."""
     settings: dict[str, str] = {}
     python: str | None = None
+    code: Path | None = None
     for part in text.split():
         name, eq, value = part.partition("=")
         if name == "python" and eq:
@@ -65,11 +72,17 @@ def parse_variant(text: str) -> WorkerSpec:
                                  "with onexgen installed, e.g. python=/tmp/venv/bin/python")
             python = value
             continue
+        if name == "code" and eq:
+            if not (Path(value) / "onexgen" / "__main__.py").is_file():
+                raise ValueError(f"{part!r}: no onexgen checkout there; make one with "
+                                 "git worktree add /tmp/old <commit>, then code=/tmp/old")
+            code = Path(value).resolve()
+            continue
         if not eq or not name.startswith("ONEXGEN_") or not value:
             raise ValueError(f"{part!r} is not a setting: write ONEXGEN_NAME=value, "
-                             "e.g. ONEXGEN_BATCH_SIZE=50, or python=PATH")
+                             "e.g. ONEXGEN_BATCH_SIZE=50, python=PATH or code=PATH")
         settings[name] = value
-    return WorkerSpec(settings, python)
+    return WorkerSpec(settings, python, code)
 
 
 SPACING = 84 * 100_000
@@ -115,7 +128,7 @@ async def run_async(variants: list[str], requests: int, rounds: int,
             for v in runs:
                 v.worker = stack.enter_context(running_worker(
                     bootstrap=bootstrap, database_url=db_url, prefix=v.prefix,
-                    extra_env=v.spec.env, python=v.spec.python))
+                    extra_env=v.spec.env, python=v.spec.python, cwd=v.spec.code))
             for v in runs:
                 await pipeline_phase(bootstrap, TopicNames(v.prefix), tag, v.base, WARM_UP,
                                      None)

@@ -36,10 +36,13 @@ class WorkerProcess:
 
     def __init__(self, *, bootstrap: str, database_url: str, prefix: str, log_file: Path,
                  log_level: str = "INFO", extra_env: dict[str, str] | None = None,
-                 python: str | None = None) -> None:
+                 python: str | None = None, cwd: Path | None = None) -> None:
         self.port = free_port()
         self.python = python or sys.executable
         """The worker's interpreter (its pool processes use the same): this one by default."""
+        self.cwd = cwd or ROOT
+        """Where it runs; ``python -m`` imports from here first, so a checkout of another
+        commit runs that commit's code."""
         self.log_file = log_file
         self.env = {
             **os.environ,
@@ -62,7 +65,7 @@ class WorkerProcess:
     def start(self, timeout_s: float = 90.0) -> None:
         with self.stderr_path.open("ab") as stderr:  # the child keeps its own descriptor
             # The interpreter is the caller's own choice (tests, bench_pairs); no shell.
-            self.proc = subprocess.Popen([self.python, "-m", "onexgen", "worker"], cwd=ROOT,  # noqa: S603
+            self.proc = subprocess.Popen([self.python, "-m", "onexgen", "worker"], cwd=self.cwd,  # noqa: S603
                                          env=self.env, stdout=stderr, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -102,13 +105,13 @@ class WorkerProcess:
 
 @contextmanager
 def running_worker(*, bootstrap: str, database_url: str, prefix: str,
-                   extra_env: dict[str, str] | None = None,
-                   python: str | None = None) -> Iterator[WorkerProcess]:
+                   extra_env: dict[str, str] | None = None, python: str | None = None,
+                   cwd: Path | None = None) -> Iterator[WorkerProcess]:
     """A started worker (log in a temporary directory) for the block; stopped after it."""
     with tempfile.TemporaryDirectory(prefix="onexgen-worker-") as tmp:
         worker = WorkerProcess(bootstrap=bootstrap, database_url=database_url, prefix=prefix,
                                log_file=Path(tmp) / "worker.log", extra_env=extra_env,
-                               python=python)
+                               python=python, cwd=cwd)
         worker.start()
         try:
             yield worker

@@ -34,6 +34,10 @@ def broker_credentials(settings: Settings) -> Any:
 
 def create_app(settings: Settings, *, datadir: Path | None = None) -> faust.App:
     """A Faust app for one worker process; agents are attached by ``agents.*``."""
+    datadir = datadir or Path(".local") / "faust"
+    # Faust makes the directory itself but not its parents: a worker started where there
+    # is no .local yet (a fresh checkout, a deployment directory) stopped at start.
+    datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
@@ -44,7 +48,7 @@ def create_app(settings: Settings, *, datadir: Path | None = None) -> faust.App:
         topic_replication_factor=settings.topic_replication,
         consumer_auto_offset_reset="earliest",
         store="memory://",
-        datadir=str(datadir or Path(".local") / "faust"),
+        datadir=str(datadir),
         web_enabled=False,  # our own server serves /metrics and /health (agents.web)
         autodiscover=False,
         producer_acks=-1,

@@ -242,3 +242,29 @@ async def test_detected_patterns_shape_the_package_and_appear_in_the_result(
 async def test_worker_runs_on_uvloop_by_default(worker: WorkerProcess) -> None:
     found = await lines_containing(Path(worker.log_file), b'"worker_ready"')
     assert [line["event_loop"] for line in found] == ["uvloop"]
+
+
+async def test_a_worker_started_where_there_is_no_local_directory_runs(
+        kafka_bootstrap: str, database_url: str, tmp_path: Path) -> None:
+    """A deployment directory has no ``.local``: the worker makes its Faust data directory
+    there (it used to stop at start) and generates."""
+    here = tmp_path / "deploy"
+    here.mkdir()
+    tag = uuid.uuid4().hex[:8]
+    async with scratch_database(database_url, "cwd") as db_url:
+        proc = WorkerProcess(bootstrap=kafka_bootstrap, database_url=db_url,
+                             prefix=f"cwd{tag}", log_file=tmp_path / "worker.log", cwd=here)
+        proc.start()
+        try:
+            topics = topics_of(proc)
+            request = make_request(0, tag)
+            await produce(kafka_bootstrap, topics.requests,
+                          [(str(request["request_id"]).encode(), orjson.dumps(request), [])])
+            records = await collect(kafka_bootstrap, topics.results,
+                                    until=lambda rs: len(rs) >= 1, timeout_s=60)
+            result = GenerationResult.model_validate_json(records[0].value)
+            assert (result.request_id, result.status) == (request["request_id"],
+                                                          ResultStatus.SUCCEEDED)
+        finally:
+            assert proc.stop() == 0, proc.stderr_path.read_text()[-3000:]
+    assert (here / ".local" / "faust").is_dir()

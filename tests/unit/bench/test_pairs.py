@@ -27,6 +27,18 @@ def test_an_interpreter_that_is_not_there_is_named(tmp_path: Path) -> None:
         parse_variant(f"python={missing}")
 
 
+def test_a_variant_may_name_a_checkout_to_run() -> None:
+    from onexgen.settings import REPO_ROOT
+
+    spec = parse_variant(f"code={REPO_ROOT} ONEXGEN_BATCH_SIZE=20")
+    assert spec == WorkerSpec({"ONEXGEN_BATCH_SIZE": "20"}, None, REPO_ROOT)
+
+
+def test_a_checkout_that_is_not_there_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no onexgen checkout there; make one with git worktree"):
+        parse_variant(f"code={tmp_path}")
+
+
 @pytest.mark.parametrize("text", ["BATCH_SIZE=50", "ONEXGEN_BATCH_SIZE", "ONEXGEN_BATCH_SIZE="])
 def test_a_part_that_is_not_a_setting_is_named(text: str) -> None:
     with pytest.raises(ValueError, match=f"{text!r} is not a setting: write ONEXGEN_NAME=value"):
