@@ -193,8 +193,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_pairs")
     parser.add_argument("--variant", action="append", required=True,
                         help='settings of one worker, e.g. "ONEXGEN_BATCH_SIZE=50", and '
-                        'optionally its interpreter, "python=PATH"; "" is the defaults; once '
-                        'for one worker\'s figures round by round')
+                        'optionally its interpreter, "python=PATH", and a checkout of other '
+                        'code to run, "code=PATH"; "" is the defaults; once for one '
+                        'worker\'s figures round by round')
     parser.add_argument("--requests", type=int, default=3000, help="requests per burst")
     parser.add_argument("--rounds", type=int, default=6, help="bursts per variant")
     parser.add_argument("--rate", type=float, default=None,
