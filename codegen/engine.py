@@ -104,11 +104,14 @@ class Engine:
         self._patterns = PatternStage(config.detect_patterns, config.pattern_model)
         self._stages: list[tuple[str, int, int]] = []
 
-    def produce(self, data: dict[str, Any], request: GenerationRequest) -> Produced:
-        """The result for ``request`` (parsed from ``data``), from the cache or made now."""
+    def produce(self, data: dict[str, Any], request: GenerationRequest,
+                request_print: str | None = None) -> Produced:
+        """The result for ``request`` (parsed from ``data``, whose ``fingerprint`` the caller
+        may have computed already), from the cache or made now."""
         if self.config.test_hooks:
             self._test_hook(request.name)
-        request_print = fingerprint(data)
+        if request_print is None:
+            request_print = fingerprint(data)
         key = output_key(request_print, self.renderer.version)
         entry = self.outputs.get(key)
         if entry is not None:
@@ -196,6 +199,10 @@ class Engine:
         now = time.time_ns()
         self._stages.append((name, started_ns, now))
         return now
+
+    def answers(self, request_print: str) -> bool:
+        """Whether the output cache holds the result for a request with this fingerprint."""
+        return output_key(request_print, self.renderer.version) in self.outputs
 
     def prime_patterns(self, requests: list[GenerationRequest]) -> None:
         """Detect the patterns of many requests at once; ``generate`` then looks them up."""

@@ -147,5 +147,10 @@ class OutputLRU:
         with self._lock:
             return CounterPair(self.hits, self.misses, len(self._entries))
 
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` is held, without counting a hit or a miss or refreshing it."""
+        with self._lock:
+            return key in self._entries
+
     def __len__(self) -> int:
         return len(self._entries)

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from codegen.composition import CompositionOutcome
 from codegen.engine import Engine, current
+from codegen.output_cache import fingerprint
 from models.wire import GenerationRequest, GenerationResult, ResultStatus
 from onexgen import __version__
 
@@ -68,6 +69,8 @@ def decode_request(raw: bytes | None) -> tuple[dict[str, Any], GenerationRequest
 Decoded = tuple[dict[str, Any], GenerationRequest]
 _ahead: dict[bytes, Decoded] = {}
 """Requests of the chunk this process is working on, decoded before its first job."""
+_prints: dict[bytes, str] = {}
+"""Their output-cache fingerprints, computed before the first job too."""
 
 
 def decode_ahead(raws: list[bytes | None]) -> list[GenerationRequest]:
@@ -75,6 +78,7 @@ def decode_ahead(raws: list[bytes | None]) -> list[GenerationRequest]:
     then takes its request from here instead of decoding it again (a bad one is skipped
     here and reported by its job)."""
     _ahead.clear()
+    _prints.clear()
     requests = []
     for raw in raws:
         if raw is None:
@@ -86,6 +90,19 @@ def decode_ahead(raws: list[bytes | None]) -> list[GenerationRequest]:
         _ahead[raw] = decoded
         requests.append(decoded[1])
     return requests
+
+
+def prepare_ahead(raws: list[bytes | None], engine: Engine) -> None:
+    """Before a chunk: decode its requests and fingerprint them once, and detect the
+    patterns of those the output cache will not answer in one vectorised pass (detecting
+    a repeat's patterns would be thrown away)."""
+    decode_ahead(raws)
+    fresh = []
+    for raw, (data, request) in _ahead.items():
+        request_print = _prints[raw] = fingerprint(data)
+        if not engine.answers(request_print):
+            fresh.append(request)
+    engine.prime_patterns(fresh)
 
 
 def _decoded(raw: bytes | None) -> Decoded:
@@ -110,7 +127,8 @@ def run_job(raw: bytes | None, correlation_id: str, engine: Engine | None = None
         return invalid(describe_validation_error(exc), "schema_violation", started)
     except ValueError as exc:
         return invalid(str(exc), "invalid_message", started)
-    produced = (engine or current()).produce(data, request)
+    request_print = _prints.pop(raw, None) if raw is not None else None
+    produced = (engine or current()).produce(data, request, request_print)
     entry = produced.entry
     composition = entry.composition
     if produced.hit and composition is not None:

@@ -40,7 +40,7 @@ from models.identifiers import RequestId
 from models.rows import TemplateCacheUpdate
 from onexgen.heap import freeze_startup_heap
 from pipeline.errors import PoolUnavailable
-from pipeline.job import JobOutcome, decode_ahead, run_job, timed_out
+from pipeline.job import JobOutcome, prepare_ahead, run_job, timed_out
 
 Item = tuple[bytes | None, str]
 """A raw request value and its correlation id."""
@@ -58,9 +58,9 @@ def _init_process(config: EngineConfig) -> None:
 
 
 def prepare_chunk(items: list[Any]) -> None:
-    """Before a chunk: decode its requests once and detect their patterns in one
-    vectorised pass (its jobs take both from there)."""
-    current().prime_patterns(decode_ahead([raw for raw, _ in items]))
+    """Before a chunk: decode and fingerprint its requests once and detect their patterns
+    in one vectorised pass (its jobs take all three from there)."""
+    prepare_ahead([raw for raw, _ in items], current())
 
 
 def _snapshot() -> EngineSnapshot:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from codegen.engine import Engine, EngineConfig
-from models.wire import GenerationResult
+from models.wire import GenerationRequest, GenerationResult
 from pipeline.errors import PoolUnavailable
 from pipeline.job import run_job, timed_out
 from pipeline.pool import GenerationPool, InFlightLimit
@@ -97,6 +97,45 @@ def test_a_chunk_decoded_ahead_is_decoded_once_and_its_bad_requests_still_report
     # Only what could not be decoded ahead, and the repeat of a body (held once).
     assert decodes == [b"{not json", None, raws[3]]
     assert job._ahead == {}  # nothing of the chunk is kept after its jobs
+
+
+def test_a_chunk_detects_patterns_only_for_requests_the_output_cache_will_not_answer(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codegen import engine as engine_module
+    from codegen import output_cache
+    from pipeline import job
+
+    engine = Engine(EngineConfig(composition=False, detect_patterns=True))
+    same = "Keeps users."
+    assert run_job(raw_request("seen-1", description=same), "c", engine).cached is False
+    primed: list[str] = []
+    real_prime = engine.prime_patterns
+
+    def recording(requests: list[GenerationRequest]) -> None:
+        primed.extend(r.request_id for r in requests)
+        real_prime(requests)
+
+    monkeypatch.setattr(engine, "prime_patterns", recording)
+    # The same body under another id is answered by the cache; another name is not.
+    raws: list[bytes | None] = [raw_request("seen-2", description=same),
+                                raw_request("new-1", name="Other", description=same),
+                                b"{not json"]
+    job.prepare_ahead(raws, engine)
+    assert primed == ["new-1"]
+    prints: list[object] = []
+    real_print = output_cache.fingerprint
+
+    def counted(data: dict[str, object]) -> str:
+        prints.append(data)
+        return real_print(data)
+
+    monkeypatch.setattr(engine_module, "fingerprint", counted)
+    outcomes = [run_job(raw, "c", engine) for raw in raws]
+    assert [(o.request_id, o.cached) for o in outcomes] == [
+        ("seen-2", True), ("new-1", False), (None, False)]
+    assert prints == []  # each job used the fingerprint computed before the chunk
+    assert job._prints == {} and job._ahead == {}
 
 
 async def test_run_concurrent_batches_in_flight_never_exceeds_bound(pool: GenerationPool) -> None:
