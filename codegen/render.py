@@ -84,6 +84,11 @@ _OUTPUTS = {"__init__.py": "init.py.j2", "models.py": "models.py.j2",
             "README.md": "README.md.j2"}
 
 
+def package_templates(node_type: NodeType) -> dict[str, str]:
+    """Each file of a package of ``node_type`` -> the template it is rendered from."""
+    return {"node.py": f"node_{node_type.value}.py.j2", **_OUTPUTS}
+
+
 @dataclass(frozen=True, slots=True)
 class RenderedPackage:
     """A rendered node package; ``files`` paths are relative to ``package``."""
@@ -254,7 +259,7 @@ class Renderer:
         ctx = self.context(request, mixins, version)
         # Pattern names come from the fixed library (identifiers), confidences are floats.
         ctx["patterns"] = [_Pattern(name, f"{confidence:.2f}") for name, confidence in patterns]
-        outputs = {"node.py": f"node_{request.node_type.value}.py.j2", **_OUTPUTS}
+        outputs = package_templates(request.node_type)
         files: list[GeneratedFile] = []
         path = ""
         env = self.environment

@@ -67,48 +67,46 @@ def decode_request(raw: bytes | None) -> tuple[dict[str, Any], GenerationRequest
 
 
 Decoded = tuple[dict[str, Any], GenerationRequest]
-_ahead: dict[bytes, Decoded] = {}
+Ahead = tuple[dict[str, Any], GenerationRequest, str]
+"""A request decoded ahead: its JSON, its model and its output-cache fingerprint."""
+_ahead: dict[bytes, Ahead] = {}
 """Requests of the chunk this process is working on, decoded before its first job."""
-_prints: dict[bytes, str] = {}
-"""Their output-cache fingerprints, computed before the first job too."""
 
 
 def decode_ahead(raws: list[bytes | None]) -> list[GenerationRequest]:
-    """Decode a chunk's valid requests once, for a batched step before its jobs; each job
-    then takes its request from here instead of decoding it again (a bad one is skipped
-    here and reported by its job)."""
+    """Decode and fingerprint a chunk's valid requests once, for a batched step before its
+    jobs; each job then takes its request from here instead of decoding it again (a bad
+    one is skipped here and reported by its job)."""
     _ahead.clear()
-    _prints.clear()
     requests = []
     for raw in raws:
         if raw is None:
             continue
         try:
-            decoded = decode_request(raw)
+            data, request = decode_request(raw)
         except (ValueError, ValidationError):
             continue
-        _ahead[raw] = decoded
-        requests.append(decoded[1])
+        _ahead[raw] = (data, request, fingerprint(data))
+        requests.append(request)
     return requests
 
 
 def prepare_ahead(raws: list[bytes | None], engine: Engine) -> None:
-    """Before a chunk: decode its requests and fingerprint them once, and detect the
-    patterns of those the output cache will not answer in one vectorised pass (detecting
-    a repeat's patterns would be thrown away)."""
+    """Before a chunk: decode its requests once, and detect the patterns of those the
+    output cache will not answer in one vectorised pass (detecting a repeat's patterns
+    would be thrown away)."""
     decode_ahead(raws)
-    fresh = []
-    for raw, (data, request) in _ahead.items():
-        request_print = _prints[raw] = fingerprint(data)
-        if not engine.answers(request_print):
-            fresh.append(request)
-    engine.prime_patterns(fresh)
+    engine.prime_patterns([request for _, request, request_print in _ahead.values()
+                           if not engine.answers(request_print)])
 
 
-def _decoded(raw: bytes | None) -> Decoded:
-    """The request decoded ahead for this chunk, or decoded now."""
+def _decoded(raw: bytes | None) -> tuple[dict[str, Any], GenerationRequest, str | None]:
+    """The request decoded ahead for this chunk (with its fingerprint), or decoded now."""
     ahead = _ahead.pop(raw, None) if raw is not None else None
-    return ahead if ahead is not None else decode_request(raw)
+    if ahead is not None:
+        return ahead
+    data, request = decode_request(raw)
+    return data, request, None
 
 
 def invalid(reason: str, error_type: str, started: float) -> JobOutcome:
@@ -120,14 +118,13 @@ def run_job(raw: bytes | None, correlation_id: str, engine: Engine | None = None
     """Turn one raw request into an outcome; called in a pool process. Never raises for input."""
     started = time.perf_counter()
     try:
-        data, request = _decoded(raw)
+        data, request, request_print = _decoded(raw)
     except orjson.JSONDecodeError as exc:
         return invalid(f"not valid JSON: {exc}", "invalid_json", started)
     except ValidationError as exc:
         return invalid(describe_validation_error(exc), "schema_violation", started)
     except ValueError as exc:
         return invalid(str(exc), "invalid_message", started)
-    request_print = _prints.pop(raw, None) if raw is not None else None
     produced = (engine or current()).produce(data, request, request_print)
     entry = produced.entry
     composition = entry.composition

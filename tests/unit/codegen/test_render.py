@@ -270,7 +270,7 @@ def test_templates_read_attributes_without_a_failed_lookup(
 def test_rendering_with_a_shared_context_gives_what_template_render_gives() -> None:
     """The renderer hands every file of a package one context parent (no per-file copy);
     each file must be byte for byte what Jinja's own ``Template.render`` makes of it."""
-    from codegen.render import _OUTPUTS, _Pattern
+    from codegen.render import _Pattern, package_templates
 
     renderer = Renderer(TEMPLATE_DIR)
     for node_type, mixins in CASES:
@@ -278,7 +278,7 @@ def test_rendering_with_a_shared_context_gives_what_template_render_gives() -> N
         package = renderer.render(request, patterns=[("crud", 0.9)])
         context = renderer.context(request, version=package.template_version)
         context["patterns"] = [_Pattern("crud", "0.90")]
-        names = {"node.py": f"node_{node_type}.py.j2", **_OUTPUTS}
+        names = package_templates(request.node_type)
         for generated in package.files:
             expected = renderer.cache.get(names[generated.path]).render(context)
             assert generated.content == expected, generated.path
