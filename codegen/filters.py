@@ -97,9 +97,9 @@ def md_text(value: Any) -> Emitted:
 
 _PASS = (Emitted, bool, int, float)
 _TOKENS_SEEN: dict[str, None] = {}
-"""Plain strings already found identifier-like: a template prints the same names many
-times (a package's class name about ten), and a dict lookup costs a fraction of the
-regular expression."""
+"""Plain strings already found identifier-like: a package prints the same names many
+times (an effect package its class name eleven), and a dict lookup costs a fraction of
+the regular expression."""
 _TOKENS_SEEN_MAX = 4096
 
 

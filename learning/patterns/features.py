@@ -47,8 +47,8 @@ def feature_matrix(texts: Sequence[str], rules: npt.NDArray[np.float64]) -> sp.c
     Word columns, then character columns, then the non-zero scaled rule scores:
     what ``sp.hstack`` of the three blocks gives (a test compares them), built as
     one matrix for the whole chunk: joining the blocks cost ~165 µs per chunk, and
-    counting each text's columns on its own (``np.unique`` per row and block) was a
-    third of detecting a request.
+    building the rows one text at a time (an ``np.unique`` per row and block) 49 µs a
+    request, against 34 counted for the chunk at once.
     """
     char_offset = _WORD_HASHER.n_features
     rule_offset = char_offset + _CHAR_HASHER.n_features
