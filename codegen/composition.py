@@ -81,6 +81,12 @@ class CompositionOutcome:
     def as_cached(self) -> CompositionOutcome:
         return self if self.cached else replace(self, cached=True)
 
+    def __reduce__(self) -> tuple[type[CompositionOutcome], tuple[object, ...]]:
+        """Pickle as the constructor's arguments: a dataclass with slots otherwise goes
+        through Python-level getstate/setstate (every job's answer crosses the pool's pipe)."""
+        return (CompositionOutcome, (self.node_type, self.mixins, self.success, self.reason,
+                                     self.cached, self.source, self.template_version))
+
 
 def _real_check(files: Sequence[GeneratedFile], timeout_s: float, package: str) -> StageOutcome:
     from codegen.validate import check_composition_for_real

@@ -16,6 +16,8 @@ from pydantic import AfterValidator
 _PASCAL_OR_SNAKE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_WORD_START = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_UNDERSCORES = re.compile(r"__+")
 
 
 def _check_identifier(value: str, pattern: re.Pattern[str], what: str) -> str:
@@ -58,6 +60,10 @@ def pascal_case(name: str) -> str:
 
 
 def snake_case(name: str) -> str:
-    """``UserStore`` -> ``user_store``; ``user_store`` stays."""
-    out = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
-    return re.sub(r"_+", "_", out).lower()
+    """``UserStore`` -> ``user_store``; ``user_store`` stays.
+
+    An underscore goes in before each capital that follows a lower-case letter or a
+    digit; the replacements are plain text (a group reference in the replacement is
+    expanded in Python for every match, and a package asks for several of these).
+    """
+    return _UNDERSCORES.sub("_", _WORD_START.sub("_", name)).lower()

@@ -11,6 +11,7 @@ the test suite checks that both agree for every pair and for random sets.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -82,6 +83,13 @@ MIXINS: Mapping[str, MixinSpec] = MappingProxyType(_build())
 
 def check_composition(node_type: str, mixins: Sequence[str]) -> list[Conflict]:
     """Every reason ``node_type`` with ``mixins`` (in this base order) would fail; empty if fine."""
+    return list(_conflicts(node_type, tuple(mixins)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _conflicts(node_type: str, mixins: tuple[str, ...]) -> tuple[Conflict, ...]:
+    """The check itself, remembered: the catalogue never changes while a process runs, and
+    a service sees the same few sets over and over (every request is checked)."""
     kind = str(node_type).lower()
     conflicts: list[Conflict] = []
     if kind not in NODE_TYPES:
@@ -120,4 +128,4 @@ def check_composition(node_type: str, mixins: Sequence[str]) -> list[Conflict]:
                     f"{second} extends {first}, so listing {first} first makes the class's "
                     "method resolution order impossible",
                     f"list {second} before {first}, or drop {first}"))
-    return conflicts
+    return tuple(conflicts)
