@@ -286,6 +286,7 @@ async def _measure(bootstrap: str, db_url: str, n: int, latency_n: int,
     ceilings: list[float] = []
     lat_burst: list[float] = []
     used: dict[str, float] = {}
+    faults: dict[str, int] = {}
     elapsed = 0.0
     await warm_broker(bootstrap, prefix, tag, BROKER_WARM_UP)
     with running_worker(bootstrap=bootstrap, database_url=db_url, prefix=prefix) as worker:
@@ -305,6 +306,7 @@ async def _measure(bootstrap: str, db_url: str, n: int, latency_n: int,
             elapsed += time.perf_counter() - t0
             for name, seconds in budget.stop().items():
                 used[name] = used.get(name, 0.0) + seconds
+                faults[name] = faults.get(name, 0) + budget.faults.get(name, 0)
             throughputs.append(throughput)
             lat_burst += burst
             offset += per_round
@@ -356,7 +358,8 @@ async def _measure(bootstrap: str, db_url: str, n: int, latency_n: int,
     done = per_round * rounds
     for name, seconds in used.items():
         report.add(f"CPU per request: {name}", seconds / done * 1e6, "us",
-                   note="during the throughput rounds")
+                   note=f"during the throughput rounds; {faults.get(name, 0) / done:,.1f} "
+                   "page faults per request")
     total = sum(used.values())
     report.add("CPU per request: all of the above", total / done * 1e6, "us",
                note=f"{2 * done / total:,.0f} req/s if two cores did nothing else")

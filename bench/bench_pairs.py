@@ -100,6 +100,8 @@ class Variant:
     worker: WorkerProcess | None = None
     throughputs: list[float] = field(default_factory=list)
     cpu_us: list[dict[str, float]] = field(default_factory=list)
+    faults: list[dict[str, float]] = field(default_factory=list)
+    """Minor page faults per request of each process group, round by round."""
     tails: list[tuple[float, float, float]] = field(default_factory=list)
     """(p50, p95, p99) in ms of each round's paced run."""
 
@@ -153,10 +155,11 @@ async def _burst(v: Variant, bootstrap: str, tag: str, offset: int, n: int) -> N
     used = budget.stop()
     v.throughputs.append(throughput)
     v.cpu_us.append({k: s / n * 1e6 for k, s in used.items()})
+    v.faults.append({k: f / n for k, f in budget.faults.items()})
     groups = ", ".join(f"{k} {u:,.0f}" for k, u in v.cpu_us[-1].items())
     print(f"{v.label}: {throughput:,.0f} req/s, {sum(used.values()) / n * 1e6:,.0f} µs/request "
           f"in all ({groups}), {sum(used.values()) / (time.perf_counter() - started):.2f} "
-          "cores busy", flush=True)
+          f"cores busy, {sum(v.faults[-1].values()):,.1f} page faults/request", flush=True)
 
 
 async def _paced(v: Variant, bootstrap: str, tag: str, offset: int, paced: Paced) -> None:
@@ -177,6 +180,9 @@ def _summarise(report: Report, runs: list[Variant]) -> None:
         report.add(f"{v.label}: CPU per request in all",
                    statistics.median(sum(c.values()) for c in v.cpu_us), "us",
                    note="; ".join(f"{k} {u:,.0f}" for k, u in groups.items()))
+        faults = {k: statistics.median(f[k] for f in v.faults) for k in v.faults[0]}
+        report.add(f"{v.label}: page faults per request", sum(faults.values()), "faults",
+                   note="; ".join(f"{k} {f:,.1f}" for k, f in faults.items()))
         for q, name in enumerate(("p50", "p95", "p99")):
             if v.tails:
                 report.add(f"{v.label}: latency {name} at the paced rate",

@@ -32,6 +32,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS if fields else 0.0
 
 
+def minor_faults(pid: int) -> int:
+    """Page faults one process has taken so far that needed no disk (0 when it is gone):
+    each is a page handed out afresh by the kernel, in kernel time."""
+    fields = _stat(pid)
+    return int(fields[7]) if fields else 0
+
+
 def _children() -> dict[int, list[int]]:
     """Parent pid -> its children's pids, for every process now."""
     children: dict[int, list[int]] = {}
@@ -81,20 +88,26 @@ def local_service_pids() -> dict[str, int]:
 
 
 class CpuBudget:
-    """CPU seconds of named process groups between ``start()`` and ``stop()``."""
+    """CPU seconds (and minor page faults) of named process groups between ``start()`` and
+    ``stop()``."""
 
     def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
         self._groups = groups
-        self._before: dict[int, float] = {}
+        self._before: dict[int, tuple[float, int]] = {}
         self.used: dict[str, float] = {}
+        self.faults: dict[str, int] = {}
 
     def _pids(self) -> dict[str, list[int]]:
         return {name: pids() for name, pids in self._groups.items()}
 
     def start(self) -> None:
-        self._before = {p: cpu_seconds(p) for pids in self._pids().values() for p in pids}
+        self._before = {p: (cpu_seconds(p), minor_faults(p))
+                        for pids in self._pids().values() for p in pids}
 
     def stop(self) -> dict[str, float]:
-        self.used = {name: sum(max(0.0, cpu_seconds(p) - self._before.get(p, 0.0)) for p in pids)
-                     for name, pids in self._pids().items()}
+        groups = self._pids()
+        self.used = {name: sum(max(0.0, cpu_seconds(p) - self._before.get(p, (0.0, 0))[0])
+                               for p in pids) for name, pids in groups.items()}
+        self.faults = {name: sum(max(0, minor_faults(p) - self._before.get(p, (0.0, 0))[1])
+                                 for p in pids) for name, pids in groups.items()}
         return self.used

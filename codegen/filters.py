@@ -25,7 +25,9 @@ from codegen.errors import RenderError
 _SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_.]*$")
 _SPACES = re.compile(r"\s+")
 _CODING = re.compile(r"coding[:=]", re.IGNORECASE)
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]!|#~])")
+_MD_ESCAPES = str.maketrans({ch: "\\" + ch for ch in "\\`*_[]!|#~"})
+"""Markdown's inline markup characters, each escaped with a backslash (one C pass; a
+regular expression's group reference was expanded in Python for every match)."""
 _COMMENT_MAX = 300
 _YAML_PLAIN = re.compile(r'[ !#-\[\]-~]*')  # printable ASCII except " and \
 
@@ -60,7 +62,9 @@ def pyrepr(value: Any) -> Emitted:
 
 def pycomment(value: Any) -> Emitted:
     """Text safe after ``#``: one printable line, no encoding cookie, bounded length."""
-    line = _CODING.sub("coding -", _printable_line(_text(value, "pycomment")))
+    line = _printable_line(_text(value, "pycomment"))
+    if ":" in line or "=" in line:  # a cookie needs one of them: most text skips the search
+        line = _CODING.sub("coding -", line)
     if len(line) > _COMMENT_MAX:
         line = line[: _COMMENT_MAX - 3] + "..."
     return Emitted(line)
@@ -92,7 +96,7 @@ def md_text(value: Any) -> Emitted:
     """One line of Markdown that renders as the literal text (no links, HTML or emphasis)."""
     line = _printable_line(_text(value, "md_text"))
     line = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return Emitted(_MD_SPECIAL.sub(r"\\\1", line))
+    return Emitted(line.translate(_MD_ESCAPES))
 
 
 _PASS = (Emitted, bool, int, float)

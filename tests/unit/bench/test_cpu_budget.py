@@ -1,0 +1,25 @@
+"""The benchmarks' budget counts a group's page faults along with its CPU."""
+
+from __future__ import annotations
+
+import mmap
+import os
+
+from bench.cpu_budget import CpuBudget, minor_faults
+
+
+def test_budget_counts_the_page_faults_a_group_took() -> None:
+    budget = CpuBudget({"this test": lambda: [os.getpid()], "nobody": lambda: []})
+    budget.start()
+    pages = 64
+    with mmap.mmap(-1, pages * mmap.PAGESIZE) as fresh:  # fresh pages fault in when touched
+        for page in range(pages):
+            fresh[page * mmap.PAGESIZE] = 1
+    budget.stop()
+    assert budget.faults["this test"] >= pages
+    assert budget.faults["nobody"] == 0
+    assert budget.used["this test"] >= 0.0
+
+
+def test_a_process_that_is_gone_has_no_faults() -> None:
+    assert minor_faults(2**22 + 12345) == 0
