@@ -163,12 +163,19 @@ async def _burst(v: Variant, bootstrap: str, tag: str, offset: int, n: int) -> N
 
 
 async def _paced(v: Variant, bootstrap: str, tag: str, offset: int, paced: Paced) -> None:
+    assert v.worker is not None and v.worker.proc is not None
+    budget = worker_budget(v.worker.proc.pid)
+    budget.start()
     _, latencies = await pipeline_phase(bootstrap, TopicNames(v.prefix), tag, v.base + offset,
                                         paced.requests, paced.rate)
+    used = budget.stop()
     v.tails.append((percentile(latencies, 0.5), percentile(latencies, 0.95),
                     percentile(latencies, 0.99)))
+    groups = ", ".join(f"{k} {s / paced.requests * 1e6:,.0f}" for k, s in used.items())
     print(f"{v.label}: at {paced.rate:g}/s p50/p95/p99 "
-          + " / ".join(f"{x:,.0f}" for x in v.tails[-1]) + " ms", flush=True)
+          + " / ".join(f"{x:,.0f}" for x in v.tails[-1]) + " ms, "
+          f"{sum(used.values()) / paced.requests * 1e6:,.0f} µs/request in all ({groups})",
+          flush=True)
 
 
 def _summarise(report: Report, runs: list[Variant]) -> None:

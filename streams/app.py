@@ -13,7 +13,7 @@ from typing import Any
 import faust
 
 from onexgen.settings import Settings
-from streams.consumer import use_fetch_max_wait
+from streams.consumer import use_fetch_limits
 
 
 def broker_credentials(settings: Settings) -> Any:
@@ -59,7 +59,7 @@ def create_app(settings: Settings, *, datadir: Path | None = None) -> faust.App:
         broker_max_poll_interval=300.0,
         stream_buffer_maxsize=max(4 * settings.batch_size, 1024),
     )
-    use_fetch_max_wait(app, settings.kafka_fetch_max_wait_ms)
+    use_fetch_limits(app, settings.kafka_fetch_max_wait_ms, settings.kafka_fetch_min_bytes)
     return app
 
 

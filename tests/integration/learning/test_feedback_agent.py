@@ -66,12 +66,14 @@ async def _eventually(check: Any, timeout_s: float = 90.0) -> Any:
         await asyncio.sleep(0.3)
 
 
-async def test_worker_consumer_fetches_with_the_configured_wait(
+async def test_worker_consumer_fetches_with_the_configured_wait_and_size(
         running_app: _Runtime, settings: Settings) -> None:
-    """Faust hard-codes a 1,500 ms fetch wait; the running consumer must use ours instead."""
+    """Faust hard-codes a 1,500 ms fetch wait and leaves the minimum fetch at 1 byte; the
+    running consumer must use ours instead."""
     fetcher = running_app.app.consumer._thread._ensure_consumer()._fetcher
-    assert settings.kafka_fetch_max_wait_ms != 1500
+    assert settings.kafka_fetch_max_wait_ms != 1500 and settings.kafka_fetch_min_bytes != 1
     assert fetcher._fetch_max_wait_ms == settings.kafka_fetch_max_wait_ms
+    assert fetcher._fetch_min_bytes == settings.kafka_fetch_min_bytes
 
 
 async def test_agent_consumes_feedback_topic_and_records_both_kinds(
