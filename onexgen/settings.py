@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     kafka_fetch_min_bytes: int = Field(
         16384, ge=1, le=64 << 20, description="bytes of records the broker gathers before "
         "it answers a worker's fetch (or the fetch wait passes). At 550 requests/s, 16384 "
-        "against 1: 2,690 against 3,120 µs of CPU a request in all (worker 420 against "
+        "against 1: 2,690 against 3,120 µs of CPU a request in all (worker 415 against "
         "700), p50 54 against 36 ms, p99 91 against 99 (BENCHMARKS.md, session 8)")
     kafka_linger_ms: int = Field(
         0, ge=0, le=1000, description="how long the producer holds records for more before "
