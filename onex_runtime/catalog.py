@@ -86,7 +86,7 @@ def check_composition(node_type: str, mixins: Sequence[str]) -> list[Conflict]:
     return list(_conflicts(node_type, tuple(mixins)))
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=1024, typed=True)  # a NodeType and its value apart
 def _conflicts(node_type: str, mixins: tuple[str, ...]) -> tuple[Conflict, ...]:
     """The check itself, remembered: the catalogue never changes while a process runs, and
     a service sees the same few sets over and over (every request is checked)."""

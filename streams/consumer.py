@@ -17,7 +17,7 @@ bench.bench_idle``, two runs each).
 Faust leaves ``fetch_min_bytes`` at aiokafka's 1: the broker answers a fetch as soon
 as one request is there. Under steady traffic that is a fetch round trip, and a
 batch, every few requests: at 550 requests/s (half this machine's maximum) the
-worker's event loop spent 700 µs a request and the broker 550-650, against 220 and
+worker's event loop spent 700 µs a request and the broker 490-650, against 220 and
 110 in bursts. ``ONEXGEN_KAFKA_FETCH_MIN_BYTES`` (16384, about 40 requests) lets the
 broker gather a clump first, never for longer than ``fetch_max_wait_ms``: 415 µs for
 the event loop and 2,690 in all at 550/s, against 700 and 3,120, for a p50 18 ms

@@ -97,3 +97,14 @@ def test_class_creation_missing_requirement_names_mixin_to_add() -> None:
 def test_class_creation_duplicate_mixin_raises_composition_error() -> None:
     with pytest.raises(CompositionError, match="more than once"):
         NodeMeta("Bad", (RetryMixin, RetryMixin, NodeEffect), {})
+
+
+def test_remembered_answers_are_fresh_lists_and_a_node_type_enum_counts_as_its_value() -> None:
+    """The check is cached per (node type, mixins): callers still get their own list."""
+    from models.wire import NodeType
+
+    first = check_composition("effect", ["Retry", "Retry"])
+    first.clear()
+    again = check_composition("effect", ["Retry", "Retry"])
+    assert [c.kind for c in again] == ["duplicate"]
+    assert check_composition(NodeType.EFFECT, ["Retry", "Retry"]) == again
