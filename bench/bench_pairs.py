@@ -145,36 +145,53 @@ async def run_async(variants: list[str], requests: int, rounds: int,
     return report
 
 
-async def _burst(v: Variant, bootstrap: str, tag: str, offset: int, n: int) -> None:
+@dataclass(slots=True)
+class _Phase:
+    """One run through a variant's worker and what it cost, per request."""
+
+    throughput: float
+    latencies: list[float]
+    cpu_us: dict[str, float]
+    faults: dict[str, float]
+    cores: float
+
+    def cpu_text(self) -> str:
+        groups = ", ".join(f"{k} {u:,.0f}" for k, u in self.cpu_us.items())
+        return f"{sum(self.cpu_us.values()):,.0f} µs/request in all ({groups})"
+
+
+async def _phase(v: Variant, bootstrap: str, tag: str, offset: int, n: int,
+                 rate: float | None) -> _Phase:
+    """``pipeline_phase`` through ``v``'s worker, with the CPU and page faults it took."""
     assert v.worker is not None and v.worker.proc is not None
     budget = worker_budget(v.worker.proc.pid)
     budget.start()
     started = time.perf_counter()
-    throughput, _ = await pipeline_phase(bootstrap, TopicNames(v.prefix), tag,
-                                         v.base + offset, n, None)
+    throughput, latencies = await pipeline_phase(bootstrap, TopicNames(v.prefix), tag,
+                                                 v.base + offset, n, rate)
     used = budget.stop()
-    v.throughputs.append(throughput)
-    v.cpu_us.append({k: s / n * 1e6 for k, s in used.items()})
-    v.faults.append({k: f / n for k, f in budget.faults.items()})
-    groups = ", ".join(f"{k} {u:,.0f}" for k, u in v.cpu_us[-1].items())
-    print(f"{v.label}: {throughput:,.0f} req/s, {sum(used.values()) / n * 1e6:,.0f} µs/request "
-          f"in all ({groups}), {sum(used.values()) / (time.perf_counter() - started):.2f} "
-          f"cores busy, {sum(v.faults[-1].values()):,.1f} page faults/request", flush=True)
+    return _Phase(throughput, latencies, {k: s / n * 1e6 for k, s in used.items()},
+                  {k: f / n for k, f in budget.faults.items()},
+                  sum(used.values()) / (time.perf_counter() - started))
+
+
+async def _burst(v: Variant, bootstrap: str, tag: str, offset: int, n: int) -> None:
+    phase = await _phase(v, bootstrap, tag, offset, n, None)
+    v.throughputs.append(phase.throughput)
+    v.cpu_us.append(phase.cpu_us)
+    v.faults.append(phase.faults)
+    print(f"{v.label}: {phase.throughput:,.0f} req/s, {phase.cpu_text()}, "
+          f"{phase.cores:.2f} cores busy, {sum(phase.faults.values()):,.1f} page "
+          "faults/request", flush=True)
 
 
 async def _paced(v: Variant, bootstrap: str, tag: str, offset: int, paced: Paced) -> None:
-    assert v.worker is not None and v.worker.proc is not None
-    budget = worker_budget(v.worker.proc.pid)
-    budget.start()
-    _, latencies = await pipeline_phase(bootstrap, TopicNames(v.prefix), tag, v.base + offset,
-                                        paced.requests, paced.rate)
-    used = budget.stop()
+    phase = await _phase(v, bootstrap, tag, offset, paced.requests, paced.rate)
+    latencies = phase.latencies
     v.tails.append((percentile(latencies, 0.5), percentile(latencies, 0.95),
                     percentile(latencies, 0.99)))
-    groups = ", ".join(f"{k} {s / paced.requests * 1e6:,.0f}" for k, s in used.items())
     print(f"{v.label}: at {paced.rate:g}/s p50/p95/p99 "
-          + " / ".join(f"{x:,.0f}" for x in v.tails[-1]) + " ms, "
-          f"{sum(used.values()) / paced.requests * 1e6:,.0f} µs/request in all ({groups})",
+          + " / ".join(f"{x:,.0f}" for x in v.tails[-1]) + f" ms, {phase.cpu_text()}",
           flush=True)
 
 

@@ -23,6 +23,7 @@ from typing import Literal
 from codegen.cache_stats import CounterPair
 from models.wire import FeedbackSource, GeneratedFile, MixinFeedback, NodeType, StageOutcome
 from onex_runtime import MIXINS
+from onexgen.pickling import pickled_by_constructor
 
 CompositionKey = tuple[str, frozenset[str], str]
 Checker = Callable[[Sequence[GeneratedFile], float, str], StageOutcome]
@@ -52,6 +53,7 @@ def canonical_order(mixins: Sequence[str]) -> list[str]:
     return ordered
 
 
+@pickled_by_constructor
 @dataclass(frozen=True, slots=True)
 class CompositionOutcome:
     """One composition verdict, to be published as automated mixin feedback.
@@ -80,12 +82,6 @@ class CompositionOutcome:
 
     def as_cached(self) -> CompositionOutcome:
         return self if self.cached else replace(self, cached=True)
-
-    def __reduce__(self) -> tuple[type[CompositionOutcome], tuple[object, ...]]:
-        """Pickle as the constructor's arguments: a dataclass with slots otherwise goes
-        through Python-level getstate/setstate (every job's answer crosses the pool's pipe)."""
-        return (CompositionOutcome, (self.node_type, self.mixins, self.success, self.reason,
-                                     self.cached, self.source, self.template_version))
 
 
 def _real_check(files: Sequence[GeneratedFile], timeout_s: float, package: str) -> StageOutcome:

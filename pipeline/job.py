@@ -20,10 +20,12 @@ from codegen.engine import Engine, current
 from codegen.output_cache import fingerprint
 from models.wire import GenerationRequest, GenerationResult, ResultStatus
 from onexgen import __version__
+from onexgen.pickling import pickled_by_constructor
 
 OutcomeKind = Literal["result", "invalid"]
 
 
+@pickled_by_constructor
 @dataclass(slots=True, frozen=True)
 class JobOutcome:
     """Picklable answer from the pool: a result to publish or a reason to dead-letter.
@@ -46,13 +48,6 @@ class JobOutcome:
     cache_key: str | None = None
     stage_ns: tuple[tuple[str, int, int], ...] = ()
 
-    def __reduce__(self) -> tuple[type[JobOutcome], tuple[object, ...]]:
-        """Pickle as the constructor's arguments, as ``CompositionOutcome`` does: 3.8 and
-        3.0 µs to dump and load an answer, against 5.3 and 5.0 through getstate/setstate."""
-        return (JobOutcome, (self.kind, self.request_id, self.status, self.payload,
-                             self.error_type, self.reason, self.duration_ms, self.composition,
-                             self.cached, self.cache_key, self.stage_ns))
-
 
 def describe_validation_error(exc: ValidationError) -> str:
     """One line naming each bad field, e.g. ``node_type: Input should be 'effect', ...``."""
@@ -64,7 +59,11 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
-def decode_request(raw: bytes | None) -> tuple[dict[str, Any], GenerationRequest]:
+Decoded = tuple[dict[str, Any], GenerationRequest]
+"""A request's JSON and its validated model."""
+
+
+def decode_request(raw: bytes | None) -> Decoded:
     """Parse and validate; raises ``ValueError`` subclasses that the caller turns into reasons."""
     if raw is None:
         raise ValueError("empty message (tombstone): a request needs a JSON body")
@@ -73,7 +72,6 @@ def decode_request(raw: bytes | None) -> tuple[dict[str, Any], GenerationRequest
     return data, request
 
 
-Decoded = tuple[dict[str, Any], GenerationRequest]
 Ahead = tuple[dict[str, Any], GenerationRequest, str]
 """A request decoded ahead: its JSON, its model and its output-cache fingerprint."""
 _ahead: dict[bytes, Ahead] = {}

@@ -56,7 +56,7 @@ class BoundedFetchTransport(faust_aiokafka.Transport):
     fetch_min_bytes = 1
 
 
-def use_fetch_limits(app: faust.App, fetch_max_wait_ms: int, fetch_min_bytes: int = 1) -> None:
+def use_fetch_limits(app: faust.App, fetch_max_wait_ms: int, fetch_min_bytes: int) -> None:
     """Make ``app``'s worker consumer wait at most ``fetch_max_wait_ms`` per fetch, for
     ``fetch_min_bytes`` of records at least (whichever comes first).
 
