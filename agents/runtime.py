@@ -53,7 +53,7 @@ class WorkerRuntime(mode.Service):
         self.monitor = Monitor(self.registry)
         self.pool = GenerationPool(
             settings.codegen_workers, job_timeout_s=settings.codegen_job_timeout_s,
-            registry=self.registry,
+            registry=self.registry, min_chunk=settings.codegen_min_chunk,
             config=EngineConfig(mixin_policy=settings.mixin_policy,
                                 mixin_threshold=settings.mixin_threshold,
                                 detect_patterns=True))

@@ -137,8 +137,9 @@ class GenerationPool:
     def __init__(self, size: int = 0, *, job_timeout_s: float = 10.0,
                  max_in_flight: int | None = None, config: EngineConfig | None = None,
                  shared_cache: SharedOutputCache | bool | None = True,
-                 registry: CollectorRegistry | None = None) -> None:
+                 registry: CollectorRegistry | None = None, min_chunk: int = 16) -> None:
         self.size = size or os.cpu_count() or 1
+        self.min_chunk = min_chunk
         self.job_timeout_s = job_timeout_s
         self.config = config or EngineConfig()
         self.limit = InFlightLimit(max_in_flight or self.size * 512)
@@ -169,7 +170,7 @@ class GenerationPool:
                 pool = ProcessPool(self.size, run_job, on_timeout=_timed_out,
                                    on_error=_internal_error, job_timeout_s=self.job_timeout_s,
                                    initializer=_init_process, initargs=(self.config,),
-                                   prepare=prepare_chunk)
+                                   prepare=prepare_chunk, min_chunk=self.min_chunk)
                 pool.start()
                 self._pool = pool
 
