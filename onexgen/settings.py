@@ -127,7 +127,7 @@ class Settings(BaseSettings):
         16, ge=1, le=10_000, description="fewest requests a pool process is given at once: "
         "a smaller batch goes whole to one process instead of being split across all. At "
         "550 requests/s, 16 against 1: the pool spent 3-14% less CPU a request in 14 of 14 "
-        "paired rounds, for a p50 5 ms higher (BENCHMARKS.md, session 9)")
+        "paired rounds, for a p50 5-7 ms higher (BENCHMARKS.md, session 9)")
 
     # --- Learning ------------------------------------------------------------------
     mixin_policy: Literal["reject", "auto_resolve", "off"] = Field(
