@@ -7,8 +7,9 @@ with one :class:`JobOutcome` each, in order:
    Redis when ``ONEXGEN_REDIS_URL`` is set) are answered without the pool;
 2. the rest wait for room (at most ``max_in_flight`` jobs are admitted at a
    time, across concurrent ``run`` calls: backpressure reaches the consumer);
-3. they run in ``codegen.procpool.ProcessPool`` (one chunk per process, a job
-   past ``job_timeout_s`` is answered as timed out and its process replaced);
+3. they run in ``codegen.procpool.ProcessPool`` (a share per process, but none
+   smaller than ``min_chunk``: a small batch goes whole to one process; a job past
+   ``job_timeout_s`` is answered as timed out and its process replaced);
 4. new results are written to the shared cache.
 
 A process that dies on its own raises :class:`PoolUnavailable` (the caller
