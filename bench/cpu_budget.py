@@ -26,17 +26,14 @@ def _stat(pid: int | str) -> list[str] | None:
         return None
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process so far (0 when it is gone)."""
+def usage(pid: int) -> tuple[float, int]:
+    """CPU seconds (user + system) and minor page faults of one process so far, from one
+    read of its stat (0s when it is gone). A minor fault is a page handed out afresh by
+    the kernel, in kernel time."""
     fields = _stat(pid)
-    return (int(fields[11]) + int(fields[12])) / _TICKS if fields else 0.0
-
-
-def minor_faults(pid: int) -> int:
-    """Page faults one process has taken so far that needed no disk (0 when it is gone):
-    each is a page handed out afresh by the kernel, in kernel time."""
-    fields = _stat(pid)
-    return int(fields[7]) if fields else 0
+    if not fields:
+        return 0.0, 0
+    return (int(fields[11]) + int(fields[12])) / _TICKS, int(fields[7])
 
 
 def _children() -> dict[int, list[int]]:
@@ -101,13 +98,15 @@ class CpuBudget:
         return {name: pids() for name, pids in self._groups.items()}
 
     def start(self) -> None:
-        self._before = {p: (cpu_seconds(p), minor_faults(p))
-                        for pids in self._pids().values() for p in pids}
+        self._before = {p: usage(p) for pids in self._pids().values() for p in pids}
 
     def stop(self) -> dict[str, float]:
-        groups = self._pids()
-        self.used = {name: sum(max(0.0, cpu_seconds(p) - self._before.get(p, (0.0, 0))[0])
-                               for p in pids) for name, pids in groups.items()}
-        self.faults = {name: sum(max(0, minor_faults(p) - self._before.get(p, (0.0, 0))[1])
-                                 for p in pids) for name, pids in groups.items()}
+        self.used, self.faults = {}, {}
+        for name, pids in self._pids().items():
+            cpu, faults = 0.0, 0
+            for p in pids:
+                now, before = usage(p), self._before.get(p, (0.0, 0))
+                cpu += max(0.0, now[0] - before[0])
+                faults += max(0, now[1] - before[1])
+            self.used[name], self.faults[name] = cpu, faults
         return self.used

@@ -9,9 +9,10 @@ numbers (which job of its chunk it is running, and since when):
   to balance uneven jobs); an idle process takes a share at once, the rest waits
   for the next process to free up, and each chunk is sent as one message. Sized
   by the idle processes instead, a batch arriving while one process was busy went
-  whole to the other. A share is never cut below ``min_chunk`` jobs: under light
-  traffic a small batch goes whole to one process, which costs less CPU than
-  waking both for a few jobs each (per-chunk work, cold caches);
+  whole to the other. No share is cut below ``min_chunk`` jobs (the batch is cut
+  into fewer shares instead): under light traffic a small batch goes whole to one
+  process, which costs less CPU than waking both for a few jobs each (per-chunk
+  work, cold caches);
 - a process sends its answers in groups (every ``FLUSH_S`` and at the end of
   the chunk), so the worker process unpickles a few messages per batch, not one
   per job (measured: per-job messages cost the worker 5x the CPU);
@@ -322,10 +323,12 @@ class ProcessPool:
             return
         # Shares of all processes, not of the idle ones: a process that frees up just
         # after a batch arrives still gets its part of it (see the module docstring).
-        # A share below ``min_chunk`` is not split further: a small batch goes whole
-        # to one process, which costs less CPU than waking two (see the docstring).
-        rounds = 1 if len(self._pending) <= 64 * len(self._workers) else 4
-        size = max(self.min_chunk, math.ceil(len(self._pending) / (len(self._workers) * rounds)))
+        # No share below ``min_chunk`` (the last one included): fewer, larger shares
+        # instead, so a small batch goes whole to one process (see the docstring).
+        pending = len(self._pending)
+        rounds = 1 if pending <= 64 * len(self._workers) else 4
+        shares = max(1, min(len(self._workers) * rounds, pending // self.min_chunk))
+        size = math.ceil(pending / shares)
         now = time.monotonic()
         for worker in idle:
             chunk = [self._pending.popleft() for _ in range(min(size, len(self._pending)))]

@@ -40,6 +40,7 @@ from codegen.shared_cache import SharedOutputCache
 from models.identifiers import RequestId
 from models.rows import TemplateCacheUpdate
 from onexgen.heap import freeze_startup_heap
+from onexgen.settings import Settings
 from pipeline.errors import PoolUnavailable
 from pipeline.job import JobOutcome, prepare_ahead, run_job, timed_out
 
@@ -132,13 +133,19 @@ def _wake(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+_DEFAULT = {name: field.default for name, field in Settings.model_fields.items()}
+"""The settings' defaults: a pool built without settings (benchmarks, tests) runs as a
+worker does by default."""
+
+
 class GenerationPool:
     """Runs :func:`pipeline.job.run_job` in ``size`` processes (0: one per core)."""
 
-    def __init__(self, size: int = 0, *, job_timeout_s: float = 10.0,
+    def __init__(self, size: int = 0, *, job_timeout_s: float = _DEFAULT["codegen_job_timeout_s"],
                  max_in_flight: int | None = None, config: EngineConfig | None = None,
                  shared_cache: SharedOutputCache | bool | None = True,
-                 registry: CollectorRegistry | None = None, min_chunk: int = 16) -> None:
+                 registry: CollectorRegistry | None = None,
+                 min_chunk: int = _DEFAULT["codegen_min_chunk"]) -> None:
         self.size = size or os.cpu_count() or 1
         self.min_chunk = min_chunk
         self.job_timeout_s = job_timeout_s

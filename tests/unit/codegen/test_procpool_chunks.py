@@ -38,6 +38,15 @@ def test_a_batch_smaller_than_min_chunk_goes_whole_to_one_process(
     assert len(_pids_answering(pools, batch=6, min_chunk=8)) == 1
 
 
+def test_a_batch_too_small_for_two_full_shares_is_not_cut_into_a_full_one_and_a_scrap(
+        pools: list[ProcessPool]) -> None:
+    assert len(_pids_answering(pools, batch=12, min_chunk=8)) == 1
+
+
+def test_a_batch_of_two_full_shares_is_still_shared(pools: list[ProcessPool]) -> None:
+    assert len(_pids_answering(pools, batch=16, min_chunk=8)) == 2
+
+
 def test_min_chunk_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="min_chunk must be at least 1"):
         ProcessPool(2, os.getpid, on_timeout=_unused, on_error=_unused, min_chunk=0)
