@@ -57,6 +57,12 @@ def _tracing() -> Report:
     return run()
 
 
+def _event_loop() -> Report:
+    from bench.bench_event_loop import run
+
+    return run()
+
+
 def _e2e() -> Report:
     from bench.bench_e2e import run
 
@@ -71,6 +77,7 @@ BENCHMARKS: dict[str, Callable[[], Report]] = {
     "mixins": _mixins,
     "alerts": _alerts,
     "tracing": _tracing,
+    "event_loop": _event_loop,
     "e2e": _e2e,
 }
 

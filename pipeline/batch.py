@@ -15,6 +15,7 @@ headers are forwarded unchanged, as an uninstrumented hop would.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -237,11 +238,14 @@ class BatchProcessor:
                 latencies_ms=[o.queue_wait_ms + report.duration_ms for o in report.outcomes])
         m = self.metrics
         m.observe_batch(len(report.outcomes), report.duration_ms / 1000)
-        for o in report.outcomes:
-            if o.status == "dead_lettered":
-                m.dead_letters.labels(reason=o.error_type or "unknown").inc()
+        counted = Counter((o.status, o.error_type) if o.status == "dead_lettered"
+                          else (o.status, None) for o in report.outcomes)
+        for (status, error_type), n in counted.items():  # one labels() lookup per kind
+            if status == "dead_lettered":
+                m.dead_letters.labels(reason=error_type or "unknown").inc(n)
             else:
-                m.results_produced.labels(status=o.status).inc()
+                m.results_produced.labels(status=status).inc(n)
+        for o in report.outcomes:
             # Kafka timestamp of the request -> its result durable on Kafka.
             m.request_duration.observe((o.queue_wait_ms + report.duration_ms) / 1000)
             m.queue_wait.observe(o.queue_wait_ms / 1000)

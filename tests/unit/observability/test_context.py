@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 from structlog.contextvars import get_contextvars
@@ -105,6 +106,14 @@ def test_new_correlation_id_when_called_twice_returns_distinct_hex() -> None:
     a, b = new_correlation_id(), new_correlation_id()
     assert a != b
     assert len(a) == 32 and int(a, 16) >= 0
+
+
+def test_new_correlation_id_is_a_version_4_uuid_in_lowercase_hex() -> None:
+    ids = {new_correlation_id() for _ in range(2_000)}
+    assert len(ids) == 2_000
+    for cid in ids:
+        parsed = uuid.UUID(cid)
+        assert (parsed.version, parsed.variant, parsed.hex) == (4, uuid.RFC_4122, cid)
 
 
 @pytest.mark.parametrize("headers", [

@@ -1,0 +1,150 @@
+"""The worker's event-loop work per batch, two ways side by side in one process.
+
+Every request costs the worker's event loop about 200 µs of CPU, while the pool does
+the generating; that share is what the end-to-end ratio to the CPU ceiling loses
+(BENCHMARKS.md). Two pieces of it, each measured the old way and the current way in
+alternating rounds, on real result payloads (the engine's output for the benchmark's
+requests):
+
+- publishing a batch of 50 results through the real broker (acks=all, idempotent):
+  one ``send`` and one delivery future per record, against ``Publisher.publish``,
+  which builds one record batch per partition;
+- the shared output cache's memory backend: storing and looking up a batch's results
+  as encoded bytes with a TTL timer each (what the memory backend did, what Redis
+  still needs), against keeping the objects themselves.
+
+Reported: CPU (``time.process_time``) per record, medians of the rounds, and the ratio.
+Run: ``python -m bench event_loop`` with ``ONEXGEN_KAFKA_BOOTSTRAP`` set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from aiocache import Cache
+from aiocache.serializers import NullSerializer
+
+from bench.bench_e2e import WORKER_ENGINE, request_bytes
+from bench.report import Report
+from codegen.engine import Engine
+from codegen.output_cache import CachedResult
+from codegen.shared_cache import SharedOutputCache
+from onexgen.settings import Settings
+from pipeline.job import run_job
+from streams.publisher import Publisher
+from streams.records import OutboundRecord
+from streams.topics import ensure_topics
+
+BATCH = 50
+BATCHES = 200  # per round and way
+ROUNDS = 6
+
+
+def _results(count: int) -> list[tuple[str, str, bytes]]:
+    """(request id, correlation id, payload) of real results."""
+    engine = Engine(WORKER_ENGINE)
+    out = []
+    for i in range(count):
+        outcome = run_job(request_bytes("evl", i), f"cid-{i}", engine)
+        out.append((outcome.request_id or "", f"cid-{i}", outcome.payload))
+    return out
+
+
+async def _cpu_per_record(step: Callable[[int], Awaitable[None]]) -> float:
+    started = time.process_time()
+    for i in range(BATCHES):
+        await step(i)
+    return (time.process_time() - started) / (BATCHES * BATCH) * 1e6
+
+
+async def _publishing(bootstrap: str, results: list[tuple[str, str, bytes]]
+                      ) -> dict[str, list[float]]:
+    settings = Settings(kafka_bootstrap=bootstrap, topic_prefix=f"evl{uuid.uuid4().hex[:6]}")
+    await ensure_topics(settings)
+    publisher = Publisher(settings)
+    await publisher.start()
+    producer = publisher._producer  # the same producer, used the old way
+    assert producer is not None
+    topic = settings.topics.results
+
+    def batch(i: int) -> list[OutboundRecord]:
+        return [OutboundRecord(topic, f"{rid}-{i}".encode(), payload,
+                               [("correlation-id", cid.encode())])
+                for rid, cid, payload in results]
+
+    async def per_record(i: int) -> None:
+        futures = [await producer.send(r.topic, r.value, key=r.key, headers=r.headers)
+                   for r in batch(i)]
+        await asyncio.gather(*futures)
+
+    async def batched(i: int) -> None:
+        await publisher.publish(batch(i))
+
+    ways: dict[str, list[float]] = {"send per record": [], "Publisher.publish": []}
+    try:
+        await batched(-1)  # connections and metadata
+        for _ in range(ROUNDS):
+            ways["send per record"].append(await _cpu_per_record(per_record))
+            ways["Publisher.publish"].append(await _cpu_per_record(batched))
+    finally:
+        await publisher.stop()
+    return ways
+
+
+async def _caching(results: list[tuple[str, str, bytes]]) -> dict[str, list[float]]:
+    entries = [CachedResult.from_payload("succeeded", None, None, payload, None,
+                                         request_id=rid, correlation_id=cid)
+               for rid, cid, payload in results]
+
+    def encoded() -> SharedOutputCache:
+        cache = Cache(Cache.MEMORY, ttl=3600, serializer=NullSerializer(), timeout=None)
+        return SharedOutputCache(cache, backend="memory", ttl_s=3600, encoded=True)
+
+    ways: dict[str, list[float]] = {"cache as bytes, TTL timers": [],
+                                    "cache as objects": []}
+    for _ in range(ROUNDS):
+        for name, make in (("cache as bytes, TTL timers", encoded),
+                           ("cache as objects", SharedOutputCache.memory)):
+            shared = make()
+
+            async def step(i: int, shared: SharedOutputCache = shared) -> None:
+                keys = [f"k{i}-{j}" for j in range(BATCH)]
+                await shared.get_many(keys)  # a miss each, as for new requests
+                await shared.put_many(list(zip(keys, entries, strict=True)))
+                await shared.get_many(keys[:5])  # and a few repeats
+
+            ways[name].append(await _cpu_per_record(step))
+            await shared.close()
+    return ways
+
+
+async def run_async() -> Report:
+    bootstrap = os.environ["ONEXGEN_KAFKA_BOOTSTRAP"]
+    results = _results(BATCH)
+    report = Report("Worker event-loop work per batch, old way against current",
+                    params={"batch": BATCH, "batches_per_round": BATCHES, "rounds": ROUNDS,
+                            "payload_bytes": statistics.median(len(p) for *_, p in results)})
+    for ways in (await _publishing(bootstrap, results), await _caching(results)):
+        (old, before), (new, after) = ways.items()
+        for name, values in ways.items():
+            report.add(f"{name}: CPU per record", statistics.median(values), "us",
+                       note="rounds " + ", ".join(f"{v:.1f}" for v in values))
+        faster = sum(1 for a, b in zip(after, before, strict=True) if a < b)
+        report.add(f"{new} / {old}", statistics.median(after) / statistics.median(before),
+                   "ratio", note=f"less CPU in {faster} of {len(after)} rounds")
+    return report
+
+
+def run() -> Report:
+    return asyncio.run(run_async())
+
+
+if __name__ == "__main__":
+    r = run()
+    print(r.render())
+    print(r.write_json("event_loop"))

@@ -1,0 +1,62 @@
+"""The publisher's own record batches land as aiokafka's ``send`` would place them.
+
+Against the real broker: records are grouped per topic and partition into record
+batches the publisher builds itself; each must arrive once, whole (value and
+headers), in the order published, on the partition the default partitioner gives its
+key, also when one partition's share of a publish is larger than one record batch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+
+from onexgen.settings import Settings
+from streams.publisher import Publisher
+from streams.records import OutboundRecord
+from streams.topics import ensure_topics
+from tests.integration.kafka_io import collect, produce
+
+BIG = 200_000  # 48 of these are 9.6 MB: several record batches (1 MB each) a partition
+
+
+async def test_records_land_whole_in_order_on_the_key_partition(
+    kafka_bootstrap: str, unique_prefix: str
+) -> None:
+    settings = Settings(kafka_bootstrap=kafka_bootstrap, topic_prefix=unique_prefix)
+    await ensure_topics(settings)
+    topics = settings.topics
+    results = [OutboundRecord(topics.results, f"req-{i}".encode(),
+                              os.urandom(BIG if i % 2 else 300), [("n", str(i).encode())])
+               for i in range(96)]
+    feedback = [OutboundRecord(topics.feedback, f"fb-{i}".encode(), b"{}", [])
+                for i in range(5)]
+    publisher = Publisher(settings)
+    await publisher.start()
+    try:
+        await publisher.publish(results + feedback)
+    finally:
+        await publisher.stop()
+
+    got = await collect(kafka_bootstrap, topics.results, until=lambda rs: len(rs) >= 96,
+                        timeout_s=60)
+    assert sorted(r.key for r in got) == sorted(r.key or b"" for r in results)  # each once
+    sent = {r.key: r for r in results}
+    for r in got:
+        assert r.value == sent[r.key].value and list(r.headers) == sent[r.key].headers
+    by_partition: dict[int, list[int]] = defaultdict(list)
+    for r in sorted(got, key=lambda r: (r.partition, r.offset)):
+        by_partition[r.partition].append(int(r.key.split(b"-")[1]))
+    assert all(keys == sorted(keys) for keys in by_partition.values())  # publish order
+    assert len(by_partition) > 1
+
+    # Where aiokafka's own send() puts the same keys, on a topic of as many partitions.
+    await produce(kafka_bootstrap, topics.requests, [(r.key, b"x", []) for r in results])
+    reference = await collect(kafka_bootstrap, topics.requests,
+                              until=lambda rs: len(rs) >= 96, timeout_s=60)
+    assert settings.topic_partitions > 1
+    assert {r.key: r.partition for r in got} == {r.key: r.partition for r in reference}
+
+    fed = await collect(kafka_bootstrap, topics.feedback, until=lambda rs: len(rs) >= 5,
+                        timeout_s=30)
+    assert sorted(r.key for r in fed) == sorted(r.key or b"" for r in feedback)
