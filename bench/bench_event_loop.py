@@ -11,9 +11,13 @@ requests):
   which builds one record batch per partition;
 - the shared output cache's memory backend: storing and looking up a batch's results
   as encoded bytes with a TTL timer each (what the memory backend did, what Redis
-  still needs), against keeping the objects themselves.
+  still needs), against keeping the objects themselves;
+- handing each consumed message to Faust's conductor: mode's ``wait_first`` of the
+  callback and the flow's suspension (Faust's drain loop), against
+  ``streams.consumer.MessageHandoff``.
 
-Reported: CPU (``time.process_time``) per record, medians of the rounds, and the ratio.
+Reported: CPU (``time.process_time``) per record, medians of the rounds, and the ratio,
+on the event loop the worker runs (``ONEXGEN_EVENT_LOOP``, uvloop by default).
 Run: ``python -m bench event_loop`` with ``ONEXGEN_KAFKA_BOOTSTRAP`` set.
 """
 
@@ -28,6 +32,7 @@ from collections.abc import Awaitable, Callable
 
 from aiocache import Cache
 from aiocache.serializers import NullSerializer
+from mode import Service
 
 from bench.bench_e2e import WORKER_ENGINE, request_bytes
 from bench.report import Report
@@ -35,7 +40,9 @@ from codegen.engine import Engine
 from codegen.output_cache import CachedResult
 from codegen.shared_cache import SharedOutputCache
 from onexgen.settings import Settings
+from onexgen.worker import use_event_loop
 from pipeline.job import run_job
+from streams.consumer import MessageHandoff
 from streams.publisher import Publisher
 from streams.records import OutboundRecord
 from streams.topics import ensure_topics
@@ -123,13 +130,39 @@ async def _caching(results: list[tuple[str, str, bytes]]) -> dict[str, list[floa
     return ways
 
 
+async def _handing_over() -> dict[str, list[float]]:
+    service = Service()  # Faust's consumer is a mode Service; wait_first is its method
+    suspend = asyncio.Event()
+    handoff = MessageHandoff(suspend, asyncio.Event(), asyncio.Event())
+
+    async def callback(message: int) -> None:
+        return None
+
+    async def wait_first(i: int) -> None:
+        for j in range(BATCH):
+            await service.wait_first(callback(j), suspend.wait())
+
+    async def handed(i: int) -> None:
+        for j in range(BATCH):
+            await handoff.deliver(callback, j)
+
+    ways: dict[str, list[float]] = {"mode wait_first": [], "MessageHandoff": []}
+    for _ in range(ROUNDS):
+        ways["mode wait_first"].append(await _cpu_per_record(wait_first))
+        ways["MessageHandoff"].append(await _cpu_per_record(handed))
+    handoff.close()
+    return ways
+
+
 async def run_async() -> Report:
     bootstrap = os.environ["ONEXGEN_KAFKA_BOOTSTRAP"]
     results = _results(BATCH)
     report = Report("Worker event-loop work per batch, old way against current",
-                    params={"batch": BATCH, "batches_per_round": BATCHES, "rounds": ROUNDS,
+                    params={"event_loop": Settings().event_loop, "batch": BATCH,
+                            "batches_per_round": BATCHES, "rounds": ROUNDS,
                             "payload_bytes": statistics.median(len(p) for *_, p in results)})
-    for ways in (await _publishing(bootstrap, results), await _caching(results)):
+    for ways in (await _publishing(bootstrap, results), await _caching(results),
+                 await _handing_over()):
         (old, before), (new, after) = ways.items()
         for name, values in ways.items():
             report.add(f"{name}: CPU per record", statistics.median(values), "us",
@@ -141,7 +174,11 @@ async def run_async() -> Report:
 
 
 def run() -> Report:
-    return asyncio.run(run_async())
+    use_event_loop(Settings().event_loop)
+    try:
+        return asyncio.run(run_async())
+    finally:
+        asyncio.set_event_loop_policy(None)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ aiocache's memory backend has no size bound, so this wrapper keeps one
 expire after ``ttl_s``. Redis values are :meth:`CachedResult.encode` bytes; the
 memory backend keeps the :class:`CachedResult` objects themselves, with no expiry
 (a key names the template version, so an entry never goes stale): encoding,
-decoding and a timer per entry cost 10 µs a result, the objects 2.8 (``python -m
+decoding and a timer per entry cost 13.5 µs a result, the objects 2.6 (``python -m
 bench event_loop``).
 """
 
