@@ -234,18 +234,23 @@ WORKER_ENGINE = EngineConfig(mixin_policy="reject", detect_patterns=True)
 """The engine settings a worker runs with by default: the baselines use the same."""
 
 
-async def cpu_ceiling(tag: str, start: int, n: int, batch: int) -> float:
-    """Requests/s of a fresh pool (the worker's size and engine) on ``n`` distinct requests."""
+async def cpu_ceiling(tag: str, start: int, n: int, batch: int) -> tuple[float, float]:
+    """Requests/s of a fresh pool (the worker's size and engine) on ``n`` distinct requests,
+    and the CPU its processes spent a request (µs): set against the pipeline's pool, it
+    shows whether the pipeline's generation costs more than the ceiling's."""
     pool = GenerationPool(0, config=WORKER_ENGINE, shared_cache=False)
     await asyncio.get_running_loop().run_in_executor(None, pool.start)
     await pool.run([(request_bytes("warm", i), "w") for i in range(50)])
     items = [(request_bytes(tag, i), "cid") for i in range(start, start + n)]
+    budget = CpuBudget({"pool": pool.pids})
+    budget.start()
     t0 = time.perf_counter()
     for s in range(0, n, batch):
         await pool.run(items[s:s + batch])
     elapsed = time.perf_counter() - t0
+    pool_cpu_s = budget.stop()["pool"]
     pool.stop()
-    return n / elapsed
+    return n / elapsed, pool_cpu_s / n * 1e6
 
 
 def peak_rss_mb(pid: int) -> dict[str, float]:
@@ -284,10 +289,12 @@ async def _measure(bootstrap: str, db_url: str, n: int, latency_n: int,
     per_round = n // rounds
     throughputs: list[float] = []
     ceilings: list[float] = []
+    ceiling_pool_us: list[float] = []
     lat_burst: list[float] = []
     used: dict[str, float] = {}
     faults: dict[str, int] = {}
     elapsed = 0.0
+    spans = 0.0  # first request sent to last result seen, summed over the rounds
     await warm_broker(bootstrap, prefix, tag, BROKER_WARM_UP)
     with running_worker(bootstrap=bootstrap, database_url=db_url, prefix=prefix) as worker:
         # Warm-up: every mixin set's composition check, the worker's and the pool's caches.
@@ -298,7 +305,9 @@ async def _measure(bootstrap: str, db_url: str, n: int, latency_n: int,
             # The CPU ceiling right before each pipeline round (worker idle): the machine's
             # speed drifts by tens of percent within minutes, so each ratio compares
             # neighbours, not a figure from another minute.
-            ceilings.append(await cpu_ceiling(f"{tag}c", offset, per_round, 50))
+            ceiling, pool_us = await cpu_ceiling(f"{tag}c", offset, per_round, 50)
+            ceilings.append(ceiling)
+            ceiling_pool_us.append(pool_us)
             budget.start()
             t0 = time.perf_counter()
             throughput, burst = await pipeline_phase(bootstrap, topics, tag, offset,
@@ -308,6 +317,7 @@ async def _measure(bootstrap: str, db_url: str, n: int, latency_n: int,
                 used[name] = used.get(name, 0.0) + seconds
                 faults[name] = faults.get(name, 0) + budget.faults.get(name, 0)
             throughputs.append(throughput)
+            spans += per_round / throughput
             lat_burst += burst
             offset += per_round
         throughput = statistics.median(throughputs)
@@ -360,11 +370,18 @@ async def _measure(bootstrap: str, db_url: str, n: int, latency_n: int,
         report.add(f"CPU per request: {name}", seconds / done * 1e6, "us",
                    note=f"during the throughput rounds; {faults.get(name, 0) / done:,.1f} "
                    "page faults per request")
+    report.add("CPU per request: pool processes in the CPU ceiling",
+               statistics.median(ceiling_pool_us), "us",
+               note="median of rounds " + ", ".join(f"{u:,.0f}" for u in ceiling_pool_us))
     total = sum(used.values())
     report.add("CPU per request: all of the above", total / done * 1e6, "us",
                note=f"{2 * done / total:,.0f} req/s if two cores did nothing else")
     report.add("cores busy during the throughput rounds", total / elapsed, "cores",
-               note=f"of {os.cpu_count()}")
+               note=f"of {os.cpu_count()}; the phases' whole time, the result watcher's "
+               "start and stop included")
+    report.add("cores busy from first request to last result", total / spans, "cores",
+               note="the CPU of the whole phase over the rounds' measured spans: a little "
+               "high (the watcher's start and stop cost some CPU too)")
     return report
 
 
