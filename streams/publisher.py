@@ -7,9 +7,9 @@ input side only after this returns.
 The records are grouped by topic and partition into aiokafka record batches of our
 own (``create_batch``/``send_batch``), one delivery future each, instead of one
 ``send`` and one future per record: 20 against 26 µs of CPU a result on uvloop
-(``python -m bench event_loop``, BENCHMARKS.md). Partitions are chosen as ``send`` would (the
-default partitioner: murmur2 of the key), so a request's result lands where a
-replay's does.
+(``python -m bench event_loop``, BENCHMARKS.md). Partitions are chosen as ``send``
+chooses them (the default partitioner: murmur2 of the key, a random available
+partition without one), so a request's result lands where a replay's does.
 """
 
 from __future__ import annotations
@@ -70,14 +70,16 @@ class Publisher:
             raise PublishError("publisher is not started")
         producer = self._producer
         try:
-            partitions: dict[str, list[int]] = {}
+            partitions: dict[str, tuple[list[int], list[int]]] = {}  # all, with a leader
             batches: dict[tuple[str, int], BatchBuilder] = {}
             futures = []
             for r in records:
                 choices = partitions.get(r.topic)
                 if choices is None:
-                    choices = partitions[r.topic] = sorted(await producer.partitions_for(r.topic))
-                tp = (r.topic, self._partitioner(r.key, choices, choices))
+                    every = sorted(await producer.partitions_for(r.topic))
+                    led = producer.client.cluster.available_partitions_for_topic(r.topic)
+                    choices = partitions[r.topic] = (every, sorted(led or ()))
+                tp = (r.topic, self._partitioner(r.key, *choices))
                 batch = batches.get(tp)
                 if batch is None or batch.append(key=r.key, value=r.value, timestamp=None,
                                                  headers=r.headers) is None:

@@ -3,7 +3,8 @@
 Against the real broker: records are grouped per topic and partition into record
 batches the publisher builds itself; each must arrive once, whole (value and
 headers), in the order published, on the partition the default partitioner gives its
-key, also when one partition's share of a publish is larger than one record batch.
+key (any partition with a leader when it has none), also when one partition's share of
+a publish is larger than one record batch.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ async def test_records_land_whole_in_order_on_the_key_partition(
                for i in range(96)]
     feedback = [OutboundRecord(topics.feedback, f"fb-{i}".encode(), b"{}", [])
                 for i in range(5)]
+    keyless = [OutboundRecord(topics.dlq, None, f"letter-{i}".encode(), []) for i in range(3)]
     publisher = Publisher(settings)
     await publisher.start()
     try:
-        await publisher.publish(results + feedback)
+        await publisher.publish(results + feedback + keyless)
     finally:
         await publisher.stop()
 
@@ -60,3 +62,6 @@ async def test_records_land_whole_in_order_on_the_key_partition(
     fed = await collect(kafka_bootstrap, topics.feedback, until=lambda rs: len(rs) >= 5,
                         timeout_s=30)
     assert sorted(r.key for r in fed) == sorted(r.key or b"" for r in feedback)
+    letters = await collect(kafka_bootstrap, topics.dlq, until=lambda rs: len(rs) >= 3,
+                            timeout_s=30)
+    assert sorted(r.value for r in letters) == [r.value for r in keyless]  # no key: any
