@@ -79,7 +79,8 @@ class SharedOutputCache:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, ttl_s: int = 3600,
                  max_entries: int = 4096) -> SharedOutputCache:
-        """Redis when ``ONEXGEN_REDIS_URL`` is set (fails naming the fix), else memory."""
+        """Redis when ``ONEXGEN_REDIS_URL`` is set (fails naming the fix), else memory.
+        ``ttl_s`` applies to Redis only: memory entries do not expire."""
         url = (os.environ if env is None else env).get(REDIS_URL_ENV, "").strip()
         if not url:
             return cls.memory(max_entries=max_entries)

@@ -134,7 +134,8 @@ def new_correlation_id() -> str:
 
     From ``random`` rather than ``uuid.uuid4()``: an id only has to be unique, not
     unguessable, and the worker makes one for every request that arrives without
-    one (0.24 against 1.6 µs).
+    one (0.26 against 1.76 µs: ``python -m timeit -s "from observability.context import
+    new_correlation_id" "new_correlation_id()"``, and ``"uuid.uuid4().hex"``).
     """
     return f"{random.getrandbits(128) & _UUID4_KEEP | _UUID4_SET:032x}"
 

@@ -238,8 +238,8 @@ class BatchProcessor:
                 latencies_ms=[o.queue_wait_ms + report.duration_ms for o in report.outcomes])
         m = self.metrics
         m.observe_batch(len(report.outcomes), report.duration_ms / 1000)
-        counted = Counter((o.status, o.error_type) if o.status == "dead_lettered"
-                          else (o.status, None) for o in report.outcomes)
+        counted = Counter((o.status, o.error_type if o.status == "dead_lettered" else None)
+                          for o in report.outcomes)
         for (status, error_type), n in counted.items():  # one labels() lookup per kind
             if status == "dead_lettered":
                 m.dead_letters.labels(reason=error_type or "unknown").inc(n)
