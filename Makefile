@@ -18,14 +18,14 @@ STAMP := $(VENV)/.installed-$(subst /,_,$(PY))
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml runtime/pyproject.toml
 	@base() { "$$1" -c 'import sys; print(sys.base_prefix)' 2>/dev/null; }; \
 	if [ -x $(BIN)/python ] && [ "$$(base $(BIN)/python)" != "$$(base $(PY))" ]; then \
 		echo "$(VENV) was made with another interpreter: making it anew with $(PY)"; \
 		rm -rf $(VENV); fi
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e ./runtime -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP) ## create the venv and install onexgen with its dev tools

@@ -33,25 +33,25 @@ from aiokafka import AIOKafkaConsumer
 from prometheus_client import CollectorRegistry
 
 from bench.report import Report
-from models.wire import AlertMessage
-from observability.alerts.config import ManagerConfig
-from observability.alerts.engine import RuleEngine
-from observability.alerts.rules import load_rules, parse_rules
-from observability.alerts.service import AlertManagerService, AlertPublisher, MonitorLoop
-from observability.health import (
+from onexgen.alerting.config import ManagerConfig
+from onexgen.alerting.engine import RuleEngine
+from onexgen.alerting.rules import load_rules, parse_rules
+from onexgen.alerting.service import AlertManagerService, AlertPublisher, MonitorLoop
+from onexgen.generation.health import template_check
+from onexgen.generation.pool import GenerationPool
+from onexgen.models.wire import AlertMessage
+from onexgen.observability.health import (
     HealthChecker,
     KafkaProbe,
     figures_check,
     pool_check,
     postgres_check,
-    template_check,
 )
-from observability.monitor import Monitor
+from onexgen.observability.monitor import Monitor
 from onexgen.settings import Settings, stack_value
-from pipeline.pool import GenerationPool
-from storage.pool import create_pool
-from streams.publisher import Publisher
-from streams.topics import ensure_topics
+from onexgen.storage.pool import create_pool
+from onexgen.streams.publisher import Publisher
+from onexgen.streams.topics import ensure_topics
 
 ROUNDS = 5
 

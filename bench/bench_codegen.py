@@ -31,12 +31,12 @@ import orjson
 from jinja2 import Environment, FileSystemLoader
 
 from bench.report import Report
-from codegen.composition import CompositionCache
-from codegen.engine import Engine, EngineConfig
-from codegen.filters import FILTERS
-from codegen.render import TEMPLATE_DIR, Renderer
-from pipeline.job import run_chunk, run_job
-from pipeline.pool import GenerationPool
+from onexgen.generation.composition import CompositionCache
+from onexgen.generation.engine import Engine, EngineConfig
+from onexgen.generation.filters import FILTERS
+from onexgen.generation.job import run_chunk, run_job
+from onexgen.generation.pool import GenerationPool
+from onexgen.generation.render import TEMPLATE_DIR, Renderer
 
 GET_CALLS = 20_000
 REPEATS = 15
@@ -207,7 +207,7 @@ def _pool(report: Report) -> None:
 def _composition(report: Report) -> None:
     renderer = Renderer()
     engine_request = orjson.loads(_request(1, "effect", ["Retry", "CircuitBreaker", "Metrics"]))
-    from models.wire import GenerationRequest
+    from onexgen.models.wire import GenerationRequest
 
     request = GenerationRequest.model_validate(engine_request)
     package = renderer.render(request)

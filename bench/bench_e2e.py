@@ -38,12 +38,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.cpu_budget import CpuBudget, children_of, descendants, local_service_pids
 from bench.report import Report
-from codegen.engine import Engine, EngineConfig
-from onexgen.harness import running_worker, scratch_database
+from onexgen.generation.engine import Engine, EngineConfig
+from onexgen.generation.job import run_job
+from onexgen.generation.pool import GenerationPool
 from onexgen.settings import Settings, TopicNames
-from pipeline.job import run_job
-from pipeline.pool import GenerationPool
-from streams.topics import ensure_topics
+from onexgen.streams.topics import ensure_topics
+from tests.harness import running_worker, scratch_database
 
 MIXIN_SETS = {
     "effect": [["HealthCheck", "Metrics"], ["Retry", "Timeout", "LogData"], ["Repository"]],

@@ -36,16 +36,16 @@ from mode import Service
 
 from bench.bench_e2e import WORKER_ENGINE, request_bytes
 from bench.report import Report
-from codegen.engine import Engine
-from codegen.output_cache import CachedResult
-from codegen.shared_cache import SharedOutputCache
+from onexgen.generation.engine import Engine
+from onexgen.generation.job import run_job
+from onexgen.generation.output_cache import CachedResult
+from onexgen.generation.shared_cache import SharedOutputCache
 from onexgen.settings import Settings
+from onexgen.streams.consumer import MessageHandoff
+from onexgen.streams.publisher import Publisher
+from onexgen.streams.records import OutboundRecord
+from onexgen.streams.topics import ensure_topics
 from onexgen.worker import use_event_loop
-from pipeline.job import run_job
-from streams.consumer import MessageHandoff
-from streams.publisher import Publisher
-from streams.records import OutboundRecord
-from streams.topics import ensure_topics
 
 BATCH = 50
 BATCHES = 200  # per round and way

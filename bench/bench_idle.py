@@ -19,8 +19,8 @@ import uuid
 from bench.bench_e2e import pipeline_phase
 from bench.cpu_budget import CpuBudget, local_service_pids
 from bench.report import Report
-from onexgen.harness import running_worker, scratch_database
 from onexgen.settings import Settings, TopicNames
+from tests.harness import running_worker, scratch_database
 
 
 async def run_async(seconds: float) -> Report:

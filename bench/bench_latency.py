@@ -21,8 +21,8 @@ import uuid
 
 from bench.bench_e2e import WARM_UP, percentile, pipeline_phase
 from bench.report import Report
-from onexgen.harness import running_worker, scratch_database
 from onexgen.settings import TopicNames
+from tests.harness import running_worker, scratch_database
 
 
 async def run_async(rates: list[float], requests: int, bursts: int = 3,

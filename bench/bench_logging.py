@@ -36,8 +36,13 @@ import orjson
 import structlog
 
 from bench.report import Report
-from observability.context import log_context, new_correlation_id
-from observability.logging import configure_logging, flush_logging, get_logger, shutdown_logging
+from onexgen.observability.context import log_context, new_correlation_id
+from onexgen.observability.logging import (
+    configure_logging,
+    flush_logging,
+    get_logger,
+    shutdown_logging,
+)
 
 GOAL_US = 5.0
 _CID: contextvars.ContextVar[str] = contextvars.ContextVar("bench_cid", default="")

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from bench.report import Report
-from learning.mixins.evidence import gather
+from onexgen.generation.mixin_samples import subprocess_outcomes
+from onexgen.learning.mixins.evidence import gather
 
 PER_TYPE = 2500
 SUBPROCESS_SAMPLE = 12
@@ -31,7 +32,7 @@ def _quality(report: Report, label: str, e: dict[str, Any], *, goals: bool) -> N
 
 
 def run(per_type: int = PER_TYPE) -> Report:
-    f = gather(per_type, subprocess_sample=SUBPROCESS_SAMPLE)
+    f = gather(per_type, subprocess_sample=SUBPROCESS_SAMPLE, slow_check=subprocess_outcomes)
     report = Report("mixin compatibility (learning.mixins)", params={
         "combinations": f["combinations"], "per_node_type": per_type, "train": f["train"],
         "test": f["test"], "split": "by combination", "failure_rate": round(f["failure_rate"], 4)})

@@ -44,8 +44,8 @@ from bench.bench_e2e import (
     worker_budget,
 )
 from bench.report import Report
-from onexgen.harness import WorkerProcess, running_worker, scratch_database
 from onexgen.settings import TopicNames
+from tests.harness import WorkerProcess, running_worker, scratch_database
 
 
 @dataclass(frozen=True, slots=True)

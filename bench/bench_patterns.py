@@ -13,12 +13,19 @@ from __future__ import annotations
 
 import statistics
 import time
+from pathlib import Path
 
 from bench.report import Report
-from learning.patterns.dataset import TEST_PATH, TRAIN_PATH, load_labeled
-from learning.patterns.evaluate import FEEDBACK_BATCH, FeedbackExperiment, feedback_experiment
-from learning.patterns.training import train_detector
-from learning.scoring import Counts
+from onexgen.learning.patterns.dataset import TRAIN_PATH, load_labeled
+from onexgen.learning.patterns.evaluate import (
+    FEEDBACK_BATCH,
+    FeedbackExperiment,
+    feedback_experiment,
+)
+from onexgen.learning.patterns.training import train_detector
+from onexgen.learning.scoring import Counts
+
+TEST_PATH = Path(__file__).resolve().parents[1] / "data" / "patterns" / "test.jsonl"
 
 LATENCY_REPEAT = 10
 

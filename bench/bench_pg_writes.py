@@ -23,12 +23,12 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bench.report import Report
-from models.rows import EventMetricRow, GenerationMetricRow, GenerationPhase
-from models.wire import NodeType
-from onexgen.harness import scratch_database
+from onexgen.models.rows import EventMetricRow, GenerationMetricRow, GenerationPhase
+from onexgen.models.wire import NodeType
 from onexgen.settings import stack_value
-from storage.migrate import migrate
-from storage.pool import Database
+from onexgen.storage.migrate import migrate
+from onexgen.storage.pool import Database
+from tests.harness import scratch_database
 
 GOAL_ROWS_PER_S = 20_000
 

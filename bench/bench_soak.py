@@ -24,8 +24,8 @@ from aiokafka import AIOKafkaProducer
 from bench.bench_e2e import ResultWatcher, request_bytes
 from bench.cpu_budget import children_of
 from bench.report import Report
-from onexgen.harness import running_worker, scratch_database
 from onexgen.settings import TopicNames
+from tests.harness import running_worker, scratch_database
 
 
 def rss_mb(pid: int) -> float:

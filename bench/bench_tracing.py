@@ -43,18 +43,18 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from prometheus_client import CollectorRegistry
 
 from bench.report import Report
-from observability.logging import configure_logging, shutdown_logging
-from observability.metrics import PipelineMetrics
-from observability.otlp_export import otlp_exporter
-from observability.otlp_wire import RequestEncoder
-from observability.tracing import Tracing
+from onexgen.generation.batch import BatchProcessor
+from onexgen.generation.job import JobOutcome
+from onexgen.generation.pool import GenerationPool
+from onexgen.observability.logging import configure_logging, shutdown_logging
+from onexgen.observability.metrics import PipelineMetrics
+from onexgen.observability.otlp_export import otlp_exporter
+from onexgen.observability.otlp_wire import RequestEncoder
+from onexgen.observability.tracing import Tracing
 from onexgen.settings import Settings, load_settings
-from pipeline.batch import BatchProcessor
-from pipeline.job import JobOutcome
-from pipeline.pool import GenerationPool
-from streams.publisher import Publisher
-from streams.records import InboundMessage
-from streams.topics import ensure_topics
+from onexgen.streams.publisher import Publisher
+from onexgen.streams.records import InboundMessage
+from onexgen.streams.topics import ensure_topics
 
 GOAL_ON_PCT = 5.0
 

@@ -13,7 +13,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from onexgen.settings import REPO_ROOT
+ROOT = Path(__file__).resolve().parents[1]
+
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -72,8 +73,8 @@ def descendants(pid: int) -> list[int]:
 def local_service_pids() -> dict[str, int]:
     """The local stack's broker and postmaster (``infra/``), when they run here."""
     found: dict[str, int] = {}
-    kafka = REPO_ROOT / ".local" / "kafka" / "pid"
-    postmaster = REPO_ROOT / ".local" / "postgres" / "data" / "postmaster.pid"
+    kafka = ROOT / ".local" / "kafka" / "pid"
+    postmaster = ROOT / ".local" / "postgres" / "data" / "postmaster.pid"
     for name, path in (("Kafka broker", kafka), ("Postgres", postmaster)):
         try:
             pid = int(path.read_text().split()[0])

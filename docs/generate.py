@@ -84,7 +84,7 @@ def _model_table(title: str, schema: dict[str, Any]) -> list[str]:
 
 
 def messages_page() -> str:
-    from models.wire import WIRE_MODELS, schema_of
+    from onexgen.models.wire import WIRE_MODELS, schema_of
 
     out = [HEADER.format(source="models.wire (WIRE_MODELS, schema_of)"),
            "# Message reference", "",
@@ -139,13 +139,13 @@ def _walk(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
 
 def commands() -> list[list[str]]:
     """Every command path, e.g. ``[]``, ``["alerts"]``, ``["alerts", "silence"]``."""
-    from onexgen.cli import build_parser
+    from onexgen.cli.main import build_parser
 
     return [p.prog.split()[1:] for p in _walk(build_parser())]
 
 
 def cli_page() -> str:
-    from onexgen.cli import build_parser
+    from onexgen.cli.main import build_parser
 
     out = [HEADER.format(source="onexgen.cli.build_parser"), "# CLI reference", "",
            "Every `onexgen` command with its `--help`. Commands that talk to Kafka or "
@@ -202,8 +202,8 @@ def _settings_table(cls: type[BaseSettings]) -> list[str]:
 
 
 def configuration_page() -> str:
-    from observability.alerts.settings import AlertingSettings
-    from observability.tracing import TracingSettings
+    from onexgen.alerting.settings import AlertingSettings
+    from onexgen.observability.tracing import TracingSettings
     from onexgen.settings import Settings
 
     out = [HEADER.format(source="onexgen.settings.Settings and the alerting/tracing settings"),

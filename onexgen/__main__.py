@@ -2,6 +2,6 @@
 
 import sys
 
-from onexgen.cli import main
+from onexgen.cli.main import main
 
 sys.exit(main())

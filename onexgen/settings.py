@@ -19,16 +19,13 @@ SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI", "OAUTHBEARER"]
 
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
 def stack_env() -> dict[str, str]:
     """What ``make stack-up`` wrote to ``.local/stack.env``: the local services' addresses.
 
-    Looked up under ``ONEXGEN_ROOT`` when set, else the checkout this package runs from;
-    empty when the stack is not up.
+    Looked up under ``ONEXGEN_ROOT`` when set, else the working directory (``make run``
+    runs from the checkout); empty when the stack is not up.
     """
-    path = Path(os.environ.get("ONEXGEN_ROOT", REPO_ROOT)) / ".local" / "stack.env"
+    path = Path(os.environ.get("ONEXGEN_ROOT") or Path.cwd()) / ".local" / "stack.env"
     if not path.is_file():
         return {}
     pairs = (line.partition("=") for line in path.read_text().splitlines())

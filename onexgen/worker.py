@@ -9,17 +9,17 @@ import faust
 import structlog
 import uvloop
 
-from agents.alertmanager import register_alertmanager
-from agents.codegen import register_codegen_agent
-from agents.feedback import register_feedback_agent
-from agents.lag import register_lag_gauges
-from agents.monitor import register_monitor
-from agents.runtime import WorkerRuntime
-from observability.logging import configure_logging_from_settings
+from onexgen.agents.alertmanager import register_alertmanager
+from onexgen.agents.codegen import register_codegen_agent
+from onexgen.agents.feedback import register_feedback_agent
+from onexgen.agents.lag import register_lag_gauges
+from onexgen.agents.monitor import register_monitor
+from onexgen.agents.runtime import WorkerRuntime
+from onexgen.observability.logging import configure_logging_from_settings
 from onexgen.settings import Settings
-from storage.migrate import migrate
-from streams.app import create_app
-from streams.topics import ensure_topics
+from onexgen.storage.migrate import migrate
+from onexgen.streams.app import create_app
+from onexgen.streams.topics import ensure_topics
 
 log = structlog.get_logger("onexgen.worker")
 

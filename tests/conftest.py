@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from onexgen.harness import scratch_database
 from onexgen.settings import stack_value
+from tests.harness import scratch_database
 
 
 def _stack_value(name: str) -> str:

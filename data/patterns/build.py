@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from models.wire import GenerationRequest  # noqa: E402 (needs the path set above)
+from onexgen.models.wire import GenerationRequest  # noqa: E402 (needs the path set above)
 
 HERE = Path(__file__).resolve().parent
 NODE_TYPES = {"E": "effect", "C": "compute", "R": "reducer", "O": "orchestrator"}
@@ -64,7 +64,8 @@ def main() -> None:
             (test if i % 5 in TEST_POSITIONS else train).append(row)
     for name, part in (("train", train), ("test", test)):
         part.sort(key=lambda r: str(r["request_id"]))
-        with (HERE / f"{name}.jsonl").open("w") as out:
+        target = ROOT / "onexgen/learning/patterns/data" if name == "train" else HERE
+        with (target / f"{name}.jsonl").open("w") as out:
             out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in part)
     print(f"{len(rows)} requests: {len(train)} train, {len(test)} test")
 

@@ -14,12 +14,12 @@ import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from observability.alerts.engine import RuleEngine
-from observability.alerts.rules import load_rules
-from observability.dashboard.routes import add_routes
-from observability.dashboard.snapshot import Dashboard
-from observability.health import HealthChecker
-from observability.monitor import Monitor
+from onexgen.alerting.engine import RuleEngine
+from onexgen.alerting.rules import load_rules
+from onexgen.dashboard.routes import add_routes
+from onexgen.dashboard.snapshot import Dashboard
+from onexgen.observability.health import HealthChecker
+from onexgen.observability.monitor import Monitor
 from tests.browser.cdp import Browser
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from onexgen.harness import ROOT, WorkerProcess, scratch_database
+from tests.harness import ROOT, WorkerProcess, scratch_database
 
 LOCAL = ROOT / ".local"
 

@@ -16,11 +16,11 @@ import asyncpg
 import orjson
 import pytest
 
-from onexgen.harness import WorkerProcess
 from onexgen.settings import Settings, TopicNames
-from streams.topics import ensure_topics
+from onexgen.streams.topics import ensure_topics
 from tests.chaos.conftest import Service
 from tests.chaos.load import Results, send
+from tests.harness import WorkerProcess
 from tests.integration.kafka_io import Outgoing, collect, header, produce
 
 pytestmark = pytest.mark.integration

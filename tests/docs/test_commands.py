@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from onexgen.harness import WorkerProcess, scratch_database
 from tests.docs.blocks import ROOT, Block, all_blocks
 from tests.docs.test_generated import generator
+from tests.harness import WorkerProcess, scratch_database
 
 pytestmark = pytest.mark.integration
 

@@ -36,7 +36,7 @@ def test_cli_reference_covers_every_command() -> None:
 
 
 def test_message_reference_covers_every_wire_model() -> None:
-    from models.wire import WIRE_MODELS
+    from onexgen.models.wire import WIRE_MODELS
 
     text = (ROOT / "docs" / "reference" / "messages.md").read_text()
     assert all(f"## `{name}`" in text for name in WIRE_MODELS)

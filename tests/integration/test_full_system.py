@@ -9,9 +9,9 @@ the results, the learned updates in Postgres (feedback rows, matrix, model
 versions), the alert at the receiver, ``/dashboard.json``, the Postgres views,
 the dead letters, the JSON logs and the exported spans.
 
-The rules are the shipped ``config/alert_rules.yaml`` event rules with ``for``
+The rules are the shipped ``onexgen/alerting/defaults/alert_rules.yaml`` event rules with ``for``
 shortened to 1 s; the alert-manager config is the shipped
-``config/alertmanager.yaml`` (same receivers and routes, webhook URL from
+``onexgen/alerting/defaults/alertmanager.yaml`` (same receivers and routes, webhook URL from
 ``ONEXGEN_ALERT_WEBHOOK_URL``) with its waits shortened and its maintenance
 window removed, so that the test cannot fall into it.
 
@@ -38,16 +38,18 @@ import yaml
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry
 
-from models.wire import GenerationResult, ResultStatus
-from observability.metrics import PipelineMetrics
-from observability.tracing import Tracing
-from onexgen.harness import WorkerProcess
+from onexgen.alerting.config import DEFAULT_MANAGER_FILE
+from onexgen.alerting.rules import DEFAULT_RULES_FILE
+from onexgen.generation.batch import BatchProcessor
+from onexgen.generation.pool import GenerationPool
+from onexgen.models.wire import GenerationResult, ResultStatus
+from onexgen.observability.metrics import PipelineMetrics
+from onexgen.observability.tracing import Tracing
 from onexgen.settings import Settings, TopicNames
-from pipeline.batch import BatchProcessor
-from pipeline.pool import GenerationPool
-from streams.publisher import Publisher
-from streams.records import InboundMessage
-from streams.topics import ensure_topics
+from onexgen.streams.publisher import Publisher
+from onexgen.streams.records import InboundMessage
+from onexgen.streams.topics import ensure_topics
+from tests.harness import WorkerProcess
 from tests.integration.alerts.receivers import HttpSink, wait_until
 from tests.integration.kafka_io import collect, header, produce
 
@@ -77,12 +79,12 @@ def request(i: int, tag: str) -> dict[str, Any]:
 
 def write_configs(directory: Path) -> tuple[Path, Path]:
     """The shipped rules and alert-manager config with test-sized windows."""
-    rules = yaml.safe_load((ROOT / "config" / "alert_rules.yaml").read_text())
+    rules = yaml.safe_load(DEFAULT_RULES_FILE.read_text())
     rules["evaluation_interval_s"] = 0.2
     rules["resend_interval_s"] = 2
     rules["rules"] = [dict(r, **{"for": 1}) for r in rules["rules"]
                       if r["metric"] == "event_success_rate"]
-    manager = yaml.safe_load((ROOT / "config" / "alertmanager.yaml").read_text())
+    manager = yaml.safe_load(DEFAULT_MANAGER_FILE.read_text())
     manager.update(tick_s=0.1, silence_refresh_s=0.5, retry_initial_s=0.1, retry_max_s=1)
     manager["route"].update(group_wait_s=0.2, group_interval_s=1)
     manager.pop("maintenance_windows", None)

@@ -11,9 +11,9 @@ import asyncpg
 import orjson
 import pytest
 
-from models.wire import GenerationResult, ResultStatus
-from onexgen.harness import WorkerProcess, scratch_database
+from onexgen.models.wire import GenerationResult, ResultStatus
 from onexgen.settings import TopicNames
+from tests.harness import WorkerProcess, scratch_database
 from tests.integration.kafka_io import Outgoing, collect, header, produce
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,9 @@ import time
 import pytest
 
 from onexgen.settings import Settings
-from streams.publisher import Publisher
-from streams.records import OutboundRecord
-from streams.topics import ensure_topics
+from onexgen.streams.publisher import Publisher
+from onexgen.streams.records import OutboundRecord
+from onexgen.streams.topics import ensure_topics
 
 
 async def _publish_seconds(settings: Settings) -> float:

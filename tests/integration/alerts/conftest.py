@@ -21,18 +21,18 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import CollectorRegistry
 
-from observability.alerts.config import ManagerConfig
-from observability.alerts.engine import RuleEngine
-from observability.alerts.metrics import AlertMetrics
-from observability.alerts.rules import parse_rules
-from observability.alerts.service import AlertManagerService, AlertPublisher, MonitorLoop
-from observability.monitor import Monitor
+from onexgen.alerting.config import ManagerConfig
+from onexgen.alerting.engine import RuleEngine
+from onexgen.alerting.metrics import AlertMetrics
+from onexgen.alerting.rules import parse_rules
+from onexgen.alerting.service import AlertManagerService, AlertPublisher, MonitorLoop
+from onexgen.alerting.silence_store import SilenceRepository
+from onexgen.observability.monitor import Monitor
 from onexgen.settings import Settings
-from storage.migrate import migrate
-from storage.pool import create_pool
-from storage.repositories.silences import SilenceRepository
-from streams.publisher import Publisher
-from streams.topics import ensure_topics
+from onexgen.storage.migrate import migrate
+from onexgen.storage.pool import create_pool
+from onexgen.streams.publisher import Publisher
+from onexgen.streams.topics import ensure_topics
 from tests.integration.alerts.receivers import HttpSink, SmtpSink
 
 RULES = {

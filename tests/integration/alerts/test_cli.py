@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from onexgen.commands import alerts
-from storage.migrate import migrate
+from onexgen.cli import alerts
+from onexgen.storage.migrate import migrate
 
 pytestmark = pytest.mark.integration
 
@@ -56,11 +56,11 @@ async def test_dashboard_cli_reads_running_server_in_all_formats() -> None:
     from aiohttp import web
     from prometheus_client import CollectorRegistry
 
-    from observability.dashboard.routes import add_routes
-    from observability.dashboard.snapshot import Dashboard
-    from observability.metrics import render_metrics
-    from observability.monitor import Monitor
-    from onexgen.commands.dashboard import render
+    from onexgen.cli.dashboard import render
+    from onexgen.dashboard.routes import add_routes
+    from onexgen.dashboard.snapshot import Dashboard
+    from onexgen.observability.metrics import render_metrics
+    from onexgen.observability.monitor import Monitor
     from tests.integration.alerts.receivers import free_port
 
     registry = CollectorRegistry()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from observability.alerts.silences import new_silence
+from onexgen.alerting.silences import new_silence
 from tests.integration.alerts.conftest import AlertStack
 from tests.integration.alerts.receivers import wait_until
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from codegen.engine import EngineConfig
-from codegen.render import TEMPLATE_DIR
-from models.wire import GenerationResult
-from pipeline.pool import GenerationPool
+from onexgen.generation.engine import EngineConfig
+from onexgen.generation.pool import GenerationPool
+from onexgen.generation.render import TEMPLATE_DIR
+from onexgen.models.wire import GenerationResult
 from tests.unit.codegen.test_render import MIXIN_SETS
 
 INCOMPATIBLE = [("effect", ["Retry", "Synchronous"], "must finish each call without suspending"),

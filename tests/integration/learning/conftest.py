@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from learning.mixins.data import probe_outcomes, sample_combinations
-from learning.mixins.model import CompatibilityModel
+from onexgen.learning.mixins.data import probe_outcomes, sample_combinations
+from onexgen.learning.mixins.model import CompatibilityModel
 from onexgen.settings import Settings
-from storage.migrate import migrate
-from storage.pool import Database
-from streams.publisher import Publisher
-from streams.records import InboundMessage
-from streams.topics import ensure_topics
+from onexgen.storage.migrate import migrate
+from onexgen.storage.pool import Database
+from onexgen.streams.publisher import Publisher
+from onexgen.streams.records import InboundMessage
+from onexgen.streams.topics import ensure_topics
 
 
 @pytest.fixture(scope="session")

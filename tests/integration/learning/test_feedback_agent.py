@@ -17,14 +17,14 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
-from agents.feedback import register_feedback_agent
-from agents.runtime import WorkerRuntime
-from observability.metrics import PipelineMetrics
-from observability.monitor import Monitor
+from onexgen.agents.feedback import register_feedback_agent
+from onexgen.agents.runtime import WorkerRuntime
+from onexgen.observability.metrics import PipelineMetrics
+from onexgen.observability.monitor import Monitor
 from onexgen.settings import Settings
-from storage.pool import Database
-from streams.app import create_app
-from streams.publisher import Publisher
+from onexgen.storage.pool import Database
+from onexgen.streams.app import create_app
+from onexgen.streams.publisher import Publisher
 from tests.integration.kafka_io import collect, produce
 
 pytestmark = pytest.mark.integration

@@ -5,16 +5,16 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from agents.feedback import FeedbackProcessor, PatternUpdater, remember_requests
-from learning.mixins.model import CompatibilityModel
-from learning.mixins.online import OnlineLearner
-from learning.mixins.service import MixinLearningService
-from learning.patterns.persist import copy_of
-from learning.patterns.training import default_detector
+from onexgen.learning.mixins.model import CompatibilityModel
+from onexgen.learning.mixins.online import OnlineLearner
+from onexgen.learning.mixins.service import MixinLearningService
+from onexgen.learning.patterns.persist import copy_of
+from onexgen.learning.patterns.training import default_detector
+from onexgen.learning.processor import FeedbackProcessor, PatternUpdater, remember_requests
 from onexgen.settings import Settings
-from storage.pool import Database
-from streams.dead_letter import X_ERROR_TYPE, X_ORIGIN_OFFSET
-from streams.publisher import Publisher
+from onexgen.storage.pool import Database
+from onexgen.streams.dead_letter import X_ERROR_TYPE, X_ORIGIN_OFFSET
+from onexgen.streams.publisher import Publisher
 from tests.integration.kafka_io import collect, header, produce
 from tests.integration.learning.conftest import as_inbound
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from learning.mixins.data import Outcome
-from learning.mixins.model import to_bytes
-from learning.mixins.service import MixinLearningService
-from learning.models_store import ModelStore
-from storage.pool import Database
-from storage.repositories.models import MixinFeedbackEvent, MixinFeedbackRepository
+from onexgen.learning.mixins.data import Outcome
+from onexgen.learning.mixins.model import to_bytes
+from onexgen.learning.mixins.service import MixinLearningService
+from onexgen.learning.models_store import ModelStore
+from onexgen.storage.pool import Database
+from onexgen.storage.repositories.models import MixinFeedbackEvent, MixinFeedbackRepository
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +59,7 @@ async def test_update_past_threshold_retrains_in_background_and_stores_version(
 
 
 async def test_record_many_refuses_weight_that_disagrees_with_source(db: Database) -> None:
-    from storage.errors import ConstraintViolation
+    from onexgen.storage.errors import ConstraintViolation
 
     with pytest.raises(ConstraintViolation):
         await MixinFeedbackRepository(db.pool).record_many([MixinFeedbackEvent(

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from storage.migrate import migrate
-from storage.pool import Database
+from onexgen.storage.migrate import migrate
+from onexgen.storage.pool import Database
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from models.rows import MixinOutcome, PatternFeedbackRow, TemplateCacheUpdate, TemplateType
-from models.wire import FeedbackSource, NodeType, PatternFeedbackType
-from storage.errors import ConstraintViolation, translated
-from storage.pool import Database
-from storage.repositories.mixins import outcomes_for
+from onexgen.models.rows import MixinOutcome, PatternFeedbackRow, TemplateCacheUpdate, TemplateType
+from onexgen.models.wire import FeedbackSource, NodeType, PatternFeedbackType
+from onexgen.storage.errors import ConstraintViolation, translated
+from onexgen.storage.pool import Database
+from onexgen.storage.repositories.mixins import outcomes_for
 
 pytestmark = pytest.mark.integration
 

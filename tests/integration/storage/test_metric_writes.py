@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models.rows import EventMetricRow, GenerationMetricRow, GenerationPhase
-from models.wire import NodeType
-from storage.partitions import ensure_partitions, list_partitions
-from storage.pool import Database, create_pool
-from storage.repositories.events import EventMetricsRepository
+from onexgen.models.rows import EventMetricRow, GenerationMetricRow, GenerationPhase
+from onexgen.models.wire import NodeType
+from onexgen.storage.partitions import ensure_partitions, list_partitions
+from onexgen.storage.pool import Database, create_pool
+from onexgen.storage.repositories.events import EventMetricsRepository
 
 pytestmark = pytest.mark.integration
 

@@ -8,10 +8,10 @@ import socket
 import asyncpg
 import pytest
 
-from storage.errors import ConnectionRejected, DatabaseUnavailable, MigrationError
-from storage.migrate import applied_versions, load_migrations, migrate
-from storage.partitions import list_partitions
-from storage.pool import create_pool
+from onexgen.storage.errors import ConnectionRejected, DatabaseUnavailable, MigrationError
+from onexgen.storage.migrate import applied_versions, load_migrations, migrate
+from onexgen.storage.partitions import list_partitions
+from onexgen.storage.pool import create_pool
 
 pytestmark = pytest.mark.integration
 

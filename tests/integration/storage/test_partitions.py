@@ -6,15 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models.rows import EventMetricRow, GenerationMetricRow, GenerationPhase
-from models.wire import NodeType
-from storage.partitions import (
+from onexgen.models.rows import EventMetricRow, GenerationMetricRow, GenerationPhase
+from onexgen.models.wire import NodeType
+from onexgen.storage.partitions import (
     drop_expired_partitions,
     ensure_partitions,
     list_partitions,
     maintain_partitions,
 )
-from storage.pool import Database
+from onexgen.storage.pool import Database
 
 pytestmark = pytest.mark.integration
 

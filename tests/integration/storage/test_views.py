@@ -8,7 +8,7 @@ from statistics import fmean
 
 import pytest
 
-from models.rows import (
+from onexgen.models.rows import (
     EventMetricRow,
     GenerationMetricRow,
     GenerationPhase,
@@ -17,8 +17,8 @@ from models.rows import (
     TemplateCacheUpdate,
     TemplateType,
 )
-from models.wire import FeedbackSource, NodeType, PatternFeedbackType
-from storage.pool import Database
+from onexgen.models.wire import FeedbackSource, NodeType, PatternFeedbackType
+from onexgen.storage.pool import Database
 
 pytestmark = pytest.mark.integration
 

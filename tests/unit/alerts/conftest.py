@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from models.wire import AlertMessage, AlertStatus
-from observability.alerts.matchers import fingerprint
+from onexgen.alerting.matchers import fingerprint
+from onexgen.models.wire import AlertMessage, AlertStatus
 
 
 class FakeClock:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from agents.alertmanager import register_alertmanager
-from agents.monitor import register_monitor
-from agents.runtime import WorkerRuntime
+from onexgen.agents.alertmanager import register_alertmanager
+from onexgen.agents.monitor import register_monitor
+from onexgen.agents.runtime import WorkerRuntime
 from onexgen.settings import Settings
-from streams.app import create_app
+from onexgen.streams.app import create_app
 
 
 def test_register_monitor_and_alertmanager_attach_agents_timers_and_routes() -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from observability.alerts.promrules import prometheus_duration
-from onexgen.commands import alerts
-from onexgen.commands.alerts import duration
+from onexgen.alerting.promrules import prometheus_duration
+from onexgen.cli import alerts
+from onexgen.cli.alerts import duration
 
 
 def _run(argv: list[str]) -> int:

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from observability.alerts.config import ManagerConfig
-from observability.alerts.manager import AlertManager
-from observability.alerts.routing import build_tree, match_routes
-from observability.alerts.silences import SilenceSet, new_silence
-from observability.receivers.base import Notification
+from onexgen.alerting.config import ManagerConfig
+from onexgen.alerting.manager import AlertManager
+from onexgen.alerting.receivers.base import Notification
+from onexgen.alerting.routing import build_tree, match_routes
+from onexgen.alerting.silences import SilenceSet, new_silence
 from tests.unit.alerts.conftest import FakeClock, make_alert, manager_config
 
 

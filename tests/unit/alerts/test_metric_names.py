@@ -8,12 +8,12 @@ import subprocess
 import pytest
 from prometheus_client import CollectorRegistry
 
-from models.wire import AlertStatus
-from observability.alerts.engine import RuleEngine
-from observability.alerts.metrics import AlertMetrics, NotificationMetrics
-from observability.alerts.rules import load_rules
-from observability.metrics import PipelineMetrics, render_metrics
-from observability.monitor import STAGES, Monitor
+from onexgen.alerting.engine import RuleEngine
+from onexgen.alerting.metrics import AlertMetrics, NotificationMetrics
+from onexgen.alerting.rules import load_rules
+from onexgen.models.wire import AlertStatus
+from onexgen.observability.metrics import PipelineMetrics, render_metrics
+from onexgen.observability.monitor import STAGES, Monitor
 
 
 def test_alerting_and_monitor_metrics_pass_promtool_check_metrics() -> None:

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from observability.alerts.config import parse_manager_config
-from observability.alerts.errors import ManagerConfigError
-from observability.dashboard.routes import dashboard_html
-from observability.health import HealthChecker
-from observability.receivers.base import Notification
-from observability.receivers.email import build_email
-from observability.receivers.slack import slack_message
-from observability.receivers.webhook import alertmanager_payload
+from onexgen.alerting.config import parse_manager_config
+from onexgen.alerting.errors import ManagerConfigError
+from onexgen.alerting.receivers.base import Notification
+from onexgen.alerting.receivers.email import build_email
+from onexgen.alerting.receivers.slack import slack_message
+from onexgen.alerting.receivers.webhook import alertmanager_payload
+from onexgen.dashboard.routes import dashboard_html
+from onexgen.observability.health import HealthChecker
 from tests.unit.alerts.conftest import make_alert
 
 CONFIG = """

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from models.wire import AlertStatus
-from observability.alerts.engine import RuleEngine
-from observability.alerts.errors import RuleConfigError
-from observability.alerts.matchers import fingerprint
-from observability.alerts.metrics import AlertMetrics
-from observability.alerts.rules import load_rules, parse_rules
-from observability.monitor import Monitor
+from onexgen.alerting.engine import RuleEngine
+from onexgen.alerting.errors import RuleConfigError
+from onexgen.alerting.matchers import fingerprint
+from onexgen.alerting.metrics import AlertMetrics
+from onexgen.alerting.rules import load_rules, parse_rules
+from onexgen.models.wire import AlertStatus
+from onexgen.observability.monitor import Monitor
 from tests.unit.alerts.conftest import FakeClock
 
 

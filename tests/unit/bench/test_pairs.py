@@ -28,7 +28,7 @@ def test_an_interpreter_that_is_not_there_is_named(tmp_path: Path) -> None:
 
 
 def test_a_variant_may_name_a_checkout_to_run() -> None:
-    from onexgen.settings import REPO_ROOT
+    from tests.harness import ROOT as REPO_ROOT
 
     spec = parse_variant(f"code={REPO_ROOT} ONEXGEN_BATCH_SIZE=20")
     assert spec == WorkerSpec({"ONEXGEN_BATCH_SIZE": "20"}, None, REPO_ROOT)

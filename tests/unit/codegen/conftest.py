@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from models.wire import GenerationRequest
+from onexgen.models.wire import GenerationRequest
 
 RUFF = Path(sys.executable).parent / "ruff"
 

@@ -9,15 +9,15 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
-from codegen.cache_metrics import EngineStatsCollector, template_type
-from codegen.composition import CompositionCache, canonical_order
-from codegen.engine import Engine, EngineConfig
-from codegen.output_cache import CachedResult, OutputLRU, fingerprint
-from codegen.shared_cache import CacheBackendUnavailable, SharedOutputCache
-from codegen.validate import check_composition_for_real
-from models.rows import TemplateType
-from models.wire import FeedbackSource, GeneratedFile, GenerationResult, StageOutcome
-from pipeline.job import decode_request, run_job
+from onexgen.generation.cache_metrics import EngineStatsCollector, template_type
+from onexgen.generation.composition import CompositionCache, canonical_order
+from onexgen.generation.engine import Engine, EngineConfig
+from onexgen.generation.job import decode_request, run_job
+from onexgen.generation.output_cache import CachedResult, OutputLRU, fingerprint
+from onexgen.generation.shared_cache import CacheBackendUnavailable, SharedOutputCache
+from onexgen.generation.validate import check_composition_for_real
+from onexgen.models.rows import TemplateType
+from onexgen.models.wire import FeedbackSource, GeneratedFile, GenerationResult, StageOutcome
 
 PLACEHOLDERS = (b'{"request_id":"@@onexgen:request_id@@",'
                 b'"correlation_id":"@@onexgen:correlation_id@@"}')

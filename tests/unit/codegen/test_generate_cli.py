@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from onexgen.commands import generate
+from onexgen.cli import generate
 
 REQUEST = {"request_id": "cli-1", "node_type": "compute", "name": "PriceCalculator",
            "domain": "billing", "description": "Prices a cart.", "mixins": ["Validation"]}

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from codegen import InvalidOperationError, render_package
-from codegen.filters import md_text, pycomment, pyrepr, yaml_str
-from models.wire import GenerationRequest
+from onexgen.generation import InvalidOperationError, render_package
+from onexgen.generation.filters import md_text, pycomment, pyrepr, yaml_str
+from onexgen.models.wire import GenerationRequest
 
 HOSTILE = ['"', "'", '"""', "'''", "\\", "\\n", "\n", "\r", "\r\n", "#", "{{", "}}", "{%", "%}",
            "{#", "\u2028", "\u2029", "\x00", "\x0b", "\x0c", "\x85", "\U0001f600",
@@ -127,7 +127,7 @@ def test_pycomment_and_md_text_match_their_regular_expression_versions(text: str
     give what the first versions gave: one ``re.sub`` each over the cleaned line."""
     import re
 
-    from codegen.filters import _COMMENT_MAX, _printable_line
+    from onexgen.generation.filters import _COMMENT_MAX, _printable_line
 
     line = re.sub(r"coding[:=]", "coding -", _printable_line(text), flags=re.IGNORECASE)
     if len(line) > _COMMENT_MAX:
@@ -142,8 +142,8 @@ def test_finalize_guard_passes_exactly_identifier_like_text_seen_or_not(text: st
     """The guard remembers tokens it has passed; what it refuses it refuses every time."""
     import re
 
-    from codegen.errors import RenderError
-    from codegen.filters import Emitted, finalize_guard
+    from onexgen.generation.errors import RenderError
+    from onexgen.generation.filters import Emitted, finalize_guard
 
     class Sneaky(str):  # a str subclass is checked on its content, never remembered
         __slots__ = ()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.identifiers import pascal_case, snake_case
+from onexgen.models.identifiers import pascal_case, snake_case
 
 
 def _snake_by_group_reference(name: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from codegen.procpool import ProcessPool
+from onexgen.procpool import ProcessPool
 
 
 def _unused(item: object, detail: object) -> None:

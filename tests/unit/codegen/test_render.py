@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 import yaml
+from onex_runtime import check_composition
 
-from codegen import (
+from onexgen.generation import (
     CompositionRejected,
     InvalidOperationError,
     Renderer,
     UnknownMixinError,
     render_package,
 )
-from codegen.render import TEMPLATE_DIR
-from codegen.validate import check_composition_for_real, validate_syntax, write_package
-from models.wire import GeneratedFile
-from onex_runtime import check_composition
+from onexgen.generation.render import TEMPLATE_DIR
+from onexgen.generation.validate import check_composition_for_real, validate_syntax, write_package
+from onexgen.models.wire import GeneratedFile
 from tests.unit.codegen.conftest import make_request, ruff_check
 
 MIXIN_SETS: dict[str, list[list[str]]] = {
@@ -270,7 +270,7 @@ def test_templates_read_attributes_without_a_failed_lookup(
 def test_rendering_with_a_shared_context_gives_what_template_render_gives() -> None:
     """The renderer hands every file of a package one context parent (no per-file copy);
     each file must be byte for byte what Jinja's own ``Template.render`` makes of it."""
-    from codegen.render import _Pattern, package_templates
+    from onexgen.generation.render import _Pattern, package_templates
 
     renderer = Renderer(TEMPLATE_DIR)
     for node_type, mixins in CASES:

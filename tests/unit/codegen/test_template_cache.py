@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from codegen.render import TEMPLATE_DIR, Renderer
-from codegen.template_cache import TemplateCache, estimated_size
+from onexgen.generation.render import TEMPLATE_DIR, Renderer
+from onexgen.generation.template_cache import TemplateCache, estimated_size
 from tests.unit.codegen.conftest import make_request
 
 

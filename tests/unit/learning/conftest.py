@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from learning.patterns.detector import PatternDetector
-from learning.patterns.training import default_detector
-from models.wire import GenerationRequest
+from onexgen.learning.patterns.detector import PatternDetector
+from onexgen.learning.patterns.training import default_detector
+from onexgen.models.wire import GenerationRequest
 
 
 def make_request(description: str = "", ops: list[tuple[str, str]] | None = None,

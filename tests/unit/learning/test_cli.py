@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from onexgen.commands import patterns
+from onexgen.cli import patterns
 
 GOOD = {"request_id": "c-1", "node_type": "effect", "name": "Mailer", "domain": "mail",
         "description": "Sends a welcome e-mail to new users.", "operations": []}
@@ -67,8 +67,8 @@ def test_eval_unknown_pattern_one_line_error_exit_two(
 
 def test_train_small_file_writes_loadable_model(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from learning.patterns.dataset import TRAIN_PATH
-    from learning.patterns.persist import load
+    from onexgen.learning.patterns.dataset import TRAIN_PATH
+    from onexgen.learning.patterns.persist import load
 
     out = tmp_path / "m.model"
     assert run(["patterns", "train", "--data", str(TRAIN_PATH), "--out", str(out)]) == 0

@@ -7,11 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from learning.patterns.detector import PatternDetector, TrainingExample
-from learning.patterns.errors import ModelFormatError, UnknownPatternError
-from learning.patterns.persist import copy_of, from_bytes, load, save, to_bytes
-from learning.patterns.thresholds import Evidence, choose_threshold
+from onexgen.learning.patterns.dataset import TRAIN_PATH
+from onexgen.learning.patterns.detector import PatternDetector, TrainingExample
+from onexgen.learning.patterns.errors import ModelFormatError, UnknownPatternError
+from onexgen.learning.patterns.persist import copy_of, from_bytes, load, save, to_bytes
+from onexgen.learning.patterns.thresholds import Evidence, choose_threshold
 from tests.unit.learning.conftest import make_request
+
+SPLITS = {"train.jsonl": TRAIN_PATH,
+          "test.jsonl": Path(__file__).resolve().parents[3] / "data" / "patterns" / "test.jsonl"}
 
 REQUESTS = [
     make_request("Creates, reads and deletes notes; caches hot notes.", rid="r1"),
@@ -87,15 +91,13 @@ def test_tune_thresholds_labeled_requests_sets_every_pattern(trained: PatternDet
 
 
 def test_cached_hashers_build_exactly_scikit_learns_matrices() -> None:
-    from pathlib import Path
 
-    from learning.patterns.dataset import parse_request
-    from learning.patterns.features import _CHAR_HASHER, _CHARS, _WORD_HASHER, _WORDS
-    from learning.patterns.text import request_text
+    from onexgen.learning.patterns.dataset import parse_request
+    from onexgen.learning.patterns.features import _CHAR_HASHER, _CHARS, _WORD_HASHER, _WORDS
+    from onexgen.learning.patterns.text import request_text
 
-    data = Path(__file__).resolve().parents[3] / "data" / "patterns"
     texts = [request_text(parse_request(line)) for f in ("train.jsonl", "test.jsonl")
-             for line in (data / f).read_text().splitlines() if line.strip()]
+             for line in SPLITS[f].read_text().splitlines() if line.strip()]
     texts += ["", "a", "ab", "x y", "über straße ✓ naïve", "not_cache not_retry  twice  spaced"]
     for ours, theirs in ((_WORD_HASHER, _WORDS), (_CHAR_HASHER, _CHARS)):
         for _ in range(2):  # cold, then from the cache
@@ -108,19 +110,18 @@ def test_feature_matrix_is_the_three_blocks_side_by_side() -> None:
     """Built in one piece, it must equal ``hstack`` of the word, character and rule blocks."""
     import scipy.sparse as sp
 
-    from learning.patterns.dataset import parse_request
-    from learning.patterns.features import (
+    from onexgen.learning.patterns.dataset import parse_request
+    from onexgen.learning.patterns.features import (
         _CHAR_HASHER,
         _WORD_HASHER,
         RULE_SCALE,
         feature_matrix,
         rule_matrix,
     )
-    from learning.patterns.text import request_text
+    from onexgen.learning.patterns.text import request_text
 
-    data = Path(__file__).resolve().parents[3] / "data" / "patterns"
     texts = [request_text(parse_request(line))
-             for line in (data / "train.jsonl").read_text().splitlines() if line.strip()]
+             for line in TRAIN_PATH.read_text().splitlines() if line.strip()]
     texts += ["", "a", "not_cache twice"]
     rules = rule_matrix(texts)
     mine = feature_matrix(texts, rules)
@@ -135,8 +136,8 @@ def test_feature_matrix_is_the_three_blocks_side_by_side() -> None:
 
 def _one_model_at_a_time(detector: PatternDetector) -> np.ndarray:
     """Confidences of REQUESTS scored the plain way: each pattern's model on its own."""
-    from learning.patterns.detector import _sigmoid
-    from learning.patterns.library import PATTERN_NAMES
+    from onexgen.learning.patterns.detector import _sigmoid
+    from onexgen.learning.patterns.library import PATTERN_NAMES
 
     rules, rows = detector.featurise(REQUESTS)
     out = rules.copy()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from learning.patterns.dataset import LabeledRequest
-from learning.patterns.detector import PatternDetector
-from learning.patterns.evaluate import evaluate, replay
-from learning.patterns.feedback import FeedbackLearner, examples_from_feedback
-from learning.patterns.weights import AUTOMATED_WEIGHT, USER_WEIGHT, weight_for
-from models.wire import PatternFeedback
+from onexgen.learning.patterns.dataset import LabeledRequest
+from onexgen.learning.patterns.detector import PatternDetector
+from onexgen.learning.patterns.evaluate import evaluate, replay
+from onexgen.learning.patterns.feedback import FeedbackLearner, examples_from_feedback
+from onexgen.learning.patterns.weights import AUTOMATED_WEIGHT, USER_WEIGHT, weight_for
+from onexgen.models.wire import PatternFeedback
 from tests.unit.learning.conftest import make_request
 
 REQ = make_request("Lets editors publish and unpublish articles.")

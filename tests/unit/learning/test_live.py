@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from learning.live import mixin_verdicts_correct, tally_pattern_feedback
-from learning.patterns.library import PATTERNS
-from models.wire import PatternFeedback
+from onexgen.learning.live import mixin_verdicts_correct, tally_pattern_feedback
+from onexgen.learning.patterns.library import PATTERNS
+from onexgen.models.wire import PatternFeedback
 
 
 def fb(rid: str, pattern: str, kind: str, actual: str | None = None) -> PatternFeedback:

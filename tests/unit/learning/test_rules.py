@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from learning.patterns.detector import PatternDetector
-from learning.patterns.library import PATTERN_NAMES
-from learning.patterns.rules import crud_kinds, rule_scores
-from learning.patterns.text import request_text
+from onexgen.learning.patterns.dataset import TRAIN_PATH
+from onexgen.learning.patterns.detector import PatternDetector
+from onexgen.learning.patterns.library import PATTERN_NAMES
+from onexgen.learning.patterns.rules import crud_kinds, rule_scores
+from onexgen.learning.patterns.text import request_text
 from tests.unit.learning.conftest import make_request
+
+SPLITS = {"train.jsonl": TRAIN_PATH,
+          "test.jsonl": Path(__file__).resolve().parents[3] / "data" / "patterns" / "test.jsonl"}
 
 
 def names(detector: PatternDetector, description: str,
@@ -81,12 +87,11 @@ def test_text_operation_names_split_into_words() -> None:
 
 
 def test_rule_scores_with_the_per_pattern_prefilter_equal_every_phrase_searched() -> None:
-    from pathlib import Path
 
     import numpy as np
 
-    from learning.patterns import rules
-    from learning.patterns.dataset import parse_request
+    from onexgen.learning.patterns import rules
+    from onexgen.learning.patterns.dataset import parse_request
 
     def unfiltered(text: str) -> np.ndarray:
         out = np.zeros(len(PATTERN_NAMES))
@@ -97,9 +102,8 @@ def test_rule_scores_with_the_per_pattern_prefilter_equal_every_phrase_searched(
                     out[PATTERN_NAMES.index(name)] = max(out[PATTERN_NAMES.index(name)], score)
         return out
 
-    data = Path(__file__).resolve().parents[3] / "data" / "patterns"
     texts = [request_text(parse_request(line))
-             for f in ("train.jsonl", "test.jsonl") for line in (data / f).read_text().splitlines()
+             for f in ("train.jsonl", "test.jsonl") for line in SPLITS[f].read_text().splitlines()
              if line.strip()]
     assert len(texts) > 400
     fired = 0
@@ -112,7 +116,7 @@ def test_rule_scores_with_the_per_pattern_prefilter_equal_every_phrase_searched(
 
 def _clauses_every_pass(text: str) -> list[str]:
     """``clauses_of`` as it was: every rewrite run, needed or not."""
-    from learning.patterns import text as t
+    from onexgen.learning.patterns import text as t
 
     text = t._EMAIL.sub("email", t._CAMEL.sub(" ", text)).lower()
     text = t._NUMBER_SEP.sub("", text)
@@ -127,20 +131,18 @@ _PIECES = ["CamelCase", "e-mail", "E-Mail", "1,000.5", "can't", "won't", "isn't"
 
 @given(st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=6)), max_size=10))
 def test_clauses_skip_only_rewrites_that_could_not_match(pieces: list[str]) -> None:
-    from learning.patterns.text import clauses_of
+    from onexgen.learning.patterns.text import clauses_of
 
     text = " ".join(pieces)
     assert clauses_of(text) == _clauses_every_pass(text)
 
 
 def test_clauses_of_the_labelled_set_equal_every_pass_run() -> None:
-    from pathlib import Path
 
-    from learning.patterns.dataset import parse_request
-    from learning.patterns.text import clauses_of
+    from onexgen.learning.patterns.dataset import parse_request
+    from onexgen.learning.patterns.text import clauses_of
 
-    data = Path(__file__).resolve().parents[3] / "data" / "patterns"
-    for line in (data / "train.jsonl").read_text().splitlines():
+    for line in TRAIN_PATH.read_text().splitlines():
         if line.strip():
             request = parse_request(line)
             for text in [request.description, *(f"{o.name} {o.description}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from learning.scoring import Counts, ratio, score
+from onexgen.learning.scoring import Counts, ratio, score
 
 LABELS = ["a", "b"]
 

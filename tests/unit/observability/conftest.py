@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from structlog.contextvars import clear_contextvars
 
-from observability.logging import configure_logging, shutdown_logging
+from onexgen.observability.logging import configure_logging, shutdown_logging
 
 ReadLines = Callable[[], list[dict[str, Any]]]
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from structlog.contextvars import get_contextvars
 
-from observability.context import (
+from onexgen.observability.context import (
     CORRELATION_ID_HEADER,
     correlation_id_from_headers,
     current_correlation_id,
@@ -17,7 +17,7 @@ from observability.context import (
     with_correlation_header,
     with_log_context,
 )
-from observability.logging import get_logger
+from onexgen.observability.logging import get_logger
 from tests.unit.observability.conftest import ReadLines
 
 

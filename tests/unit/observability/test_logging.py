@@ -16,8 +16,8 @@ from structlog.contextvars import (
     unbind_contextvars,
 )
 
-from observability.context import log_context
-from observability.logging import (
+from onexgen.observability.context import log_context
+from onexgen.observability.logging import (
     JsonHandler,
     configure_logging,
     flush_logging,

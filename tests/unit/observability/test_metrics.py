@@ -6,7 +6,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from observability.metrics import MetricSet, PipelineMetrics, render_metrics
+from onexgen.observability.metrics import MetricSet, PipelineMetrics, render_metrics
 
 
 @pytest.fixture

@@ -8,9 +8,14 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from observability.context import log_context
-from observability.logging import get_logger
-from observability.redaction import REDACTED, is_sensitive_key, mask_credentials, redact_event
+from onexgen.observability.context import log_context
+from onexgen.observability.logging import get_logger
+from onexgen.observability.redaction import (
+    REDACTED,
+    is_sensitive_key,
+    mask_credentials,
+    redact_event,
+)
 from tests.unit.observability.conftest import ReadLines
 
 

@@ -7,8 +7,8 @@ import json
 import threading
 from pathlib import Path
 
-from observability.logging import configure_logging_from_settings, flush_logging, get_logger
-from observability.sinks import FileSink, StreamSink
+from onexgen.observability.logging import configure_logging_from_settings, flush_logging, get_logger
+from onexgen.observability.sinks import FileSink, StreamSink
 from onexgen.settings import Settings
 
 

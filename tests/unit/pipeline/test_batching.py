@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from streams.batching import take_batches
+from onexgen.streams.batching import take_batches
 
 
 @dataclass

@@ -13,7 +13,7 @@ import inspect
 import pytest
 from faust.transport.consumer import Consumer as FaustConsumer
 
-from streams.consumer import MessageHandoff
+from onexgen.streams.consumer import MessageHandoff
 
 EVENTS = ("suspend_flow", "stopped", "crashed")
 

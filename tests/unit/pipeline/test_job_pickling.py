@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import pickle
 
-from codegen.composition import CompositionOutcome
-from pipeline.job import JobOutcome
+from onexgen.generation.composition import CompositionOutcome
+from onexgen.generation.job import JobOutcome
 
 
 def _composition() -> CompositionOutcome:

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from codegen.engine import Engine, EngineConfig
-from models.wire import GenerationRequest, GenerationResult
-from pipeline.errors import PoolUnavailable
-from pipeline.job import run_job, timed_out
-from pipeline.pool import GenerationPool, InFlightLimit
+from onexgen.generation.engine import Engine, EngineConfig
+from onexgen.generation.errors import PoolUnavailable
+from onexgen.generation.job import run_job, timed_out
+from onexgen.generation.pool import GenerationPool, InFlightLimit
+from onexgen.models.wire import GenerationRequest, GenerationResult
 from tests.unit.pipeline.conftest import raw_request
 
 TIMEOUT_S = 1.5
@@ -75,7 +75,7 @@ def test_run_job_hang_name_without_test_hooks_is_an_ordinary_request() -> None:
 def test_a_chunk_decoded_ahead_is_decoded_once_and_its_bad_requests_still_reported(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline import job
+    from onexgen.generation import job
 
     raws: list[bytes | None] = [raw_request("a1"), b"{not json", None, raw_request("a1"),
                                 raw_request("a2")]
@@ -102,9 +102,8 @@ def test_a_chunk_decoded_ahead_is_decoded_once_and_its_bad_requests_still_report
 def test_a_chunk_detects_patterns_only_for_requests_the_output_cache_will_not_answer(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from codegen import engine as engine_module
-    from codegen import output_cache
-    from pipeline import job
+    from onexgen.generation import engine as engine_module
+    from onexgen.generation import job, output_cache
 
     engine = Engine(EngineConfig(composition=False, detect_patterns=True))
     same = "Keeps users."

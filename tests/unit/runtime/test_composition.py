@@ -6,7 +6,6 @@ import itertools
 import random
 
 import pytest
-
 from onex_runtime import MIXINS, NODE_TYPES, CompositionError, NodeEffect, check_composition
 from onex_runtime.component import NodeMeta
 from onex_runtime.mixins import ConnectionMixin, EventDrivenNodeMixin, RepositoryMixin, RetryMixin
@@ -101,7 +100,7 @@ def test_class_creation_duplicate_mixin_raises_composition_error() -> None:
 
 def test_remembered_answers_are_fresh_lists_and_a_node_type_enum_counts_as_its_value() -> None:
     """The check is cached per (node type, mixins): callers still get their own list."""
-    from models.wire import NodeType
+    from onexgen.models.wire import NodeType
 
     first = check_composition("effect", ["Retry", "Retry"])
     first.clear()

@@ -7,7 +7,6 @@ import dataclasses
 from typing import Any
 
 import pytest
-
 from onex_runtime import (
     CircuitOpenError,
     CompositionError,

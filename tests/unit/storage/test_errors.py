@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from storage.errors import (
+from onexgen.storage.errors import (
     ConnectionRejected,
     ConstraintViolation,
     DatabaseUnavailable,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from storage.errors import ConnectionRejected, DatabaseUnavailable
-from storage.pool import with_retry
+from onexgen.storage.errors import ConnectionRejected, DatabaseUnavailable
+from onexgen.storage.pool import with_retry
 
 DSN = "postgresql://onexgen:secret@127.0.0.1:1/onexgen"
 

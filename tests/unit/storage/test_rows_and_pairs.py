@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models.rows import (
+from onexgen.models.rows import (
     EventMetricRow,
     GenerationMetricRow,
     GenerationPhase,
@@ -14,11 +14,11 @@ from models.rows import (
     TemplateCacheUpdate,
     TemplateType,
 )
-from models.wire import FeedbackSource, NodeType, PatternFeedbackType
-from storage.migrate import load_migrations
-from storage.repositories._copy import inserted_count
-from storage.repositories.mixins import canonical_pair, outcomes_for, pairs_of
-from storage.repositories.templates import merge_template_updates
+from onexgen.models.wire import FeedbackSource, NodeType, PatternFeedbackType
+from onexgen.storage.migrate import load_migrations
+from onexgen.storage.repositories._copy import inserted_count
+from onexgen.storage.repositories.mixins import canonical_pair, outcomes_for, pairs_of
+from onexgen.storage.repositories.templates import merge_template_updates
 
 NOW = datetime(2025, 1, 15, 12, tzinfo=UTC)
 

@@ -11,8 +11,8 @@ from typing import ClassVar
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from observability.tracing import configure_tracing
-from streams.records import InboundMessage
+from onexgen.observability.tracing import configure_tracing
+from onexgen.streams.records import InboundMessage
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 

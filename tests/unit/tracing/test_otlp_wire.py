@@ -10,7 +10,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.trace.span import TraceState
 
-from observability.otlp_wire import RequestEncoder
+from onexgen.observability.otlp_wire import RequestEncoder
 
 RESOURCE = Resource.create({"service.name": "onexgen", "service.instance.id": "h:1"})
 OTHER = Resource.create({"service.name": "other", "n": 3, "ratio": 0.5, "on": True})

@@ -18,15 +18,15 @@ from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from observability.tracing import (
+from onexgen.generation.job import JobOutcome
+from onexgen.observability.tracing import (
     Tracing,
     TracingSettings,
     configure_tracing,
     stage_timings,
     tracing_settings,
 )
-from pipeline.job import JobOutcome
-from streams.records import InboundMessage
+from onexgen.streams.records import InboundMessage
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
@@ -210,7 +210,7 @@ def test_settings_reject_unknown_exporter() -> None:
 
 
 def test_console_exporter_writes_one_json_line_per_span() -> None:
-    from observability.tracing import _one_line
+    from onexgen.observability.tracing import _one_line
 
     out = io.StringIO()
     tracing = Tracing.create(ConsoleSpanExporter(out=out, formatter=_one_line),

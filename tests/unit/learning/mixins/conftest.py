@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from learning.mixins.data import Outcome, probe_outcomes, sample_combinations, split_by_combination
-from learning.mixins.model import CompatibilityModel
+from onexgen.learning.mixins.data import (
+    Outcome,
+    probe_outcomes,
+    sample_combinations,
+    split_by_combination,
+)
+from onexgen.learning.mixins.model import CompatibilityModel
 
 
 @pytest.fixture(scope="session")

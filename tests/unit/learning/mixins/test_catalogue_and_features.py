@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from learning.mixins.catalogue import MIXIN_NAMES, canonical_order, combo_key, node_type_of
-from learning.mixins.data import probe_outcomes, sample_combinations, split_by_combination
-from learning.mixins.errors import UnknownNodeTypeError
-from learning.mixins.features import FeatureSpace
-from models.wire import NodeType
 from onex_runtime import check_composition
+
+from onexgen.learning.mixins.catalogue import MIXIN_NAMES, canonical_order, combo_key, node_type_of
+from onexgen.learning.mixins.data import probe_outcomes, sample_combinations, split_by_combination
+from onexgen.learning.mixins.errors import UnknownNodeTypeError
+from onexgen.learning.mixins.features import FeatureSpace
+from onexgen.models.wire import NodeType
 
 
 def test_canonical_order_any_input_order_same_buildable_tuple() -> None:

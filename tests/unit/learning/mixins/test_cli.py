@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from learning.mixins import gate
-from learning.mixins.model import CompatibilityModel
-from onexgen.cli import Parser
-from onexgen.commands import mixins
+from onexgen.cli import mixins
+from onexgen.cli.main import Parser
+from onexgen.learning.mixins import gate
+from onexgen.learning.mixins.model import CompatibilityModel
 
 
 def _run(argv: list[str]) -> int:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-
-from learning.mixins.explain import explain
-from learning.mixins.gate import assess
-from learning.mixins.model import CompatibilityModel
 from onex_runtime.probe import probe_composition
+
+from onexgen.learning.mixins.explain import explain
+from onexgen.learning.mixins.gate import assess
+from onexgen.learning.mixins.model import CompatibilityModel
 
 
 def test_explain_incompatible_pair_blames_both_and_names_static_conflict(
@@ -79,7 +79,7 @@ def test_assess_policy_off_reports_score_and_decides_nothing(
 
 def test_assess_learned_in_use_failure_rejected_although_catalogue_allows(
         model: CompatibilityModel) -> None:
-    from learning.mixins.data import Outcome
+    from onexgen.learning.mixins.data import Outcome
 
     for _ in range(8):
         model.partial_fit([Outcome("effect", ("Caching", "Timeout"), False, 1.0)] * 3)

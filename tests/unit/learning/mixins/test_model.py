@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from learning.mixins.data import Outcome
-from learning.mixins.errors import ModelFormatError, TrainingDataError
-from learning.mixins.evaluate import evaluate, expected_calibration_error, learning_curve
-from learning.mixins.model import CompatibilityModel, ModelConfig, from_bytes, to_bytes
+from onexgen.learning.mixins.data import Outcome
+from onexgen.learning.mixins.errors import ModelFormatError, TrainingDataError
+from onexgen.learning.mixins.evaluate import evaluate, expected_calibration_error, learning_curve
+from onexgen.learning.mixins.model import CompatibilityModel, ModelConfig, from_bytes, to_bytes
 
 
 def test_fit_held_out_combinations_accuracy_at_least_98_percent(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from learning.mixins.data import Outcome
-from learning.mixins.evaluate import evaluate
-from learning.mixins.model import CompatibilityModel
-from learning.mixins.online import OnlineLearner, retrain
+from onexgen.learning.mixins.data import Outcome
+from onexgen.learning.mixins.evaluate import evaluate
+from onexgen.learning.mixins.model import CompatibilityModel
+from onexgen.learning.mixins.online import OnlineLearner, retrain
 
 
 def test_apply_repeated_failure_reports_keep_held_out_accuracy(

@@ -1,0 +1,74 @@
+"""The alert-manager agent: consume ``<prefix>.alerts``, route, group and notify.
+
+The alerts topic has one partition, so exactly one worker of the group holds
+it and runs the alert-manager state (groups, dedup, escalation) for all; on a
+rebalance the new holder rebuilds that state from the alerts the monitors
+re-send every ``resend_interval_s``. Consumption is plain ``stream.events()``:
+an alert is acknowledged once it is in the manager's memory, and delivery
+retries happen in the delivery queue, not by re-reading Kafka.
+
+Silences are read from Postgres (``alert_silences``) every
+``silence_refresh_s``; the manager's flush runs on a timer every ``tick_s``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+import structlog
+
+from onexgen.agents.runtime import WorkerRuntime
+from onexgen.alerting.config import ManagerConfig, load_manager_config
+from onexgen.alerting.service import AlertManagerService
+from onexgen.alerting.settings import alerting_settings
+from onexgen.alerting.silence_store import SilenceRepository
+from onexgen.alerting.silences import Silence
+from onexgen.dashboard.snapshot import Dashboard
+
+__all__ = ["register_alertmanager"]
+
+log = structlog.get_logger("onexgen.agents.alertmanager")
+
+
+def register_alertmanager(app: faust.App, runtime: WorkerRuntime, *,
+                          config: ManagerConfig | None = None,
+                          dashboard: Dashboard | None = None) -> AlertManagerService:
+    """Attach the agent and its timer; ``dashboard`` (if given) shows muting from it."""
+    settings = runtime.settings
+    config = config or load_manager_config(alerting_settings(settings).alertmanager_config)
+
+    async def active_silences(now: Any) -> list[Silence]:
+        database = getattr(runtime, "database", None)
+        if database is None:
+            raise RuntimeError("database not open yet")
+        return await SilenceRepository(database.pool).active(now)
+
+    service = AlertManagerService(config, registry=runtime.registry,
+                                  silence_source=active_silences)
+    if dashboard is not None:
+        dashboard.manager = service.manager
+    topic = app.topic(settings.topics.alerts, key_type=bytes, value_type=bytes,
+                      key_serializer="raw", value_serializer="raw")
+
+    async def alertmanager(stream: Any) -> None:
+        await runtime.wait_ready()
+        service.start()
+        log.info("alertmanager_started", receivers=sorted(service.delivery.receivers),
+                 disabled=sorted(service.delivery.disabled))
+        async for event in stream.events():
+            service.handle(event.value)
+
+    async def tick() -> None:
+        if service.started:
+            await service.tick()
+
+    async def stop(_: Any, **kwargs: Any) -> None:
+        if service.started:
+            await service.stop()
+
+    app.agent(topic, name="onexgen.alertmanager", concurrency=1)(alertmanager)
+    app.timer(config.tick_s, name="onexgen.alertmanager.tick")(tick)
+    shutdown: Any = app.on_before_shutdown  # mode's stub rejects async receivers it accepts
+    shutdown.connect(stop)
+    return service

@@ -1,0 +1,94 @@
+"""The codegen agent: requests in batches -> results and dead letters.
+
+Events are taken without automatic acks (``streams.batching.take_batches``) and
+acknowledged only after the batch's results and dead letters are durably on
+Kafka. Faust's plain ``take`` acks a batch in a ``finally`` even when its body
+failed or was cancelled, which would lose the batch on shutdown or on an error.
+A batch closes when full or ``ONEXGEN_BATCH_WITHIN_S`` after its first event,
+and fills while earlier batches are being processed. When the pool has no
+batch to generate, a batch goes out 10 ms after its first event, and one that
+filled meanwhile goes out as soon as the pool is done with the batch before it
+(``on_generated``, while that one still publishes): small when idle, full under load.
+
+Up to ``ONEXGEN_BATCHES_IN_FLIGHT`` batches are processed at once, so the pool
+generates the next batch while earlier ones are being published: with one, the
+pool idles during every publish round trip (with two, whenever both wait on it).
+Each batch task acknowledges its own events once they are durable, after its
+predecessor has (acks stay in offset order), so a shutdown's ``wait_empty`` sees
+every finished batch acked even while the agent loop is waiting for the next batch.
+When the agent is cancelled, its unfinished batches are cancelled with it and,
+never acked, are delivered again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections import deque
+from typing import Any
+
+import faust
+import structlog
+
+from onexgen.agents.events import inbound
+from onexgen.agents.guard import guarded
+from onexgen.agents.runtime import WorkerRuntime
+from onexgen.streams.app import requests_topic
+from onexgen.streams.batching import take_batches
+
+log = structlog.get_logger("onexgen.agents.codegen")
+
+
+def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
+    settings = runtime.settings
+    topic = requests_topic(app, settings)
+
+    async def codegen(stream: Any) -> None:
+        await runtime.wait_ready()
+
+        generating = 0  # batches the pool has not finished with
+        idle = asyncio.Event()  # the pool is free: the next batch need not wait to fill
+        idle.set()
+
+        def pool_done() -> None:  # BatchProcessor calls it once per batch
+            nonlocal generating
+            generating -= 1
+            if generating == 0:
+                idle.set()
+
+        async def run_batch(events: list[Any], previous: asyncio.Task[None] | None) -> None:
+            messages = [inbound(e) for e in events]
+            runtime.metrics.messages_consumed.labels(topic=settings.topics.requests).inc(
+                len(messages))
+            with runtime.metrics.requests_in_flight(len(messages)):
+                await guarded(runtime, "codegen", messages, functools.partial(
+                    runtime.batch_processor.process, messages, on_generated=pool_done))
+            if previous is not None:
+                await asyncio.wait([previous])  # its outcome is its own business
+            for event in events:
+                await stream.ack(event)
+            for m in messages:
+                runtime.monitor.record_progress(m.topic, m.partition, m.offset)
+
+        in_flight: deque[asyncio.Task[None]] = deque()
+        batches = take_batches(stream, settings.batch_size, settings.batch_within_s, idle)
+        try:
+            async for events in batches:
+                previous = in_flight[-1] if in_flight else None
+                generating += 1
+                idle.clear()
+                in_flight.append(asyncio.create_task(run_batch(list(events), previous)))
+                while len(in_flight) >= settings.batches_in_flight or (
+                        in_flight and in_flight[0].done()):
+                    await in_flight.popleft()
+            while in_flight:
+                await in_flight.popleft()
+        finally:
+            for task in in_flight:
+                task.cancel()
+            for task in in_flight:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    return app.agent(topic, name="onexgen.codegen", concurrency=1)(codegen)

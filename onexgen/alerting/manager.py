@@ -1,0 +1,271 @@
+"""The alert-manager: from alerts on the topic to notifications, once and in the right place.
+
+:meth:`AlertManager.ingest` takes each alert consumed from ``<prefix>.alerts``;
+:meth:`AlertManager.flush` (called every ``tick_s``) decides what goes out:
+
+1. **Dedup**: alerts are keyed by fingerprint; a re-sent alert with the same
+   status and start is only a keep-alive. A firing alert not re-sent within
+   ``resolve_timeout_s`` is taken as resolved (its source went away).
+2. **Routing**: the routing tree (:mod:`~observability.alerts.routing`) names
+   one or more route nodes; under each the alert joins the group of its
+   ``group_by`` labels.
+3. **Grouping**: a new group waits ``group_wait_s`` to collect companions, then
+   flushes every ``group_interval_s``; it notifies when it holds firing alerts
+   not yet notified, or resolved ones that were (if the receiver wants
+   resolved), and otherwise re-notifies what still fires every
+   ``repeat_interval_s``.
+4. **Muting**: silenced, inhibited or in-maintenance alerts are left out of a
+   notification; an alert that was never notified as firing is never notified
+   as resolved, so a silenced alert produces nothing at all.
+5. **Escalation**: an unmuted alert still firing ``after_s`` after it started
+   is also sent to the policy's receiver (again every ``repeat_interval_s`` if
+   set), and its resolution too.
+
+Everything is in memory and driven by an injected clock; notifications go to
+a ``submit`` callable (the :class:`~observability.alerts.delivery.DeliveryQueue`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from onexgen.alerting.config import ManagerConfig
+from onexgen.alerting.matchers import matches_all, parse_matchers
+from onexgen.alerting.metrics import NotificationMetrics
+from onexgen.alerting.muting import Inhibitor, Maintenance
+from onexgen.alerting.receivers.base import Notification
+from onexgen.alerting.routing import RouteNode, build_tree, group_labels, match_routes
+from onexgen.alerting.silences import SilenceSet
+from onexgen.models.wire import AlertMessage, AlertStatus
+from onexgen.observability.windows import Clock
+
+__all__ = ["AlertManager", "Group"]
+
+
+@dataclass(slots=True)
+class Group:
+    key: str
+    route: RouteNode
+    labels: dict[str, str]
+    next_flush: float
+    alerts: dict[str, AlertMessage] = field(default_factory=dict)
+    notified: set[str] = field(default_factory=set)
+    last_notify: float | None = None
+    flushes: int = 0
+    """How many times the group was considered (notified or not): tests wait on it."""
+
+
+@dataclass(slots=True)
+class _Entry:
+    alert: AlertMessage
+    last_seen: float
+    groups: list[str]
+
+
+class AlertManager:
+    def __init__(self, config: ManagerConfig, submit: Callable[[Notification], None], *,
+                 clock: Clock = time.time, metrics: NotificationMetrics | None = None,
+                 silences: SilenceSet | None = None) -> None:
+        self.config = config
+        self.submit = submit
+        self.clock = clock
+        self.metrics = metrics
+        self.silences = silences or SilenceSet()
+        self.tree = build_tree(config.route)
+        self.inhibitor = Inhibitor(config.inhibit_rules)
+        self.maintenance = Maintenance(config.maintenance_windows)
+        self.send_resolved = {r.name: r.send_resolved for r in config.receivers}
+        self.escalations = [(p, parse_matchers(p.matchers)) for p in config.escalations]
+        self.alerts: dict[str, _Entry] = {}
+        self.groups: dict[str, Group] = {}
+        self._resolved_at: dict[str, float] = {}
+        self._escalated: dict[tuple[str, str], float] = {}
+        self.sent = 0
+
+    # --- input ----------------------------------------------------------------------
+    def ingest(self, alert: AlertMessage) -> bool:
+        """Take one alert; False when it changed nothing (duplicate or stale resolve)."""
+        now = self.clock()
+        fp = alert.fingerprint
+        if self.metrics is not None:
+            self.metrics.alerts_received.labels(status=alert.status.value).inc()
+        entry = self.alerts.get(fp)
+        if entry is not None and entry.alert.status is alert.status and (
+                entry.alert.starts_at == alert.starts_at):
+            entry.last_seen = now
+            return self._duplicate()
+        if alert.status is AlertStatus.RESOLVED:
+            if entry is None:  # never saw it fire (or resolved and purged): nothing to undo
+                return self._duplicate()
+            entry.alert = alert
+            entry.last_seen = now
+            self._resolved_at[fp] = now
+            for key in entry.groups:
+                group = self.groups.get(key)
+                if group is not None:
+                    group.alerts[fp] = alert
+            return True
+        if fp in self._resolved_at and entry is not None and entry.alert.starts_at >= \
+                alert.starts_at:
+            return self._duplicate()  # a late copy of an episode already resolved
+        self._resolved_at.pop(fp, None)
+        keys: list[str] = []
+        for node in match_routes(self.tree, alert.labels):
+            labels = group_labels(node, alert.labels)
+            key = node.path + ":" + ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+            group = self.groups.get(key)
+            if group is None:
+                group = Group(key, node, labels, now + node.group_wait_s)
+                self.groups[key] = group
+            group.alerts[fp] = alert
+            keys.append(key)
+        self.alerts[fp] = _Entry(alert, now, keys)
+        return True
+
+    def _duplicate(self) -> bool:
+        if self.metrics is not None:
+            self.metrics.suppressed.labels(reason="duplicate").inc()
+        return False
+
+    # --- muting ---------------------------------------------------------------------
+    def firing(self) -> list[AlertMessage]:
+        return [e.alert for e in self.alerts.values() if e.alert.status is AlertStatus.FIRING]
+
+    def muted_by(self, alert: AlertMessage, now_dt: datetime,
+                 firing: list[AlertMessage]) -> str | None:
+        """``silenced`` / ``maintenance`` / ``inhibited`` or None."""
+        if self.silences.silenced_by(alert.labels, now_dt) is not None:
+            return "silenced"
+        if self.maintenance.active_for(alert.labels, now_dt) is not None:
+            return "maintenance"
+        if self.inhibitor.inhibited(alert, firing):
+            return "inhibited"
+        return None
+
+    # --- output ---------------------------------------------------------------------
+    def flush(self, now: float | None = None) -> list[Notification]:
+        """Send what is due at ``now``; returns the notifications submitted."""
+        now = self.clock() if now is None else now
+        now_dt = datetime.fromtimestamp(now, UTC)
+        self._expire(now, now_dt)
+        firing = self.firing()
+        muted: dict[str, str | None] = {}
+
+        def reason(alert: AlertMessage) -> str | None:
+            if alert.fingerprint not in muted:
+                muted[alert.fingerprint] = self.muted_by(alert, now_dt, firing)
+            return muted[alert.fingerprint]
+
+        out: list[Notification] = []
+        for key in list(self.groups):
+            group = self.groups[key]
+            if now >= group.next_flush:
+                note = self._flush_group(group, now, reason)
+                if note is not None:
+                    out.append(note)
+                if not group.alerts:
+                    del self.groups[key]
+        out += self._escalate(now, firing, reason)
+        for note in out:
+            self.submit(note)
+        self.sent += len(out)
+        self._purge(now)
+        if self.metrics is not None:
+            self.metrics.groups.set(len(self.groups))
+            self.metrics.active_silences.set(len(self.silences.active(now_dt)))
+            for why in muted.values():
+                if why is not None:
+                    self.metrics.suppressed.labels(reason=why).inc()
+        return out
+
+    def _flush_group(self, group: Group, now: float,
+                     reason: Callable[[AlertMessage], str | None]) -> Notification | None:
+        node = group.route
+        group.flushes += 1
+        send_resolved = self.send_resolved.get(node.receiver, True)
+        firing = [a for a in group.alerts.values()
+                  if a.status is AlertStatus.FIRING and reason(a) is None]
+        resolved = [a for a in group.alerts.values()
+                    if a.status is AlertStatus.RESOLVED and a.fingerprint in group.notified]
+        firing_set = {a.fingerprint for a in firing}
+        new = bool(firing_set - group.notified)
+        repeat = bool(firing) and group.last_notify is not None and (
+            now - group.last_notify >= node.repeat_interval_s)
+        send = new or repeat or (bool(resolved) and send_resolved)
+        note = None
+        if send and (firing or send_resolved):
+            alerts = firing + (resolved if send_resolved else [])
+            note = Notification(node.receiver, group.key, dict(group.labels), tuple(alerts),
+                                now, external_url=self.config.external_url)
+            group.notified = firing_set
+            group.last_notify = now
+        else:
+            group.notified &= firing_set
+        for alert in [a for a in group.alerts.values() if a.status is AlertStatus.RESOLVED]:
+            del group.alerts[alert.fingerprint]
+        group.next_flush = now + node.group_interval_s
+        return note
+
+    def _escalate(self, now: float, firing: list[AlertMessage],
+                  reason: Callable[[AlertMessage], str | None]) -> list[Notification]:
+        out: list[Notification] = []
+        firing_fps = {a.fingerprint for a in firing}
+        for policy, matchers in self.escalations:
+            for alert in firing:
+                if not matches_all(matchers, alert.labels) or reason(alert) is not None:
+                    continue
+                if now - alert.starts_at.timestamp() < policy.after_s:
+                    continue
+                key = (policy.name, alert.fingerprint)
+                last = self._escalated.get(key)
+                if last is not None and (policy.repeat_interval_s is None
+                                         or now - last < policy.repeat_interval_s):
+                    continue
+                self._escalated[key] = now
+                out.append(self._escalation(policy.name, policy.receiver, alert, now))
+            for key in [k for k in self._escalated if k[0] == policy.name
+                        and k[1] not in firing_fps]:
+                del self._escalated[key]
+                entry = self.alerts.get(key[1])
+                if entry is not None and self.send_resolved.get(policy.receiver, True):
+                    out.append(self._escalation(policy.name, policy.receiver, entry.alert, now))
+        return out
+
+    def _escalation(self, policy: str, receiver: str, alert: AlertMessage,
+                    now: float) -> Notification:
+        if self.metrics is not None:
+            self.metrics.escalations.labels(policy=policy).inc()
+        return Notification(receiver, f"escalation:{policy}:{alert.fingerprint}",
+                            {"alertname": alert.rule, "escalation": policy}, (alert,), now,
+                            kind="escalation", external_url=self.config.external_url)
+
+    def _expire(self, now: float, now_dt: datetime) -> None:
+        """Firing alerts nobody re-sent within ``resolve_timeout_s`` resolve here."""
+        timeout = self.config.resolve_timeout_s
+        for entry in list(self.alerts.values()):
+            alert = entry.alert
+            if alert.status is AlertStatus.FIRING and now - entry.last_seen > timeout:
+                self.ingest(alert.model_copy(update={"status": AlertStatus.RESOLVED,
+                                                     "ends_at": now_dt}))
+
+    def _purge(self, now: float) -> None:
+        """Forget resolved alerts after the dedup window (late duplicates are still dropped)."""
+        horizon = now - self.config.dedup_window_s
+        for fp, at in list(self._resolved_at.items()):
+            if at < horizon:
+                del self._resolved_at[fp]
+                entry = self.alerts.get(fp)
+                if entry is not None and entry.alert.status is AlertStatus.RESOLVED:
+                    del self.alerts[fp]
+
+    def active_alerts(self, now: float | None = None) -> list[dict[str, object]]:
+        """Firing alerts with why each is muted, if it is (for the dashboard)."""
+        now_dt = datetime.fromtimestamp(self.clock() if now is None else now, UTC)
+        firing = self.firing()
+        return [{"rule": a.rule, "severity": a.severity, "value": a.value,
+                 "threshold": a.threshold, "comparison": a.comparison,
+                 "fingerprint": a.fingerprint, "starts_at": a.starts_at.isoformat(),
+                 "muted": self.muted_by(a, now_dt, firing)} for a in firing]

@@ -1,0 +1,100 @@
+"""What every receiver gets (a :class:`Notification`) and promises (:class:`Receiver`).
+
+A notification is one group of alerts going to one receiver at one flush, the
+unit Alertmanager sends too: a person gets "3 alerts firing for
+cache_hit_rate" once, not three messages. Receivers raise
+:class:`~observability.alerts.errors.DeliveryError` with ``retryable`` set
+when the other side failed in a way a later attempt can fix (connection
+refused, timeout, 5xx, 429), and unset when it cannot (400, 401, 404: the
+configuration is wrong) - the delivery queue retries the first kind until it
+succeeds and drops the second kind with an error log naming the fix.
+
+Messages of ``DeliveryError`` never contain the receiver's URL or password:
+they end up in logs and webhook URLs are credentials.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal, Protocol
+
+from onexgen.models.wire import AlertMessage, AlertStatus
+
+__all__ = ["Notification", "Receiver", "common_items", "notification_title", "rfc3339"]
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+"""Alertmanager's ``endsAt`` for alerts that have not ended."""
+
+
+def rfc3339(moment: datetime | None) -> str:
+    if moment is None:
+        return ZERO_TIME
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def common_items(dicts: list[dict[str, str]]) -> dict[str, str]:
+    """Pairs present with the same value in every dict (Alertmanager's commonLabels)."""
+    if not dicts:
+        return {}
+    first, *rest = dicts
+    return {k: v for k, v in first.items() if all(d.get(k) == v for d in rest)}
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One group of alerts for one receiver; ``kind`` is ``group`` or ``escalation``."""
+
+    receiver: str
+    group_key: str
+    group_labels: dict[str, str]
+    alerts: tuple[AlertMessage, ...]
+    created_at: float
+    kind: Literal["group", "escalation"] = "group"
+    external_url: str = ""
+    id: str = field(default="")
+
+    @property
+    def status(self) -> str:
+        """``firing`` if any alert fires, else ``resolved`` (as Alertmanager decides)."""
+        firing = any(a.status is AlertStatus.FIRING for a in self.alerts)
+        return "firing" if firing else "resolved"
+
+    @property
+    def firing(self) -> list[AlertMessage]:
+        return [a for a in self.alerts if a.status is AlertStatus.FIRING]
+
+    @property
+    def resolved(self) -> list[AlertMessage]:
+        return [a for a in self.alerts if a.status is AlertStatus.RESOLVED]
+
+    @property
+    def common_labels(self) -> dict[str, str]:
+        return common_items([a.labels for a in self.alerts])
+
+    @property
+    def common_annotations(self) -> dict[str, str]:
+        return common_items([a.annotations for a in self.alerts])
+
+
+def notification_title(notification: Notification) -> str:
+    """``[FIRING:2] cache_hit_rate_low (critical)`` - subject line and Slack title."""
+    count = len(notification.firing) if notification.status == "firing" else len(
+        notification.resolved)
+    name = notification.group_labels.get("alertname") or notification.common_labels.get(
+        "alertname", "alerts")
+    severity = notification.common_labels.get("severity")
+    prefix = "[ESCALATED] " if notification.kind == "escalation" else ""
+    suffix = f" ({severity})" if severity else ""
+    return f"{prefix}[{notification.status.upper()}:{count}] {name}{suffix}"
+
+
+class Receiver(Protocol):
+    """A notification channel; ``send`` returns once the other side accepted it."""
+
+    name: str
+    send_resolved: bool
+
+    async def send(self, notification: Notification) -> None: ...
+
+    async def close(self) -> None: ...

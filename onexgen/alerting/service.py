@@ -1,0 +1,172 @@
+"""The two running halves of alerting, independent of Faust so tests and benchmarks drive them.
+
+* :class:`MonitorLoop` - one cycle: snapshot the monitor's windows, export them
+  as ``onexgen_monitor_value``, evaluate the rules, publish the transitions to
+  ``<prefix>.alerts`` keyed by fingerprint. Alerts Kafka did not take stay
+  pending and go out with the next cycle: a transition is never skipped.
+* :class:`AlertManagerService` - receivers, delivery queue and the
+  :class:`~observability.alerts.manager.AlertManager`, fed with the raw bytes of
+  each consumed alert (:meth:`handle`) and ticked every ``tick_s``
+  (:meth:`tick`: flush due groups, refresh silences from Postgres).
+
+``agents/monitor.py`` and ``agents/alertmanager.py`` attach these to the Faust
+app as a timer and an agent; the integration tests and ``bench/bench_alerts.py``
+run them directly against the real topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+
+import structlog
+from prometheus_client import CollectorRegistry
+from pydantic import ValidationError
+
+from onexgen.alerting.config import ManagerConfig
+from onexgen.alerting.delivery import DeliveryQueue
+from onexgen.alerting.engine import RuleEngine
+from onexgen.alerting.manager import AlertManager
+from onexgen.alerting.metrics import AlertMetrics, NotificationMetrics
+from onexgen.alerting.receivers import build_receivers
+from onexgen.alerting.silences import Silence
+from onexgen.models.wire import AlertMessage, dump_json
+from onexgen.observability.context import CORRELATION_ID_HEADER, new_correlation_id
+from onexgen.observability.monitor import Monitor
+from onexgen.observability.windows import Clock
+from onexgen.streams.errors import PublishError
+from onexgen.streams.records import OutboundRecord
+
+__all__ = ["AlertManagerService", "AlertPublisher", "MonitorLoop", "alert_record"]
+
+log = structlog.get_logger("onexgen.alerts")
+
+PublishFn = Callable[[Sequence[OutboundRecord]], Awaitable[None]]
+SilenceSource = Callable[[datetime], Awaitable[list[Silence]]]
+
+
+def alert_record(topic: str, alert: AlertMessage) -> OutboundRecord:
+    """The Kafka record of ``alert``: key = fingerprint, so one alert's history stays ordered."""
+    return OutboundRecord(topic, alert.fingerprint.encode(), dump_json(alert), [
+        (CORRELATION_ID_HEADER, new_correlation_id().encode()),
+        ("x-alert-status", alert.status.value.encode()),
+    ])
+
+
+class AlertPublisher:
+    """Publishes alerts; what Kafka refused is kept and sent first next time."""
+
+    def __init__(self, publish: PublishFn, topic: str,
+                 metrics: AlertMetrics | None = None) -> None:
+        self._publish = publish
+        self.topic = topic
+        self.metrics = metrics
+        self.pending: list[AlertMessage] = []
+
+    async def publish(self, alerts: Sequence[AlertMessage]) -> int:
+        self.pending.extend(alerts)
+        if not self.pending:
+            return 0
+        batch = list(self.pending)
+        try:
+            await self._publish([alert_record(self.topic, a) for a in batch])
+        except PublishError as exc:
+            if self.metrics is not None:
+                self.metrics.publish_failures.inc()
+            log.warning("alert_publish_failed", pending=len(batch), error=str(exc))
+            return 0
+        del self.pending[:len(batch)]
+        for alert in batch:
+            log.info("alert_published", rule=alert.rule, status=alert.status.value,
+                     severity=alert.severity, value=alert.value, fingerprint=alert.fingerprint)
+        return len(batch)
+
+
+class MonitorLoop:
+    """Evaluate and publish; :meth:`run_once` is the body of the monitor's Faust timer."""
+
+    def __init__(self, monitor: Monitor, engine: RuleEngine, publisher: AlertPublisher) -> None:
+        self.monitor = monitor
+        self.engine = engine
+        self.publisher = publisher
+
+    async def run_once(self, now: float | None = None) -> list[AlertMessage]:
+        now = self.monitor.clock() if now is None else now
+        self.monitor.export(self.monitor.snapshot(now))
+        alerts = self.engine.evaluate(now)
+        await self.publisher.publish(alerts)
+        return alerts
+
+
+class AlertManagerService:
+    """Receivers + delivery queue + manager + silence refresh, started and stopped together."""
+
+    def __init__(self, config: ManagerConfig, *, registry: CollectorRegistry | None = None,
+                 clock: Clock = time.time, silence_source: SilenceSource | None = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.metrics = NotificationMetrics(registry) if registry is not None else None
+        receivers, disabled = build_receivers(config)
+        for name in disabled:
+            log.info("receiver_disabled", receiver=name,
+                     hint="its URL/enabled setting expanded to empty/false; routes to it drop")
+        self.delivery = DeliveryQueue(receivers, disabled=tuple(disabled), metrics=self.metrics,
+                                      retry_initial_s=config.retry_initial_s,
+                                      retry_max_s=config.retry_max_s)
+        self.manager = AlertManager(config, self.delivery.submit, clock=clock,
+                                    metrics=self.metrics)
+        self.silence_source = silence_source
+        self._silences_at = float("-inf")
+        self.invalid = 0
+        self._started = False
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    def start(self) -> None:
+        """Start the delivery tasks (needs the running loop); safe to call twice."""
+        self.delivery.start()
+        self._started = True
+
+    async def stop(self, drain_timeout_s: float = 5.0) -> None:
+        await self.delivery.stop(drain_timeout_s)
+
+    def handle(self, value: bytes | None) -> bool:
+        """One consumed record's value; False when it was not an alert or changed nothing."""
+        try:
+            alert = AlertMessage.model_validate_json(value or b"")
+        except ValidationError as exc:
+            self.invalid += 1
+            log.warning("alert_message_invalid", error=exc.errors()[0]["msg"],
+                        hint="only onexgen alerts (AlertMessage JSON) belong on this topic")
+            return False
+        return self.manager.ingest(alert)
+
+    async def refresh_silences(self) -> None:
+        if self.silence_source is None:
+            return
+        try:
+            silences = await self.silence_source(datetime.fromtimestamp(self.clock(), UTC))
+        except Exception as exc:  # keep the last known silences while Postgres is away
+            log.warning("silence_refresh_failed", error_type=type(exc).__name__, error=str(exc))
+            return
+        self.manager.silences.replace(silences)
+
+    async def tick(self) -> int:
+        """Refresh silences when due, then flush; returns notifications submitted."""
+        now = self.clock()
+        if now - self._silences_at >= self.config.silence_refresh_s:
+            self._silences_at = now
+            await self.refresh_silences()
+        return len(self.manager.flush(now))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick every ``tick_s`` until ``stop`` is set (outside Faust: tests, benchmarks)."""
+        while not stop.is_set():
+            await self.tick()
+            with contextlib.suppress(TimeoutError):  # the tick interval passed: tick again
+                await asyncio.wait_for(stop.wait(), self.config.tick_s)

@@ -1,0 +1,1 @@
+"""The command line: ``main`` (``onexgen.cli.main``) and one module per command."""

@@ -1,0 +1,156 @@
+"""``onexgen alerts``: export and check rules, create, list and expire silences.
+
+* ``export-rules FILE`` - the alert rules as a Prometheus rules file
+  (``promtool check rules FILE`` accepts it);
+* ``check`` - load and validate the rules and alert-manager files, print a summary;
+* ``silence --matcher k=v [--matcher ...] --duration 1h --comment TEXT`` - mute
+  matching alerts; stored in Postgres, every worker applies it within
+  ``silence_refresh_s``;
+* ``silences [--all]`` - active (or all) silences, newest first;
+* ``expire ID`` - end a silence now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def duration(text: str) -> timedelta:
+    """``90m``, ``1h30m``, ``2d``, ``45s`` -> timedelta (argparse type)."""
+    found = _DURATION.match(text.strip())
+    if not text.strip() or found is None or not any(found.groups()):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration; write e.g. 1h, 30m, 1h30m, 2d")
+    days, hours, minutes, seconds = (int(g or 0) for g in found.groups())
+    value = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if value <= timedelta(0):
+        raise argparse.ArgumentTypeError("the duration must be positive, e.g. 1h")
+    return value
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("alerts", help="alert rules and silences")
+    cmds = p.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    exp = cmds.add_parser("export-rules", help="write the rules as a Prometheus rules file")
+    exp.add_argument("file", type=Path)
+    exp.add_argument("--rules", type=Path, default=None, help="rules YAML (default: configured)")
+    exp.set_defaults(handler=export_rules)
+    chk = cmds.add_parser("check", help="validate the rules and alert-manager files")
+    chk.add_argument("--rules", type=Path, default=None)
+    chk.add_argument("--config", type=Path, default=None, help="alert-manager YAML")
+    chk.set_defaults(handler=check)
+    sil = cmds.add_parser("silence", help="silence matching alerts for a while")
+    sil.add_argument("--matcher", "-m", action="append", required=True,
+                     help="label matcher k=v, k!=v, k=~re or k!~re (repeatable)")
+    sil.add_argument("--duration", "-d", type=duration, required=True, help="e.g. 1h, 30m")
+    sil.add_argument("--comment", "-c", required=True, help="why (shown in `silences`)")
+    sil.add_argument("--author", default=None, help="default: the login name")
+    sil.set_defaults(handler=silence)
+    lst = cmds.add_parser("silences", help="list silences")
+    lst.add_argument("--all", action="store_true", help="include expired silences")
+    lst.add_argument("--json", action="store_true", help="one JSON object per line")
+    lst.set_defaults(handler=silences)
+    end = cmds.add_parser("expire", help="end a silence now")
+    end.add_argument("silence_id")
+    end.set_defaults(handler=expire)
+
+
+def export_rules(args: argparse.Namespace) -> int:
+    from onexgen.alerting.promrules import export_rules as write
+    from onexgen.alerting.rules import load_rules
+    from onexgen.alerting.settings import alerting_settings
+
+    rules = load_rules(args.rules or alerting_settings().alert_rules_file)
+    count = write(rules, args.file)
+    print(f"wrote {count} rule(s) to {args.file}")
+    return 0
+
+
+def check(args: argparse.Namespace) -> int:
+    from onexgen.alerting.config import load_manager_config
+    from onexgen.alerting.receivers import build_receivers
+    from onexgen.alerting.rules import load_rules
+    from onexgen.alerting.settings import alerting_settings
+
+    cfg = alerting_settings()
+    rules = load_rules(args.rules or cfg.alert_rules_file)
+    manager = load_manager_config(args.config or cfg.alertmanager_config)
+    enabled, disabled = build_receivers(manager)
+    print(f"{len(rules.rules)} rule(s) on {len(rules.metrics())} metric(s), evaluated every "
+          f"{rules.evaluation_interval_s:g} s")
+    print(f"receivers enabled: {', '.join(sorted(enabled)) or 'none'}; "
+          f"disabled: {', '.join(sorted(disabled)) or 'none'}")
+    return 0
+
+
+async def _with_repo(action: Any) -> Any:
+    from onexgen.alerting.silence_store import SilenceRepository
+    from onexgen.settings import load_settings
+    from onexgen.storage.pool import create_pool
+
+    settings = load_settings()
+    pool = await create_pool(settings.database_url.get_secret_value(), 0, 1, attempts=2)
+    try:
+        return await action(SilenceRepository(pool))
+    finally:
+        await pool.close()
+
+
+def silence(args: argparse.Namespace) -> int:
+    from onexgen.alerting.errors import MatcherError
+    from onexgen.alerting.silences import new_silence
+
+    try:
+        created = new_silence(args.matcher, args.duration, comment=args.comment,
+                              created_by=args.author or getpass.getuser())
+    except (MatcherError, ValueError) as exc:
+        print(f"onexgen: {exc}")
+        return 2
+
+    async def run(repo: Any) -> None:
+        await repo.create(created)
+
+    asyncio.run(_with_repo(run))
+    print(f"silence {created.id} until {created.ends_at:%Y-%m-%d %H:%M:%S} UTC: "
+          f"{', '.join(created.matchers)}")
+    return 0
+
+
+def silences(args: argparse.Namespace) -> int:
+    async def run(repo: Any) -> Any:
+        return await repo.list(include_expired=args.all)
+
+    found = asyncio.run(_with_repo(run))
+    now = datetime.now(UTC)
+    if args.json:
+        for item in found:
+            print(json.dumps(item.as_dict()))
+        return 0
+    if not found:
+        print("no silences" if args.all else "no active silences")
+        return 0
+    for item in found:
+        state = "active" if item.active(now) else "expired"
+        print(f"{item.id}  {state:7}  until {item.ends_at:%Y-%m-%d %H:%M:%S}  "
+              f"{' '.join(item.matchers)}  by {item.created_by}: {item.comment}")
+    return 0
+
+
+def expire(args: argparse.Namespace) -> int:
+    async def run(repo: Any) -> bool:
+        return bool(await repo.expire(args.silence_id, datetime.now(UTC)))
+
+    if asyncio.run(_with_repo(run)):
+        print(f"silence {args.silence_id} expired")
+        return 0
+    print(f"onexgen: no active silence {args.silence_id}; list them with `onexgen alerts silences`")
+    return 1

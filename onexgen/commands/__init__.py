@@ -1,1 +1,0 @@
-"""Implementations of the CLI's commands, one module each."""

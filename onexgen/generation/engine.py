@@ -1,0 +1,249 @@
+"""One generation process's engine: renderer + template cache, output cache, composition cache.
+
+``produce`` is what a pool job (and ``onexgen generate``) calls for a decoded
+request: serve it from the output cache, or render it, compile it (syntax
+stage), run it (composition stage, cached per mixin set) and cache the result.
+The process-wide engine is built by :func:`configure` (the pool initializer
+calls it with the pool's :class:`EngineConfig`) or lazily with the defaults.
+
+Test hooks: when, and only when, ``EngineConfig.test_hooks`` is set, a request
+whose name starts with ``TestHang`` never returns and one starting with
+``TestSlow`` takes ``slow_s`` seconds; the pool tests use them to prove that
+timeouts are enforced and in-flight work is bounded. Production pools never set it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from onexgen import __version__
+from onexgen.generation.cache_stats import EngineSnapshot
+from onexgen.generation.composition import CompositionCache, CompositionOutcome, canonical_order
+from onexgen.generation.errors import CompositionRejected, GenerationError, RequestRejected
+from onexgen.generation.mixin_gate import MixinGate
+from onexgen.generation.output_cache import (
+    CORRELATION_ID_PLACEHOLDER,
+    REQUEST_ID_PLACEHOLDER,
+    CachedResult,
+    OutputLRU,
+    fingerprint,
+    output_key,
+)
+from onexgen.generation.patterns import PatternStage, suggested_mixins
+from onexgen.generation.render import TEMPLATE_DIR, Renderer, default_renderer, use_renderer
+from onexgen.generation.validate import validate_syntax
+from onexgen.models.wire import GenerationRequest, GenerationResult, ResultStatus, StageOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Settings of one generation process (picklable: it travels to spawned processes)."""
+
+    template_dir: Path = TEMPLATE_DIR
+    max_templates: int = 100
+    max_template_bytes: int = 50 * 1024 * 1024
+    template_ttl_s: float = 3600.0
+    template_recheck_s: float = 2.0
+    output_cache_entries: int = 2048
+    composition: bool = True
+    composition_timeout_s: float = 5.0
+    test_hooks: bool = False
+    slow_s: float = 0.3
+    # The learned mixin gate (learning.mixins.gate): "off" by default here so that a bare
+    # engine needs no model; the worker passes its configured policy and stored model.
+    mixin_policy: str = "off"
+    mixin_threshold: float = 0.5
+    mixin_model: bytes | None = None
+    detect_patterns: bool = False
+    pattern_model: bytes | None = None
+
+    def default_templates(self) -> bool:
+        """True when the shipped templates and cache bounds are used (share one renderer)."""
+        plain = EngineConfig()
+        return all(getattr(self, f) == getattr(plain, f) for f in _TEMPLATE_FIELDS)
+
+
+_TEMPLATE_FIELDS = ("template_dir", "max_templates", "max_template_bytes", "template_ttl_s",
+                    "template_recheck_s")
+
+
+@dataclass(frozen=True, slots=True)
+class Produced:
+    """What ``produce`` made: the cacheable result, its output-cache key, and whether it hit."""
+
+    entry: CachedResult
+    key: str | None
+    hit: bool
+    stages_ns: tuple[tuple[str, int, int], ...] = ()
+    """(stage, start, end) in ``time.time_ns()`` of the stages run now (none on a cache hit)."""
+
+
+class Engine:
+    """Caches and stages of one process; thread-safe (each cache has its own lock)."""
+
+    def __init__(self, config: EngineConfig | None = None,
+                 renderer: Renderer | None = None) -> None:
+        self.config = config = config or EngineConfig()
+        if renderer is None:
+            if config.default_templates():
+                renderer = default_renderer()
+            else:
+                renderer = Renderer(config.template_dir, max_entries=config.max_templates,
+                                    max_bytes=config.max_template_bytes,
+                                    ttl_s=config.template_ttl_s,
+                                    recheck_s=config.template_recheck_s)
+        self.renderer = renderer
+        self.outputs = OutputLRU(config.output_cache_entries)
+        self.compositions = CompositionCache(timeout_s=config.composition_timeout_s)
+        self._gate = MixinGate(config.mixin_policy, config.mixin_threshold, config.mixin_model)
+        self._patterns = PatternStage(config.detect_patterns, config.pattern_model)
+        self._stages: list[tuple[str, int, int]] = []
+
+    def produce(self, data: dict[str, Any], request: GenerationRequest,
+                request_print: str | None = None) -> Produced:
+        """The result for ``request`` (parsed from ``data``, whose ``fingerprint`` the caller
+        may have computed already), from the cache or made now."""
+        if self.config.test_hooks:
+            self._test_hook(request.name)
+        if request_print is None:
+            request_print = fingerprint(data)
+        key = output_key(request_print, self.renderer.version)
+        entry = self.outputs.get(key)
+        if entry is not None:
+            return Produced(entry, key, True)
+        result, composition, cacheable = self.generate(request)
+        stages = tuple(self._stages)
+        entry = CachedResult(result.status.value, result.error_type, result.error,
+                             result.model_dump_json().encode(), composition)
+        if result.template_version is not None:
+            key = output_key(request_print, result.template_version)
+        if not cacheable:
+            return Produced(entry, None, False, stages)
+        self.outputs.put(key, entry)
+        return Produced(entry, key, False, stages)
+
+    def generate(self, request: GenerationRequest
+                 ) -> tuple[GenerationResult, CompositionOutcome | None, bool]:
+        """Render and validate one package; the result carries placeholder ids.
+
+        Returns the result, the composition verdict (None when the request never
+        got as far as a composition) and whether the result may be cached (not
+        when a stage timed out: that says more about the machine than the request).
+        """
+        base: dict[str, Any] = {
+            "request_id": REQUEST_ID_PLACEHOLDER, "node_type": request.node_type,
+            "generator_version": __version__, "correlation_id": CORRELATION_ID_PLACEHOLDER}
+        gate_stage: list[StageOutcome] = []
+        self._stages = []
+        t = time.time_ns()
+        verdict = self._gate.assess(request.node_type.value, tuple(request.mixins))
+        t = self._stage("predict", t)
+        if verdict is not None:
+            if not verdict.proceed:
+                return (GenerationResult(**base, status=ResultStatus.REJECTED,
+                                         error=verdict.reason, error_type="MixinsPredictedToFail",
+                                         stages=[StageOutcome(stage="mixins", passed=False,
+                                                              detail=verdict.reason)]),
+                        None, True)
+            if verdict.decision == "auto_resolved":
+                request = request.model_copy(update={"mixins": list(verdict.mixins)})
+            gate_stage = [StageOutcome(stage="mixins", passed=True, detail=verdict.reason)]
+        patterns = self._patterns.detect(request)
+        t = self._stage("detect", t)
+        base["patterns"] = patterns
+        base["suggested_mixins"] = suggested_mixins(request, patterns)
+        try:
+            package = self.renderer.render(request, patterns=[(p.name, p.confidence)
+                                                              for p in patterns])
+        except CompositionRejected as exc:
+            static = CompositionOutcome(request.node_type.value,
+                                        tuple(canonical_order(request.mixins)), False, str(exc),
+                                        False, "static", None)
+            return (GenerationResult(**base, status=ResultStatus.REJECTED, error=str(exc),
+                                     error_type=type(exc).__name__), static, True)
+        except RequestRejected as exc:
+            return (GenerationResult(**base, status=ResultStatus.REJECTED, error=str(exc),
+                                     error_type=type(exc).__name__), None, True)
+        except GenerationError as exc:
+            return (GenerationResult(**base, status=ResultStatus.FAILED, error=str(exc),
+                                     error_type=type(exc).__name__), None, False)
+        t = self._stage("render", t)
+        stages = [*gate_stage, StageOutcome(stage="render", passed=True),
+                  validate_syntax(package.files)]
+        composition: CompositionOutcome | None = None
+        if stages[-1].passed and self.config.composition:
+            mixins = canonical_order(request.mixins)
+            stage, composition = self.compositions.check(
+                request.node_type.value, mixins, package.template_version, package.package,
+                package.files)
+            stages.append(stage)
+        self._stage("validate", t)
+        failed = next((s for s in stages if not s.passed), None)
+        result = GenerationResult(
+            **base,
+            status=ResultStatus.FAILED if failed else ResultStatus.SUCCEEDED,
+            class_name=package.class_name, package=package.package, files=package.files,
+            stages=stages, template_version=package.template_version,
+            error=failed.detail if failed else None,
+            error_type=f"{failed.stage}_error" if failed else None)
+        cacheable = not any(s.detail.startswith("timed out") for s in stages)
+        return result, composition, cacheable
+
+    def _stage(self, name: str, started_ns: int) -> int:
+        """Record that stage ``name`` ran from ``started_ns`` until now; returns now."""
+        now = time.time_ns()
+        self._stages.append((name, started_ns, now))
+        return now
+
+    def answers(self, request_print: str) -> bool:
+        """Whether the output cache holds the result for a request with this fingerprint."""
+        return output_key(request_print, self.renderer.version) in self.outputs
+
+    def prime_patterns(self, requests: list[GenerationRequest]) -> None:
+        """Detect the patterns of many requests at once; ``generate`` then looks them up."""
+        self._patterns.prime(requests)
+
+    def _test_hook(self, name: str) -> None:
+        if name.startswith("TestHang"):
+            while True:  # a render that never returns; only the pool's timeout ends it
+                time.sleep(3600)
+        if name.startswith("TestSlow"):
+            time.sleep(self.config.slow_s)
+
+    def snapshot(self) -> EngineSnapshot:
+        """Picklable cumulative counters of every cache in this process."""
+        return EngineSnapshot(pid=os.getpid(), templates=self.renderer.cache.stats(),
+                              output=self.outputs.stats(),
+                              composition=self.compositions.stats(),
+                              composition_checks=self.compositions.checks)
+
+
+_lock = threading.Lock()
+_engine: Engine | None = None
+
+
+def configure(config: EngineConfig) -> Engine:
+    """Build this process's engine (called once per pool process, at start)."""
+    global _engine
+    engine = Engine(config)
+    use_renderer(engine.renderer)
+    with _lock:
+        _engine = engine
+    return engine
+
+
+def current() -> Engine:
+    """This process's engine, built with the defaults on first use if never configured."""
+    global _engine
+    engine = _engine
+    if engine is None:
+        with _lock:
+            if _engine is None:
+                _engine = Engine()
+            engine = _engine
+    return engine

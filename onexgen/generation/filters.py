@@ -1,0 +1,129 @@
+"""Jinja2 filters that make free text safe where it lands, and the guard that enforces them.
+
+Request descriptions are hostile (quotes, newlines, ``{{``, NUL, U+2028 ...).
+Templates never print them raw: each goes through the filter for its target,
+
+- ``pyrepr``   -> a Python string literal (``repr`` of the str: always one line,
+                  every quote, backslash and non-printable escaped);
+- ``pycomment``-> comment text on one line (non-printables dropped, no coding cookie);
+- ``yaml_str`` -> a double-quoted YAML scalar with everything outside printable
+                  ASCII escaped (so YAML 1.1 words like ``yes`` stay strings);
+- ``md_text``  -> one line of Markdown with markup and HTML neutralised.
+
+Filters return ``Emitted``; ``finalize_guard`` (the Environment's ``finalize``)
+refuses any other output that is not a plain identifier-like token, so a
+template that forgets a filter fails loudly instead of emitting injection.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from onexgen.generation.errors import RenderError
+
+_SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_.]*$")
+_SPACES = re.compile(r"\s+")
+_CODING = re.compile(r"coding[:=]", re.IGNORECASE)
+_MD_ESCAPES = str.maketrans({ch: "\\" + ch for ch in "\\`*_[]!|#~"})
+"""Markdown's inline markup characters, each escaped with a backslash (one C pass; a
+regular expression's group reference was expanded in Python for every match)."""
+_COMMENT_MAX = 300
+_YAML_PLAIN = re.compile(r'[ !#-\[\]-~]*')  # printable ASCII except " and \
+
+
+class Emitted(str):
+    """Text a filter has made safe for its destination."""
+
+    __slots__ = ()
+
+
+def _text(value: Any, filter_name: str) -> str:
+    if not isinstance(value, str):
+        raise RenderError(f"{filter_name} expects text, got {type(value).__name__}")
+    return str(value)
+
+
+def _printable_line(text: str) -> str:
+    """One line: every non-printable character (controls, separators, NUL) becomes a space."""
+    if text.isprintable():  # the usual case: only spaces to collapse (a third of the cost)
+        if "  " not in text and text[:1] != " " and text[-1:] != " ":
+            return text
+        cleaned = text
+    else:
+        cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
+    return _SPACES.sub(" ", cleaned).strip()
+
+
+def pyrepr(value: Any) -> Emitted:
+    """A Python string literal for ``value``: ``repr`` of a str is always valid, one line."""
+    return Emitted(repr(_text(value, "pyrepr")))
+
+
+def pycomment(value: Any) -> Emitted:
+    """Text safe after ``#``: one printable line, no encoding cookie, bounded length."""
+    line = _printable_line(_text(value, "pycomment"))
+    if ":" in line or "=" in line:  # a cookie needs one of them: most text skips the search
+        line = _CODING.sub("coding -", line)
+    if len(line) > _COMMENT_MAX:
+        line = line[: _COMMENT_MAX - 3] + "..."
+    return Emitted(line)
+
+
+def yaml_str(value: Any) -> Emitted:
+    """A double-quoted YAML scalar that loads back to exactly ``value``."""
+    text = _text(value, "yaml_str")
+    if _YAML_PLAIN.fullmatch(text):  # printable ASCII without quote or backslash: as is
+        return Emitted(f'"{text}"')
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 0x20 <= code < 0x7F:
+            out.append(ch)
+        elif code <= 0xFF:
+            out.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return Emitted("".join(out))
+
+
+def md_text(value: Any) -> Emitted:
+    """One line of Markdown that renders as the literal text (no links, HTML or emphasis)."""
+    line = _printable_line(_text(value, "md_text"))
+    line = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return Emitted(line.translate(_MD_ESCAPES))
+
+
+_PASS = (Emitted, bool, int, float)
+_TOKENS_SEEN: dict[str, None] = {}
+"""Plain strings already found identifier-like: a package prints the same names many
+times (an effect package its class name eleven), and a dict lookup costs a fraction of
+the regular expression."""
+_TOKENS_SEEN_MAX = 4096
+
+
+def finalize_guard(value: Any) -> Any:
+    """Let filtered text and identifier-like tokens through; refuse anything else."""
+    kind = type(value)  # called for every {{ }}: the common cases first, by exact type
+    if kind is Emitted:
+        return value
+    if kind is str:
+        if value in _TOKENS_SEEN:
+            return value
+        if _SAFE_TOKEN.fullmatch(value):
+            if len(_TOKENS_SEEN) >= _TOKENS_SEEN_MAX:
+                _TOKENS_SEEN.clear()
+            _TOKENS_SEEN[value] = None
+            return value
+    elif isinstance(value, _PASS) or (isinstance(value, str) and _SAFE_TOKEN.fullmatch(value)):
+        return value
+    raise RenderError(f"template printed unfiltered value {str(value)[:60]!r}; pass it through "
+                      "pyrepr, pycomment, yaml_str or md_text")
+
+
+FILTERS = {"pyrepr": pyrepr, "pycomment": pycomment, "yaml_str": yaml_str, "md_text": md_text}

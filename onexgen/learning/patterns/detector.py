@@ -1,0 +1,256 @@
+"""``PatternDetector``: rules and a learned text model, one confidence per pattern.
+
+How a confidence is made: the request becomes normalised text (``text``), the
+rules score it (``rules``), and one logistic model per pattern (scikit-learn
+``SGDClassifier``, log loss) reads hashed word and character n-grams plus those
+rule scores. Before the model has seen any example the rule score is the
+confidence; after, the model's probability is. A pattern is detected when its
+confidence reaches the pattern's own threshold.
+
+Why one binary model per pattern rather than one multi-label estimator: feedback
+arrives per pattern ("caching was wrong here"), so each model must be updatable
+alone, with its own examples and weights (``partial_fit``). Everything is
+deterministic: hashing is stateless and the optimiser's seed is fixed, so equal
+inputs and equal training give equal confidences, in any process.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from sklearn.linear_model import SGDClassifier
+
+from onexgen.learning.patterns.features import RULE_SCALE, feature_matrix, rule_matrix
+from onexgen.learning.patterns.library import PATTERN_NAMES, check_pattern
+from onexgen.learning.patterns.text import request_text
+from onexgen.learning.patterns.thresholds import Evidence, choose_threshold
+from onexgen.models.wire import GenerationRequest
+
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_TARGET_PRECISION = 0.95
+
+
+@dataclass(frozen=True, slots=True)
+class DetectedPattern:
+    name: str
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingExample:
+    """One per-pattern verdict: ``request`` has ``pattern`` (or not), counted ``weight`` times."""
+
+    request: GenerationRequest
+    pattern: str
+    positive: bool
+    weight: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    alpha: float = 1e-4
+    epochs: int = 30
+    update_epochs: int = 5
+    update_step: float = 2.0
+    seed: int = 7
+    positive_boost: float = 0.5
+    """Positives are rare: they are weighted by (negatives / positives) ** positive_boost."""
+
+
+@dataclass(frozen=True, slots=True)
+class _StackedWeights:
+    """Every model's weights side by side: one sparse product scores all patterns."""
+
+    sources: tuple[object, ...]
+    """The models' coef_/intercept_ arrays it was built from, held so their ids stay unique."""
+    columns: npt.NDArray[np.intp]  # each model's index in PATTERN_NAMES
+    weights: npt.NDArray[np.float64]  # (features, models)
+    intercepts: npt.NDArray[np.float64]
+
+
+@dataclass(slots=True)
+class PatternDetector:
+    config: DetectorConfig = field(default_factory=DetectorConfig)
+    models: dict[str, SGDClassifier] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(PATTERN_NAMES, DEFAULT_THRESHOLD))
+    calibration: dict[str, list[Evidence]] = field(default_factory=dict)
+    """Evidence the thresholds were tuned on (out-of-fold training predictions, then
+    feedback); kept with the model so later feedback re-tunes against all of it."""
+    _stacked: _StackedWeights | None = field(default=None, init=False, repr=False,
+                                             compare=False)
+
+    # --- detection -------------------------------------------------------------------
+
+    def confidences(self, requests: Sequence[GenerationRequest]) -> npt.NDArray[np.float64]:
+        """An (n_requests, n_patterns) array of confidences 0..1, ``PATTERN_NAMES`` order."""
+        return self.confidences_of(*self.featurise(requests))
+
+    def featurise(self, requests: Sequence[GenerationRequest]
+                  ) -> tuple[npt.NDArray[np.float64], sp.csr_matrix | None]:
+        """Rule scores and (when a model exists) model rows: computed once, used twice."""
+        texts = [request_text(r) for r in requests]
+        rules = rule_matrix(texts) if texts else np.zeros((0, len(PATTERN_NAMES)))
+        return rules, (feature_matrix(texts, rules) if texts else None)
+
+    def confidences_of(self, rules: npt.NDArray[np.float64],
+                       rows: sp.csr_matrix | None) -> npt.NDArray[np.float64]:
+        out = rules.copy()
+        if rows is not None and self.models:
+            stacked = self._stacked_weights()
+            out[:, stacked.columns] = _sigmoid(rows @ stacked.weights + stacked.intercepts)
+        return np.round(out, 6)  # stable across BLAS builds' last-bit differences
+
+    def _stacked_weights(self) -> _StackedWeights:
+        """The models' weights as one matrix, rebuilt when any model's arrays were replaced
+        (``fit`` and ``learn`` assign new ones). One product instead of one per pattern:
+        per-call overhead was most of scoring the few-request chunks of a light load."""
+        names = [n for n in PATTERN_NAMES if n in self.models]
+        sources = tuple(a for n in names for a in (self.models[n].coef_,
+                                                   self.models[n].intercept_))
+        cached = self._stacked
+        if cached is not None and len(cached.sources) == len(sources) and all(
+                a is b for a, b in zip(cached.sources, sources, strict=True)):
+            return cached
+        self._stacked = _StackedWeights(
+            sources, np.array([PATTERN_NAMES.index(n) for n in names], dtype=np.intp),
+            np.column_stack([self.models[n].coef_[0] for n in names]),
+            np.array([self.models[n].intercept_[0] for n in names]))
+        return self._stacked
+
+    def detect_many(self, requests: Sequence[GenerationRequest]) -> list[list[DetectedPattern]]:
+        """Detected patterns per request, most confident first (one batched pass)."""
+        conf = self.confidences(requests)
+        cuts = np.array([self.thresholds[n] for n in PATTERN_NAMES])
+        result = []
+        for row in conf:
+            hits = [DetectedPattern(PATTERN_NAMES[j], float(row[j]))
+                    for j in np.flatnonzero(row >= cuts)]
+            result.append(sorted(hits, key=lambda d: (-d.confidence, d.name)))
+        return result
+
+    def detect(self, request: GenerationRequest) -> list[DetectedPattern]:
+        return self.detect_many([request])[0]
+
+    # --- learning --------------------------------------------------------------------
+
+    def fit(self, requests: Sequence[GenerationRequest],
+            labels: Sequence[frozenset[str]]) -> PatternDetector:
+        """Train every pattern's model from scratch on fully labeled requests."""
+        texts = [request_text(r) for r in requests]
+        rows = feature_matrix(texts, rule_matrix(texts))
+        self.models = {}
+        for name in PATTERN_NAMES:
+            y = np.array([name in lab for lab in labels], dtype=np.int64)
+            if 0 < y.sum() < len(y):
+                model = self._new_model()
+                model.fit(rows, y, sample_weight=self._balance(y, np.ones(len(y))))
+                self.models[name] = model
+        return self
+
+    def learn(self, examples: Sequence[TrainingExample],
+              rows: sp.csr_matrix | None = None) -> float:
+        """Incremental update from weighted per-pattern verdicts; returns seconds taken.
+
+        A few full-batch gradient steps of the weighted log loss on each touched
+        pattern's weights (``rows``: the examples' feature rows, if already built).
+        Why not ``SGDClassifier.partial_fit``: its per-call validation costs ~2 ms
+        per pattern, above the 10 ms budget for a whole feedback batch, and its
+        step size after training is large enough for one batch of misses to raise
+        every request's score. The intercept is left alone on purpose: feedback is
+        a biased sample (true negatives are never reported), so it must not move
+        the model's prior. A pattern without a model gets one from the rules.
+        """
+        started = time.perf_counter()
+        if not examples:
+            return 0.0
+        if rows is None:
+            rows = self.featurise([e.request for e in examples])[1]
+        assert rows is not None
+        step, decay = self.config.update_step, self.config.alpha
+        for name in sorted({check_pattern(e.pattern) for e in examples}):
+            idx = [i for i, e in enumerate(examples) if e.pattern == name]
+            x = rows[idx]
+            y = np.array([float(examples[i].positive) for i in idx])
+            w = np.array([examples[i].weight for i in idx])
+            model = self.models.get(name) or self._model_from_rules(name, rows.shape[1])
+            # Only the columns these examples touch can change (L2 decay is applied to
+            # them alone): a dense 65k-wide update per step would dominate the budget.
+            cols = np.unique(x.indices)
+            xs = x[:, cols]
+            xst = xs.T.tocsr()
+            coef = model.coef_[0].copy()
+            local = coef[cols]
+            scale = 1.0 / max(float(w.sum()), 1.0)
+            for _ in range(self.config.update_epochs):
+                p = _sigmoid(xs @ local + model.intercept_[0])
+                local -= step * (xst @ (w * (p - y)) * scale + decay * local)
+            coef[cols] = local
+            model.coef_ = coef.reshape(1, -1)
+            self.models[name] = model
+        return time.perf_counter() - started
+
+    def tune_thresholds(self, requests: Sequence[GenerationRequest],
+                        labels: Sequence[frozenset[str]],
+                        target_precision: float = DEFAULT_TARGET_PRECISION,
+                        weights: Sequence[float] | None = None) -> dict[str, float]:
+        """Per-pattern thresholds reaching ``target_precision`` on these labeled requests.
+
+        Use requests the model did not train on (or out-of-fold confidences via
+        ``tune_from_evidence``): thresholds tuned on training predictions are too low.
+        """
+        conf = self.confidences(requests)
+        w = list(weights) if weights is not None else [1.0] * len(requests)
+        evidence = {name: [Evidence(float(conf[i, j]), name in labels[i], w[i])
+                           for i in range(len(requests))]
+                    for j, name in enumerate(PATTERN_NAMES)}
+        return self.tune_from_evidence(evidence, target_precision, replace=True)
+
+    def tune_from_evidence(self, evidence: dict[str, list[Evidence]],
+                           target_precision: float = DEFAULT_TARGET_PRECISION,
+                           replace: bool = False, only_raise: bool = False) -> dict[str, float]:
+        """Add evidence (or replace it) and re-tune the thresholds it covers; returns them.
+
+        ``only_raise``: for feedback evidence. Feedback shows false positives (so it
+        can prove a threshold too low) but never the true negatives below the
+        threshold (so it cannot prove a lower one safe): thresholds only go up.
+        """
+        for name, items in evidence.items():
+            check_pattern(name)
+            if replace:
+                self.calibration[name] = list(items)
+            else:
+                self.calibration.setdefault(name, []).extend(items)
+            cut = choose_threshold(self.calibration[name], target_precision)
+            if cut is not None:
+                self.thresholds[name] = max(cut, self.thresholds[name]) if only_raise else cut
+        return dict(self.thresholds)
+
+    def _model_from_rules(self, name: str, width: int) -> SGDClassifier:
+        """A model equivalent to "confidence = the rule's verdict": weight on its rule column."""
+        model = self._new_model()
+        model.fit(np.zeros((2, width)), np.array([0, 1]))  # sets classes_ and shapes
+        coef = np.zeros(width)
+        coef[width - len(PATTERN_NAMES) + PATTERN_NAMES.index(name)] = 4.0 / RULE_SCALE
+        model.coef_, model.intercept_ = coef.reshape(1, -1), np.array([-2.8])
+        return model
+
+    def _new_model(self) -> SGDClassifier:
+        return SGDClassifier(loss="log_loss", alpha=self.config.alpha,
+                             max_iter=self.config.epochs, tol=None,
+                             random_state=self.config.seed, learning_rate="optimal")
+
+    def _balance(self, y: npt.NDArray[np.int64],
+                 w: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        pos = max(int(y.sum()), 1)
+        boost = ((len(y) - pos) / pos) ** self.config.positive_boost
+        return np.where(y == 1, w * boost, w)
+
+
+def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))), dtype=np.float64)

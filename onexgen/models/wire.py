@@ -1,0 +1,215 @@
+"""Messages on the five topics, as producers in any language see them (JSON)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from onexgen.models.identifiers import NodeName, RequestId, SnakeName
+
+SCHEMA_VERSION = 1
+
+
+class NodeType(StrEnum):
+    EFFECT = "effect"
+    COMPUTE = "compute"
+    REDUCER = "reducer"
+    ORCHESTRATOR = "orchestrator"
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=20_000)
+
+
+class Operation(_Wire):
+    """One operation the node offers; its name becomes a method name."""
+
+    name: SnakeName
+    description: str = Field("", max_length=500)
+
+
+class GenerationRequest(_Wire):
+    """A request on ``<prefix>.requests``. ``request_id`` is the idempotency key."""
+
+    schema_version: Literal[1] = 1
+    request_id: RequestId
+    node_type: NodeType
+    name: NodeName = Field(description="node name, e.g. UserStore -> NodeUserStoreEffect")
+    domain: SnakeName = Field(description="snake_case domain, e.g. identity")
+    description: str = Field("", max_length=2_000)
+    operations: list[Operation] = Field(default_factory=list, max_length=50)
+    mixins: list[NodeName] = Field(default_factory=list, max_length=32)
+    version: str = Field("1.0.0", pattern=r"^\d{1,4}\.\d{1,4}\.\d{1,4}$")
+
+
+class ResultStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+
+class GeneratedFile(_Wire):
+    path: str = Field(description="relative POSIX path inside the generated package")
+    content: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class StageOutcome(_Wire):
+    """One validation or generation stage, as recorded on the result.
+
+    No timings here: a result is a pure function of the request and the template
+    version, so a re-delivered request yields byte-identical results. Timings
+    travel in the ``x-duration-ms`` header, in metrics and in Postgres.
+    """
+
+    stage: str
+    passed: bool
+    detail: str = ""
+
+
+class DetectedPatternInfo(_Wire):
+    """A pattern found in the request's description and operations."""
+
+    name: str
+    confidence: float = Field(ge=0, le=1)
+    suggested_mixins: list[str] = Field(default_factory=list)
+
+
+class GenerationResult(_Wire):
+    """A result on ``<prefix>.results``, keyed by ``request_id``.
+
+    ``rejected``: the request is valid JSON but cannot be generated as asked
+    (unknown or conflicting mixins); ``failed``: generation or validation of the
+    generated code failed; ``succeeded``: ``files`` holds the package.
+    """
+
+    schema_version: Literal[1] = 1
+    request_id: str
+    status: ResultStatus
+    node_type: NodeType | None = None
+    class_name: str | None = None
+    package: str | None = None
+    files: list[GeneratedFile] = Field(default_factory=list)
+    error: str | None = None
+    error_type: str | None = None
+    stages: list[StageOutcome] = Field(default_factory=list)
+    patterns: list[DetectedPatternInfo] = Field(default_factory=list)
+    suggested_mixins: list[str] = Field(
+        default_factory=list, description="mixins the detected patterns suggest, not requested")
+    template_version: str | None = None
+    generator_version: str
+    correlation_id: str | None = None
+
+
+class FeedbackSource(StrEnum):
+    USER = "user"
+    AUTOMATED = "automated"
+
+
+class PatternFeedbackType(StrEnum):
+    CORRECT = "correct"
+    INCORRECT = "incorrect"
+    PARTIAL = "partial"
+    ADJUSTED = "adjusted"
+
+
+class PatternFeedback(_Wire):
+    """Was a detected pattern right? ``actual_pattern`` says what it should have been."""
+
+    kind: Literal["pattern"] = "pattern"
+    request_id: RequestId
+    pattern_name: str = Field(max_length=64)
+    detected_confidence: float = Field(ge=0, le=1)
+    feedback_type: PatternFeedbackType
+    actual_pattern: str | None = Field(None, max_length=64)
+    source: FeedbackSource = FeedbackSource.USER
+    comment: str = Field("", max_length=2_000)
+
+
+class MixinFeedback(_Wire):
+    """Did a node with this mixin set work in use? ``error`` says why not."""
+
+    kind: Literal["mixin"] = "mixin"
+    request_id: RequestId | None = None
+    node_type: NodeType
+    mixins: list[NodeName] = Field(min_length=1, max_length=32)
+    success: bool
+    error: str | None = Field(None, max_length=2_000)
+    source: FeedbackSource = FeedbackSource.USER
+
+
+Feedback = Annotated[PatternFeedback | MixinFeedback, Field(discriminator="kind")]
+"""A message on ``<prefix>.feedback``: one pattern or mixin event, told apart by ``kind``."""
+
+FEEDBACK_ADAPTER: TypeAdapter[PatternFeedback | MixinFeedback] = TypeAdapter(Feedback)
+
+
+class AlertStatus(StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class AlertMessage(_Wire):
+    """A state change of one alert on ``<prefix>.alerts``, keyed by ``fingerprint``."""
+
+    fingerprint: str = Field(pattern=r"^[0-9a-f]{16,64}$")
+    rule: str
+    status: AlertStatus
+    severity: Literal["info", "warning", "critical"]
+    metric: str
+    value: float
+    threshold: float
+    comparison: Literal[">", "<", ">=", "<=", "==", "!="]
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: datetime
+    ends_at: datetime | None = None
+    generator: str = "onexgen"
+
+
+class DeadLetter(_Wire):
+    """What ``onexgen tail dlq`` shows for a message on ``<prefix>.dlq``.
+
+    On the topic itself the dead letter's value is the original message's bytes,
+    unchanged (so it can be replayed as is), its key the original key, and its
+    headers the original headers plus ``x-error``, ``x-error-type``,
+    ``x-origin-topic``, ``x-origin-partition``, ``x-origin-offset``,
+    ``x-attempts`` and ``x-failed-at``.
+    """
+
+    error: str
+    error_type: str
+    origin_topic: str
+    origin_partition: int
+    origin_offset: int
+    attempts: int = Field(ge=1)
+    failed_at: datetime
+    correlation_id: str | None = None
+    original_key: str | None = None
+    original_value: str = Field(description="original bytes, decoded as UTF-8 with replacement")
+    original_headers: dict[str, str] = Field(default_factory=dict)
+
+
+WIRE_MODELS: dict[str, TypeAdapter[Any]] = {
+    "request": TypeAdapter(GenerationRequest),
+    "result": TypeAdapter(GenerationResult),
+    "feedback": FEEDBACK_ADAPTER,
+    "alert": TypeAdapter(AlertMessage),
+    "dead-letter": TypeAdapter(DeadLetter),
+}
+
+
+def dump_json(model: BaseModel) -> bytes:
+    """Compact JSON bytes for the wire."""
+    return model.model_dump_json(exclude_none=False).encode()
+
+
+def schema_of(name: str) -> dict[str, Any]:
+    """JSON Schema of one wire message, as ``onexgen schema export`` writes it."""
+    schema = WIRE_MODELS[name].json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema.setdefault("title", name)
+    return schema
