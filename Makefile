@@ -48,9 +48,10 @@ test: $(STAMP) system-deps ## start the stack, run the whole suite (unit + integ
 test-unit: $(STAMP) ## unit tests only (no services)
 	$(BIN)/pytest -p no:cacheprovider tests/unit $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff and mypy --strict
+lint: $(STAMP) ## ruff, mypy --strict and the import layers (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP) ## benchmarks against the real services; tables on stdout, JSON in bench/results/
 	@infra/with-stack.sh $(BIN)/python -m bench $(BENCH_ARGS)

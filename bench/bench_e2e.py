@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.cpu_budget import CpuBudget, children_of, descendants, local_service_pids
 from bench.report import Report
@@ -43,7 +43,7 @@ from onexgen.generation.job import run_job
 from onexgen.generation.pool import GenerationPool
 from onexgen.settings import Settings, TopicNames
 from onexgen.streams.topics import ensure_topics
-from tests.harness import running_worker, scratch_database
+from tests.harness import ResultWatcher, running_worker, scratch_database
 
 MIXIN_SETS = {
     "effect": [["HealthCheck", "Metrics"], ["Retry", "Timeout", "LogData"], ["Repository"]],
@@ -72,55 +72,6 @@ def percentile(values: list[float], q: float) -> float:
     k = (len(ordered) - 1) * q
     lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-class ResultWatcher:
-    """Consumes a results topic from its current end and timestamps each new key."""
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.bootstrap, self.topic = bootstrap, topic
-        self.seen: dict[bytes, float] = {}
-        self._consumer: AIOKafkaConsumer | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
-                                    enable_auto_commit=False, fetch_max_wait_ms=20)
-        await consumer.start()
-        parts = consumer.partitions_for_topic(self.topic) or set()
-        while not parts:
-            await consumer._client.force_metadata_update()  # topic just created
-            parts = consumer.partitions_for_topic(self.topic) or set()
-        tps = [TopicPartition(self.topic, p) for p in parts]
-        consumer.assign(tps)
-        await consumer.seek_to_end(*tps)
-        for tp in tps:
-            await consumer.position(tp)
-        self._consumer = consumer
-        self._task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        assert self._consumer is not None
-        while True:
-            batch = await self._consumer.getmany(timeout_ms=100)
-            now = time.perf_counter()
-            for records in batch.values():
-                for r in records:
-                    self.seen.setdefault(r.key, now)
-
-    async def wait_for(self, count: int, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        # Polls a count another task grows; an Event per target count would be no simpler.
-        while len(self.seen) < count and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
-        if len(self.seen) < count:
-            raise TimeoutError(f"only {len(self.seen)}/{count} results in {timeout_s}s")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-        if self._consumer:
-            await self._consumer.stop()
 
 
 async def offer(bootstrap: str, topic: str, tag: str, start: int, n: int,
@@ -154,7 +105,7 @@ async def pipeline_phase(bootstrap: str, topics: TopicNames, tag: str, start: in
     await watcher.start()
     try:
         sent = await offer(bootstrap, topics.requests, tag, start, n, rate)
-        await watcher.wait_for(n, timeout_s=max(120.0, n / 50))
+        await watcher.expect(n, timeout_s=max(120.0, n / 50))
     finally:
         await watcher.stop()
     first, last = min(sent.values()), max(watcher.seen.values())

@@ -21,11 +21,11 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
-from bench.bench_e2e import ResultWatcher, request_bytes
+from bench.bench_e2e import request_bytes
 from bench.cpu_budget import children_of
 from bench.report import Report
 from onexgen.settings import TopicNames
-from tests.harness import running_worker, scratch_database
+from tests.harness import ResultWatcher, running_worker, scratch_database
 
 
 def rss_mb(pid: int) -> float:
@@ -86,7 +86,7 @@ async def _soak(bootstrap: str, db_url: str, minutes: float, rate: float,
                         continue
                 await asyncio.sleep(5)
             sent = await feeder
-            await watcher.wait_for(sent, timeout_s=120)
+            await watcher.expect(sent, timeout_s=120)
             answered = len(watcher.seen)
         finally:
             await watcher.stop()

@@ -202,21 +202,15 @@ def _settings_table(cls: type[BaseSettings]) -> list[str]:
 
 
 def configuration_page() -> str:
-    from onexgen.alerting.settings import AlertingSettings
-    from onexgen.observability.tracing import TracingSettings
     from onexgen.settings import Settings
 
-    out = [HEADER.format(source="onexgen.settings.Settings and the alerting/tracing settings"),
+    out = [HEADER.format(source="onexgen.settings.Settings"),
            "# Configuration reference", "",
            "Every setting is an environment variable. A worker reads them once at start; "
            "`.local/stack.env` (written by `make stack-up`) supplies the Kafka and Postgres "
            "addresses when the variables are unset. Values marked (secret) are `SecretStr`: "
            "never printed or logged.", "",
-           "## Worker (`onexgen.settings.Settings`)", "", *_settings_table(Settings),
-           "## Alerting (`observability.alerts.settings.AlertingSettings`)", "",
-           *_settings_table(AlertingSettings),
-           "## Tracing (`observability.tracing.TracingSettings`)", "",
-           *_settings_table(TracingSettings)]
+           "## Worker (`onexgen.settings.Settings`)", "", *_settings_table(Settings)]
     return "\n".join(out).rstrip() + "\n"
 
 

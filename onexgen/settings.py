@@ -140,6 +140,17 @@ class Settings(BaseSettings):
     tracing_service_name: str = Field("onexgen", min_length=1, max_length=200)
     tracing_export_delay_ms: int = Field(1000, ge=10, le=60_000)
 
+    # --- Alerting, health and dashboard -------------------------------------------------
+    alert_rules_file: Path | None = Field(
+        None, description="alert rules (YAML); unset: the 21 rules shipped in the package")
+    alertmanager_config: Path | None = Field(
+        None, description="routes and receivers; unset: the config shipped in the package")
+    health_budget_ms: float = Field(100.0, gt=0, le=10_000, description="whole /health budget")
+    health_stall_after_s: float = Field(60.0, gt=0, description="lag without progress")
+    dashboard_refresh_ms: int = Field(1000, ge=200, le=60_000, description="page poll interval")
+    alert_instance: str | None = Field(
+        None, max_length=200, description="``instance`` label; unset: <hostname>:<web port>")
+
     @field_validator("kafka_bootstrap")
     @classmethod
     def _bootstrap_has_ports(cls, value: str) -> str:

@@ -19,9 +19,8 @@ import faust
 import structlog
 
 from onexgen.agents.runtime import WorkerRuntime
-from onexgen.alerting.config import ManagerConfig, load_manager_config
+from onexgen.alerting.config import DEFAULT_MANAGER_FILE, ManagerConfig, load_manager_config
 from onexgen.alerting.service import AlertManagerService
-from onexgen.alerting.settings import alerting_settings
 from onexgen.alerting.silence_store import SilenceRepository
 from onexgen.alerting.silences import Silence
 from onexgen.dashboard.snapshot import Dashboard
@@ -36,7 +35,7 @@ def register_alertmanager(app: faust.App, runtime: WorkerRuntime, *,
                           dashboard: Dashboard | None = None) -> AlertManagerService:
     """Attach the agent and its timer; ``dashboard`` (if given) shows muting from it."""
     settings = runtime.settings
-    config = config or load_manager_config(alerting_settings(settings).alertmanager_config)
+    config = config or load_manager_config(settings.alertmanager_config or DEFAULT_MANAGER_FILE)
 
     async def active_silences(now: Any) -> list[Silence]:
         database = getattr(runtime, "database", None)

@@ -28,9 +28,8 @@ from aiohttp import web
 from onexgen.agents.runtime import WorkerRuntime
 from onexgen.alerting.engine import RuleEngine
 from onexgen.alerting.metrics import AlertMetrics
-from onexgen.alerting.rules import RuleSet, load_rules
+from onexgen.alerting.rules import DEFAULT_RULES_FILE, RuleSet, load_rules
 from onexgen.alerting.service import AlertPublisher, MonitorLoop
-from onexgen.alerting.settings import alerting_settings
 from onexgen.dashboard.routes import add_routes
 from onexgen.dashboard.snapshot import MODEL_FIGURES, Dashboard
 from onexgen.generation.health import template_check
@@ -92,8 +91,8 @@ def register_monitor(app: faust.App, runtime: WorkerRuntime, *,
     """Attach the evaluation timer to the runtime's monitor (the windows its batch
     processor reports into), or to ``monitor`` when one is given."""
     settings = runtime.settings
-    cfg = alerting_settings(settings)
-    rules = rules or load_rules(cfg.alert_rules_file)
+    cfg = settings
+    rules = rules or load_rules(cfg.alert_rules_file or DEFAULT_RULES_FILE)
     monitor = monitor if monitor is not None else runtime.monitor
     instance = cfg.alert_instance or f"{socket.gethostname()}:{settings.web_port}"
     engine = RuleEngine(rules, monitor.value, labels={"instance": instance},

@@ -66,24 +66,24 @@ def register(sub: Any) -> None:
 
 def export_rules(args: argparse.Namespace) -> int:
     from onexgen.alerting.promrules import export_rules as write
-    from onexgen.alerting.rules import load_rules
-    from onexgen.alerting.settings import alerting_settings
+    from onexgen.alerting.rules import DEFAULT_RULES_FILE, load_rules
+    from onexgen.settings import load_settings
 
-    rules = load_rules(args.rules or alerting_settings().alert_rules_file)
+    rules = load_rules(args.rules or load_settings().alert_rules_file or DEFAULT_RULES_FILE)
     count = write(rules, args.file)
     print(f"wrote {count} rule(s) to {args.file}")
     return 0
 
 
 def check(args: argparse.Namespace) -> int:
-    from onexgen.alerting.config import load_manager_config
+    from onexgen.alerting.config import DEFAULT_MANAGER_FILE, load_manager_config
     from onexgen.alerting.receivers import build_receivers
-    from onexgen.alerting.rules import load_rules
-    from onexgen.alerting.settings import alerting_settings
+    from onexgen.alerting.rules import DEFAULT_RULES_FILE, load_rules
+    from onexgen.settings import load_settings
 
-    cfg = alerting_settings()
-    rules = load_rules(args.rules or cfg.alert_rules_file)
-    manager = load_manager_config(args.config or cfg.alertmanager_config)
+    cfg = load_settings()
+    rules = load_rules(args.rules or cfg.alert_rules_file or DEFAULT_RULES_FILE)
+    manager = load_manager_config(args.config or cfg.alertmanager_config or DEFAULT_MANAGER_FILE)
     enabled, disabled = build_receivers(manager)
     print(f"{len(rules.rules)} rule(s) on {len(rules.metrics())} metric(s), evaluated every "
           f"{rules.evaluation_interval_s:g} s")

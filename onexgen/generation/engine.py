@@ -5,11 +5,6 @@ request: serve it from the output cache, or render it, compile it (syntax
 stage), run it (composition stage, cached per mixin set) and cache the result.
 The process-wide engine is built by :func:`configure` (the pool initializer
 calls it with the pool's :class:`EngineConfig`) or lazily with the defaults.
-
-Test hooks: when, and only when, ``EngineConfig.test_hooks`` is set, a request
-whose name starts with ``TestHang`` never returns and one starting with
-``TestSlow`` takes ``slow_s`` seconds; the pool tests use them to prove that
-timeouts are enforced and in-flight work is bounded. Production pools never set it.
 """
 
 from __future__ import annotations
@@ -52,8 +47,6 @@ class EngineConfig:
     output_cache_entries: int = 2048
     composition: bool = True
     composition_timeout_s: float = 5.0
-    test_hooks: bool = False
-    slow_s: float = 0.3
     # The learned mixin gate (learning.mixins.gate): "off" by default here so that a bare
     # engine needs no model; the worker passes its configured policy and stored model.
     mixin_policy: str = "off"
@@ -108,8 +101,6 @@ class Engine:
                 request_print: str | None = None) -> Produced:
         """The result for ``request`` (parsed from ``data``, whose ``fingerprint`` the caller
         may have computed already), from the cache or made now."""
-        if self.config.test_hooks:
-            self._test_hook(request.name)
         if request_print is None:
             request_print = fingerprint(data)
         key = output_key(request_print, self.renderer.version)
@@ -207,13 +198,6 @@ class Engine:
     def prime_patterns(self, requests: list[GenerationRequest]) -> None:
         """Detect the patterns of many requests at once; ``generate`` then looks them up."""
         self._patterns.prime(requests)
-
-    def _test_hook(self, name: str) -> None:
-        if name.startswith("TestHang"):
-            while True:  # a render that never returns; only the pool's timeout ends it
-                time.sleep(3600)
-        if name.startswith("TestSlow"):
-            time.sleep(self.config.slow_s)
 
     def snapshot(self) -> EngineSnapshot:
         """Picklable cumulative counters of every cache in this process."""

@@ -23,7 +23,7 @@ import asyncio
 import os
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -138,14 +138,21 @@ _DEFAULT = {name: field.default for name, field in Settings.model_fields.items()
 worker does by default."""
 
 
+Job = Callable[[bytes | None, str], JobOutcome]
+"""One request's work in a pool process: raw bytes and correlation id in, outcome out."""
+
+
 class GenerationPool:
-    """Runs :func:`pipeline.job.run_job` in ``size`` processes (0: one per core)."""
+    """Runs :func:`onexgen.generation.job.run_job` in ``size`` processes (0: one per core)."""
 
     def __init__(self, size: int = 0, *, job_timeout_s: float = _DEFAULT["codegen_job_timeout_s"],
                  max_in_flight: int | None = None, config: EngineConfig | None = None,
                  shared_cache: SharedOutputCache | bool | None = True,
                  registry: CollectorRegistry | None = None,
-                 min_chunk: int = _DEFAULT["codegen_min_chunk"]) -> None:
+                 min_chunk: int = _DEFAULT["codegen_min_chunk"], job: Job = run_job) -> None:
+        """``job`` is what each process runs per request: :func:`run_job`, or (in tests) a
+        module-level wrapper of it, so slow or hanging jobs need no hook in production code."""
+        self.job = job
         self.size = size or os.cpu_count() or 1
         self.min_chunk = min_chunk
         self.job_timeout_s = job_timeout_s
@@ -175,7 +182,7 @@ class GenerationPool:
         """Spawn and warm the processes (blocking: call it in a thread from async code)."""
         with self._start_lock:
             if self._pool is None:
-                pool = ProcessPool(self.size, run_job, on_timeout=_timed_out,
+                pool = ProcessPool(self.size, self.job, on_timeout=_timed_out,
                                    on_error=_internal_error, job_timeout_s=self.job_timeout_s,
                                    initializer=_init_process, initargs=(self.config,),
                                    prepare=prepare_chunk, min_chunk=self.min_chunk)

@@ -42,7 +42,7 @@ def _redis_cache(url: str, ttl_s: int) -> Any:
     if Cache.REDIS is None:
         raise CacheBackendUnavailable(
             f"{REDIS_URL_ENV} is set but the redis client is not installed: run "
-            f"`.venv/bin/pip install 'redis>=4.2,<6'`, or unset {REDIS_URL_ENV} to use the "
+            f"`pip install 'onexgen[redis]'`, or unset {REDIS_URL_ENV} to use the "
             "in-memory cache")
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss") or not parts.hostname:

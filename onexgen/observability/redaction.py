@@ -43,7 +43,7 @@ _AT, _EQUALS, _BRACE = ord("@"), ord("="), ord("{")
 
 _URL_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)[^\s@]+@")
 _PAIR_CREDENTIALS = re.compile(
-    r"(?i)\b((?:password|passwd|pwd|secret|client_secret|token|access_token|"
+    r"(?i)\b((?:sslpassword|password|passwd|pwd|secret|client_secret|token|access_token|"
     r"refresh_token|api_key|apikey)\s*=\s*)(\"[^\"]*\"|'[^']*'|[^&\s,;]+)"
 )
 

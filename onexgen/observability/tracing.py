@@ -74,15 +74,14 @@ from opentelemetry.trace import (
     get_current_span,
 )
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from onexgen import __version__
+from onexgen.settings import Settings
 
 _T = TypeVar("_T")
 
-__all__ = ["TRACE_HEADERS", "Tracing", "TracingSettings", "configure_tracing",
-           "process_tracing", "stage_timings", "tracing_settings"]
+__all__ = ["TRACE_HEADERS", "Tracing", "configure_tracing", "process_tracing",
+           "stage_timings"]
 
 log = structlog.get_logger("onexgen.tracing")
 
@@ -91,27 +90,6 @@ TRACESTATE = "tracestate"
 TRACE_HEADERS = (TRACEPARENT, TRACESTATE)
 Headers = list[tuple[str, bytes]]
 Exporter = Literal["none", "console", "otlp"]
-
-
-class TracingSettings(BaseSettings):
-    """Tracing knobs from ``ONEXGEN_TRACING_*`` (fields of the worker's settings win)."""
-
-    model_config = SettingsConfigDict(env_prefix="ONEXGEN_", extra="ignore", frozen=True)
-
-    tracing_exporter: Exporter = "none"
-    tracing_otlp_endpoint: str | None = Field(
-        None, description="OTLP/HTTP traces URL; unset: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or "
-                          "http://localhost:4318/v1/traces")
-    tracing_sample_ratio: float = Field(1.0, ge=0, le=1)
-    tracing_service_name: str = Field("onexgen", min_length=1, max_length=200)
-    tracing_export_delay_ms: int = Field(1000, ge=10, le=60_000)
-
-
-def tracing_settings(settings: Any | None = None) -> TracingSettings:
-    """Environment values, overridden by same-named fields of ``settings`` where present."""
-    overrides = {name: getattr(settings, name) for name in TracingSettings.model_fields
-                 if settings is not None and getattr(settings, name, None) is not None}
-    return TracingSettings(**overrides)
 
 
 class _HeaderGetter(Getter[Sequence[tuple[str, bytes]]]):
@@ -371,7 +349,7 @@ def _status_of(error: BaseException | None) -> tuple[Status, tuple[Event, ...]]:
 _UNSET = Status(StatusCode.UNSET)
 
 
-def _exporter(cfg: TracingSettings) -> SpanExporter:
+def _exporter(cfg: Settings) -> SpanExporter:
     if cfg.tracing_exporter == "console":
         return ConsoleSpanExporter(formatter=_one_line)
     from onexgen.observability.otlp_export import otlp_exporter
@@ -383,10 +361,10 @@ def _one_line(span: ReadableSpan) -> str:
     return str(span.to_json(indent=None)) + os.linesep
 
 
-def configure_tracing(settings: Any | None = None) -> Tracing | None:
-    """The worker's tracing from its settings (and ``ONEXGEN_TRACING_*``); None when off."""
-    cfg = tracing_settings(settings)
-    if cfg.tracing_exporter == "none":
+def configure_tracing(settings: Settings | None = None) -> Tracing | None:
+    """The worker's tracing from its settings (``ONEXGEN_TRACING_*``); None when off or unset."""
+    cfg = settings
+    if cfg is None or cfg.tracing_exporter == "none":
         return None
     tracing = Tracing.create(_exporter(cfg), service_name=cfg.tracing_service_name,
                              sample_ratio=cfg.tracing_sample_ratio,
@@ -400,11 +378,13 @@ _process_lock = threading.Lock()
 _process: list[Tracing | None] = []
 
 
-def process_tracing(settings: Any | None = None) -> Tracing | None:
+def process_tracing(settings: Settings | None = None) -> Tracing | None:
     """This process's tracing, configured once on first use (``None`` when off).
 
     Components built without an explicit ``Tracing`` share it, so a worker has
-    one provider and one export thread however many processors it builds.
+    one provider and one export thread however many processors it builds. The
+    worker calls it with its settings first; a process that never does (a tool, a
+    benchmark) gets none.
     """
     with _process_lock:
         if not _process:

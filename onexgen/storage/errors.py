@@ -23,6 +23,8 @@ from contextlib import contextmanager
 
 import asyncpg
 
+from onexgen.observability.redaction import mask_credentials
+
 
 class StorageError(Exception):
     """Root of every storage failure; ``retryable`` tells callers whether to back off and retry."""
@@ -165,10 +167,6 @@ def translated(action: str) -> Iterator[None]:
 
 
 def redact_dsn(dsn: str) -> str:
-    """The DSN without its password, fit for messages and logs."""
-    scheme, sep, rest = dsn.partition("://")
-    if not sep or "@" not in rest:
-        return dsn
-    creds, _, host = rest.rpartition("@")
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
+    """The DSN without its passwords (in the authority, or ``password=`` / ``sslpassword=``
+    in the query string), fit for messages and logs; the log redactor's own rules."""
+    return mask_credentials(dsn)

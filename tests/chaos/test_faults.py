@@ -19,9 +19,15 @@ import pytest
 from onexgen.settings import Settings, TopicNames
 from onexgen.streams.topics import ensure_topics
 from tests.chaos.conftest import Service
-from tests.chaos.load import Results, send
-from tests.harness import WorkerProcess
-from tests.integration.kafka_io import Outgoing, collect, header, produce
+from tests.chaos.load import send
+from tests.harness import ResultWatcher, WorkerProcess
+from tests.harness.kafka import Outgoing, collect, header, produce
+
+
+def watch(bootstrap: str, topic: str, tag: str) -> ResultWatcher:
+    """Every result of this test's requests, from the topic's start, surviving broker restarts."""
+    return ResultWatcher(bootstrap, topic, key_prefix=f"{tag}-", from_start=True,
+                         keep_values=True)
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +80,7 @@ async def test_kill9_mid_run_then_restart_answers_every_request_identically(
     first = start_worker(workers, tmp_path, bootstrap=kafka_bootstrap, db=worker_db,
                          prefix=prefix)
     topics = TopicNames(prefix)
-    async with Results(kafka_bootstrap, topics.results, tag) as results:
+    async with watch(kafka_bootstrap, topics.results, tag) as results:
         await send(kafka_bootstrap, topics.requests, tag, 0, n)
         assert await results.wait_for(800, timeout_s=120) >= 800
         first.kill()  # SIGKILL: no drain, no commit
@@ -95,7 +101,7 @@ async def test_two_workers_one_killed_survivor_finishes_the_work(
     start_worker(workers, tmp_path, bootstrap=kafka_bootstrap, db=worker_db, prefix=prefix,
                  ONEXGEN_CODEGEN_WORKERS="1")
     topics = TopicNames(prefix)
-    async with Results(kafka_bootstrap, topics.results, tag) as results:
+    async with watch(kafka_bootstrap, topics.results, tag) as results:
         await send(kafka_bootstrap, topics.requests, tag, 0, n)
         assert await results.wait_for(600, timeout_s=120) >= 600
         a.kill()
@@ -111,7 +117,7 @@ async def test_broker_restart_mid_run_loses_nothing(
     prefix, tag, n = f"br{uuid.uuid4().hex[:8]}", uuid.uuid4().hex[:6], 3_000
     start_worker(workers, tmp_path, bootstrap=bootstrap, db=worker_db, prefix=prefix)
     topics = TopicNames(prefix)
-    async with Results(bootstrap, topics.results, tag) as results:
+    async with watch(bootstrap, topics.results, tag) as results:
         await send(bootstrap, topics.requests, tag, 0, n)
         assert await results.wait_for(300, timeout_s=120) >= 300
         private_kafka.stop()
@@ -131,7 +137,7 @@ async def test_postgres_down_30s_generation_continues_and_rows_land_after(
     topics = TopicNames(prefix)
     rows_sql = ("SELECT count(*) FROM event_processing_metrics "
                 f"WHERE event_source = '{topics.requests}'")
-    async with Results(kafka_bootstrap, topics.results, tag) as results:
+    async with watch(kafka_bootstrap, topics.results, tag) as results:
         await send(kafka_bootstrap, topics.requests, tag, 0, 500)
         assert await results.wait_for(500, timeout_s=120) == 500
         assert await wait_rows(db, rows_sql, 500, timeout_s=30) == 500
@@ -167,7 +173,7 @@ async def test_1000_malformed_among_10000_valid_give_1000_dead_letters_and_10000
             k = i // 10
             messages.append((None, bad_kinds[k % len(bad_kinds)],
                              [("correlation-id", f"bad-{tag}-{k}".encode())]))
-    async with Results(kafka_bootstrap, topics.results, tag) as results:
+    async with watch(kafka_bootstrap, topics.results, tag) as results:
         await produce(kafka_bootstrap, topics.requests, messages)
         assert await results.wait_for(10_000, timeout_s=300) == 10_000
         assert results.all_succeeded()
@@ -191,7 +197,7 @@ async def test_sigterm_mid_run_drains_in_flight_work_and_restart_repeats_nothing
     # Mid-run, not mid-start (that is the next test): the feedback agent has its models.
     assert await log_mentions(first.log_file, b'"event":"mixin_model_loaded"', timeout_s=120)
     topics = TopicNames(prefix)
-    async with Results(kafka_bootstrap, topics.results, tag) as results:
+    async with watch(kafka_bootstrap, topics.results, tag) as results:
         await send(kafka_bootstrap, topics.requests, tag, 0, n)
         assert await results.wait_for(300, timeout_s=120) >= 300
         assert first.stop() == 0, "a graceful stop exits cleanly"

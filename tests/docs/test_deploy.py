@@ -22,12 +22,9 @@ _VAR = re.compile(r"\bONEXGEN_[A-Z0-9_]+")
 
 def known_variables() -> set[str]:
     """Every ONEXGEN_* a worker reads: settings fields and the alert-manager's ${VAR}s."""
-    from onexgen.alerting.settings import AlertingSettings
-    from onexgen.observability.tracing import TracingSettings
     from onexgen.settings import Settings
 
-    names = {f"ONEXGEN_{n.upper()}" for cls in (Settings, AlertingSettings, TracingSettings)
-             for n in cls.model_fields}
+    names = {f"ONEXGEN_{n.upper()}" for n in Settings.model_fields}
     names |= set(_VAR.findall(DEFAULT_MANAGER_FILE.read_text()))
     names |= {"ONEXGEN_ROOT", "ONEXGEN_WORKERS"}  # stack.env lookup root; compose replicas
     return names

@@ -50,8 +50,8 @@ from onexgen.streams.publisher import Publisher
 from onexgen.streams.records import InboundMessage
 from onexgen.streams.topics import ensure_topics
 from tests.harness import WorkerProcess
-from tests.integration.alerts.receivers import HttpSink, wait_until
-from tests.integration.kafka_io import collect, header, produce
+from tests.harness.kafka import collect, header, produce
+from tests.harness.receivers import HttpSink, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ import pytest
 from onexgen.models.wire import GenerationResult, ResultStatus
 from onexgen.settings import TopicNames
 from tests.harness import WorkerProcess, scratch_database
-from tests.integration.kafka_io import Outgoing, collect, header, produce
+from tests.harness.kafka import Outgoing, collect, header, produce
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from onexgen.settings import Settings
 from onexgen.streams.publisher import Publisher
 from onexgen.streams.records import OutboundRecord
 from onexgen.streams.topics import ensure_topics
-from tests.integration.kafka_io import collect, produce
+from tests.harness.kafka import collect, produce
 
 BIG = 200_000  # 48 of these are 9.6 MB: several record batches (1 MB each) a partition
 

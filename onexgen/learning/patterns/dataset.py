@@ -27,6 +27,11 @@ TRAIN_PATH = Path(str(resources.files("onexgen.learning.patterns") / "data" / "t
 class LabeledRequest:
     request: GenerationRequest
     expected: frozenset[str]
+    annotations: tuple[tuple[str, frozenset[str]], ...] = ()
+    """Each annotator's own labels (``(name, labels)``), where the corpus records them."""
+
+_CORPUS_FIELDS = ("style", "writer")
+"""Descriptive fields of the corpus lines; not part of a request."""
 
 
 def parse_request(line: bytes | str) -> GenerationRequest:
@@ -34,7 +39,8 @@ def parse_request(line: bytes | str) -> GenerationRequest:
     data = orjson.loads(line)
     if not isinstance(data, dict):
         raise ValueError("a request line must be a JSON object")
-    data.pop("expected_patterns", None)
+    for key in ("expected_patterns", "annotations", *_CORPUS_FIELDS):
+        data.pop(key, None)
     return GenerationRequest.model_validate(data)
 
 
@@ -46,7 +52,14 @@ def parse_labeled(line: bytes | str) -> LabeledRequest:
     if not isinstance(expected, list) or not all(isinstance(p, str) for p in expected):
         raise ValueError('missing "expected_patterns": give a list of pattern names, [] for none')
     labels = frozenset(check_pattern(p) for p in expected)
-    return LabeledRequest(GenerationRequest.model_validate(data), labels)
+    raw_annotations = data.pop("annotations", None) or {}
+    if not isinstance(raw_annotations, dict):
+        raise ValueError('"annotations" must map an annotator to a list of pattern names')
+    annotations = tuple(sorted((str(who), frozenset(check_pattern(p) for p in given))
+                               for who, given in raw_annotations.items()))
+    for key in _CORPUS_FIELDS:
+        data.pop(key, None)
+    return LabeledRequest(GenerationRequest.model_validate(data), labels, annotations)
 
 
 def describe_error(exc: Exception) -> str:

@@ -25,7 +25,7 @@ from onexgen.settings import Settings
 from onexgen.storage.pool import Database
 from onexgen.streams.app import create_app
 from onexgen.streams.publisher import Publisher
-from tests.integration.kafka_io import collect, produce
+from tests.harness.kafka import collect, produce
 
 pytestmark = pytest.mark.integration
 

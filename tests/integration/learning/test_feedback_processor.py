@@ -15,7 +15,7 @@ from onexgen.settings import Settings
 from onexgen.storage.pool import Database
 from onexgen.streams.dead_letter import X_ERROR_TYPE, X_ORIGIN_OFFSET
 from onexgen.streams.publisher import Publisher
-from tests.integration.kafka_io import collect, header, produce
+from tests.harness.kafka import collect, header, produce
 from tests.integration.learning.conftest import as_inbound
 
 pytestmark = pytest.mark.integration

@@ -87,3 +87,9 @@ def test_stdlib_record_when_args_hold_dsn_masks_credentials(log_lines: ReadLines
     [line] = log_lines()
     assert line["event"] == "cannot connect to postgres://u:***@h/db"
     assert line["password"] == REDACTED
+
+
+def test_mask_credentials_sslpassword_pair_is_masked() -> None:
+    text = "connect host=db sslmode=verify-full sslpassword=k3y sslkey=/etc/key.pem"
+    masked = mask_credentials(text)
+    assert "k3y" not in masked and "sslpassword=***" in masked and "/etc/key.pem" in masked

@@ -93,3 +93,11 @@ def test_redact_dsn_with_password_hides_it() -> None:
 
 def test_redact_dsn_without_credentials_returns_it_unchanged() -> None:
     assert redact_dsn("postgresql://127.0.0.1/db") == "postgresql://127.0.0.1/db"
+
+
+def test_redact_dsn_password_in_query_string_is_masked() -> None:
+    dsn = "postgresql://onexgen@db.internal/app?password=s3cret&sslpassword=k3y&sslmode=require"
+    redacted = redact_dsn(dsn)
+    assert "s3cret" not in redacted and "k3y" not in redacted
+    assert redacted == ("postgresql://onexgen@db.internal/app?password=***&sslpassword=***"
+                        "&sslmode=require")
