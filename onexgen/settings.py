@@ -193,8 +193,9 @@ class Settings(BaseSettings):
 
 
 class TopicNames:
-    """The five topic names under one prefix."""
+    """The five topic names under one prefix: the only place they are spelled."""
 
+    KINDS = ("requests", "results", "feedback", "alerts", "dlq")
     __slots__ = ("alerts", "dlq", "feedback", "prefix", "requests", "results")
 
     def __init__(self, prefix: str) -> None:
@@ -206,7 +207,11 @@ class TopicNames:
         self.dlq = f"{prefix}.dlq"
 
     def all(self) -> list[str]:
-        return [self.requests, self.results, self.feedback, self.alerts, self.dlq]
+        return [self.named(kind) for kind in self.KINDS]
+
+    def named(self, kind: str) -> str:
+        """The topic of ``kind`` (one of ``KINDS``)."""
+        return str(getattr(self, kind))
 
 
 def load_settings(**overrides: Any) -> Settings:

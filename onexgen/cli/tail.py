@@ -15,7 +15,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 
 from onexgen.cli.args import non_negative_float, non_negative_int
-from onexgen.settings import Settings
+from onexgen.settings import Settings, TopicNames
 from onexgen.streams.dead_letter import parse_dead_letter
 from onexgen.streams.records import InboundMessage
 
@@ -34,7 +34,7 @@ def render(what: str, message: InboundMessage) -> bytes:
 
 async def tail(settings: Settings, what: str, *, from_beginning: bool, limit: int,
                idle_timeout: float) -> int:
-    topic = getattr(settings.topics, what)
+    topic = settings.topics.named(what)
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=settings.kafka_bootstrap, group_id=None,
         enable_auto_commit=False, auto_offset_reset="earliest" if from_beginning else "latest",
@@ -68,7 +68,7 @@ async def tail(settings: Settings, what: str, *, from_beginning: bool, limit: in
 
 def register(sub: Any) -> None:
     p = sub.add_parser("tail", help="print messages of a topic as JSON lines")
-    p.add_argument("what", choices=["results", "alerts", "dlq", "requests", "feedback"])
+    p.add_argument("what", choices=TopicNames.KINDS)
     p.add_argument("--from-beginning", action="store_true", help="start at the oldest message")
     p.add_argument("--limit", type=non_negative_int, default=0, help="stop after N messages")
     p.add_argument("--timeout", type=non_negative_float, default=0.0,
