@@ -3,10 +3,14 @@
 # checkout and installs them, with their dependencies from PyPI. The container image runs this,
 # and so does CI (tests/integration/test_wheel_install.py), so the image's install is tested.
 #   deploy/install.sh [CHECKOUT] [PIP]     (defaults: the checkout holding this script; pip)
+# The wheels are built from a copy of the sources, so the checkout gets no build/ folder.
 set -eu
 src=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 pip=${2:-pip}
-wheels=$(mktemp -d)
-trap 'rm -rf "$wheels"' EXIT
-$pip wheel --quiet --no-deps --wheel-dir "$wheels" "$src/runtime" "$src"
-$pip install --quiet "$wheels"/onexgen_runtime-*.whl "$wheels"/onexgen-*.whl
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/src"
+cp -R "$src/pyproject.toml" "$src/README.md" "$src/onexgen" "$src/runtime" "$work/src/"
+find "$work/src" -name __pycache__ -prune -exec rm -rf {} +
+$pip wheel --quiet --no-deps --wheel-dir "$work/wheels" "$work/src/runtime" "$work/src"
+$pip install --quiet "$work/wheels"/onexgen_runtime-*.whl "$work/wheels"/onexgen-*.whl

@@ -16,7 +16,7 @@ import structlog
 from onexgen.agents.events import inbound
 from onexgen.agents.guard import guarded
 from onexgen.agents.runtime import WorkerRuntime
-from onexgen.learning.mixins.service import MixinLearningService
+from onexgen.learning.mixin_service import MixinLearningService
 from onexgen.learning.models_store import ModelStore
 from onexgen.learning.processor import FeedbackProcessor, FeedbackReport, PatternUpdater
 from onexgen.storage.repositories.models import MixinFeedbackRepository

@@ -118,9 +118,9 @@ def handle_train(args: argparse.Namespace) -> int:
 
 
 async def _train(per_type: int, *, store: bool) -> int:
+    from onexgen.learning.mixin_service import outcome_of
     from onexgen.learning.mixins.model import CompatibilityModel
     from onexgen.learning.mixins.online import OnlineLearner, retrain
-    from onexgen.learning.mixins.service import outcome_of
     from onexgen.learning.models_store import ModelStore
     from onexgen.settings import load_settings
     from onexgen.storage.pool import Database

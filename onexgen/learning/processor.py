@@ -41,7 +41,7 @@ import structlog
 from pydantic import ValidationError
 
 from onexgen.learning.live import mixin_verdicts_correct, tally_pattern_feedback
-from onexgen.learning.mixins.service import MixinLearningService
+from onexgen.learning.mixin_service import MixinLearningService
 from onexgen.learning.models_store import ModelStore
 from onexgen.learning.patterns.detector import PatternDetector
 from onexgen.learning.patterns.feedback import FeedbackItem, FeedbackLearner

@@ -7,7 +7,7 @@
     model       CompatibilityModel: calibrated logistic model, fit / partial_fit,
                 safe bytes (arrays + JSON, no pickle)
     online      OnlineLearner (partial_fit with replay) and the pure retrain
-    service     MixinLearningService: the model in a worker (executor, versions)
+    (the model in a worker, with its stored versions: ``learning.mixin_service``)
     explain     blame by ablation, suggestions verified by a real probe
     gate        assess(): the codegen job's accept / reject / auto-resolve decision
     evaluate    held-out accuracy, incompatible precision/recall, Brier, ECE,

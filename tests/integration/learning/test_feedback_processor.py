@@ -5,9 +5,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from onexgen.learning.mixin_service import MixinLearningService
 from onexgen.learning.mixins.model import CompatibilityModel
 from onexgen.learning.mixins.online import OnlineLearner
-from onexgen.learning.mixins.service import MixinLearningService
 from onexgen.learning.patterns.persist import copy_of
 from onexgen.learning.patterns.training import default_detector
 from onexgen.learning.processor import FeedbackProcessor, PatternUpdater, remember_requests

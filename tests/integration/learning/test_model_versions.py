@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from onexgen.learning.mixin_service import MixinLearningService
 from onexgen.learning.mixins.data import Outcome
 from onexgen.learning.mixins.model import to_bytes
-from onexgen.learning.mixins.service import MixinLearningService
 from onexgen.learning.models_store import ModelStore
 from onexgen.storage.pool import Database
 from onexgen.storage.repositories.models import MixinFeedbackEvent, MixinFeedbackRepository
