@@ -28,8 +28,8 @@ def register(sub: Any) -> None:
     detect = inner.add_parser("detect", help="JSON-lines requests on stdin -> detected patterns")
     detect.add_argument("--model", type=Path, help="a model saved by `onexgen patterns train`")
     detect.set_defaults(handler=handle_detect)
-    ev = inner.add_parser("eval", help="precision/recall/FPR/F1, exact-set rate and Cohen's kappa per pattern "
-                             "on a labeled JSON-lines file")
+    ev = inner.add_parser("eval", help="precision/recall/FPR/F1, exact-set rate and "
+                          "Cohen's kappa per pattern on a labeled JSON-lines file")
     ev.add_argument("file", type=Path, help='requests with an "expected_patterns" list each')
     ev.add_argument("--json", action="store_true", help="print the figures as JSON")
     ev.add_argument("--model", type=Path, help="a model saved by `onexgen patterns train`")

@@ -253,7 +253,8 @@ class PatternDetector:
         n, pos = len(y), max(int(y.sum()), 1)
         neg = max(n - pos, 1)
         boost = self.config.positive_boost
-        return np.where(y == 1, w * (n / (2 * pos)) ** boost, w * (n / (2 * neg)) ** boost)
+        weights = np.where(y == 1, w * (n / (2 * pos)) ** boost, w * (n / (2 * neg)) ** boost)
+        return np.asarray(weights, dtype=np.float64)
 
 
 def _sgd(config: DetectorConfig) -> SGDClassifier:

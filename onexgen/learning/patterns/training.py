@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-
 import structlog
 
 from onexgen.learning.patterns.dataset import (

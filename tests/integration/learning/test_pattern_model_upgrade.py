@@ -31,7 +31,7 @@ class _Payload:
         self.marker = marker
 
     def __reduce__(self) -> tuple[object, tuple[str]]:
-        return (Path.touch, (str(self.marker),))  # type: ignore[return-value]
+        return (Path.touch, (str(self.marker),))
 
 
 async def test_latest_detector_legacy_pickle_row_refused_and_default_used(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from onexgen.cli import patterns
+from onexgen.models.wire import GenerationRequest
 
 GOOD = {"request_id": "c-1", "node_type": "effect", "name": "Mailer", "domain": "mail",
         "description": "Sends a welcome e-mail to new users.", "operations": []}
@@ -108,7 +109,5 @@ def test_train_validation_without_data_exits_two(capsys: pytest.CaptureFixture[s
     assert "--validation needs --data" in capsys.readouterr().err
 
 
-def patterns_request() -> object:
-    from onexgen.models.wire import GenerationRequest
-
+def patterns_request() -> GenerationRequest:
     return GenerationRequest.model_validate(GOOD)

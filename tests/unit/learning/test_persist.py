@@ -12,6 +12,7 @@ import sklearn
 from structlog.testing import capture_logs
 
 from onexgen.learning.patterns import persist, training
+from onexgen.learning.patterns.dataset import DEFAULT_MODEL_PATH
 from onexgen.learning.patterns.detector import PatternDetector, TrainingExample
 from onexgen.learning.patterns.errors import ModelFormatError
 from onexgen.learning.patterns.persist import (
@@ -37,7 +38,7 @@ def _rewrite_header(data: bytes, **changes: object) -> bytes:
     header.update(changes)
     arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
     out = io.BytesIO()
-    np.savez(out, **arrays)  # type: ignore[arg-type]
+    np.savez(out, **arrays)
     return out.getvalue()
 
 
@@ -64,9 +65,9 @@ def test_from_bytes_legacy_pickle_refused_without_unpickling(tmp_path: Path) -> 
 
     class Payload:
         def __reduce__(self) -> tuple[object, tuple[str]]:
-            return (Path.touch, (str(marker),))  # type: ignore[return-value]
+            return (Path.touch, (str(marker),))
 
-    with pytest.raises(ModelFormatError, match="old pickle format.*retrain"):
+    with pytest.raises(ModelFormatError, match=r"old pickle format.*retrain"):
         from_bytes(LEGACY_PICKLE_MAGIC + pickle.dumps(Payload()))
     assert not marker.exists()
 
@@ -75,7 +76,7 @@ def test_from_bytes_other_sklearn_series_refused_naming_versions(
         trained: PatternDetector) -> None:
     other = "0.1.0"
     assert sklearn_series(other) != sklearn_series()
-    with pytest.raises(ModelFormatError, match=f"scikit-learn {other}.*retrain"):
+    with pytest.raises(ModelFormatError, match=rf"scikit-learn {other}.*retrain"):
         from_bytes(_rewrite_header(to_bytes(trained), sklearn=other))
 
 
@@ -92,7 +93,7 @@ def test_from_bytes_other_feature_width_refused(trained: PatternDetector) -> Non
 
 def test_shipped_default_model_is_what_the_recipe_trains() -> None:
     """The wheel's model is not stale: retraining from the shipped files reproduces it."""
-    shipped = persist.load(training.DEFAULT_MODEL_PATH)
+    shipped = persist.load(DEFAULT_MODEL_PATH)
     retrained = training.train_default()
     assert shipped.thresholds == retrained.thresholds
     assert np.allclose(shipped.confidences(PROBE), retrained.confidences(PROBE), atol=1e-6)
@@ -104,13 +105,13 @@ def test_default_detector_unusable_shipped_file_warns_and_retrains(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     legacy = tmp_path / "default_model.npz"
     legacy.write_bytes(LEGACY_PICKLE_MAGIC + b"whatever")
-    monkeypatch.setattr(training, "DEFAULT_MODEL_PATH", legacy)
+    monkeypatch.setattr(training, "DEFAULT_MODEL_PATH", legacy)  # what it loads
     training.default_detector.cache_clear()
     try:
         with capture_logs() as logs:
             detector = training.default_detector()
         assert [e["event"] for e in logs] == ["pattern_default_model_unusable"]
-        shipped = persist.load(Path(str(persist.__file__)).parent / "data" / "default_model.npz")
+        shipped = persist.load(DEFAULT_MODEL_PATH)
         assert np.allclose(detector.confidences(PROBE), shipped.confidences(PROBE), atol=1e-6)
     finally:
         training.default_detector.cache_clear()
