@@ -2,10 +2,11 @@
 
     onexgen patterns detect [--model PATH] < requests.jsonl
     onexgen patterns eval FILE.jsonl [--json] [--model PATH]
-    onexgen patterns train [--data FILE.jsonl] [--out PATH]
+    onexgen patterns train [--data FILE.jsonl [--validation FILE.jsonl]] [--out PATH]
 
-Without ``--model`` the default detector is trained from the committed
-``data/patterns/train.jsonl`` at first use (about a second, deterministic).
+Without ``--model`` the shipped default detector is used (trained on the corpus's
+train split, thresholds from its validation split; see ``learning.patterns.training``).
+``train`` without ``--data`` rebuilds that default model.
 ``detect`` keeps going past a bad line: it reports it on stderr with its line
 number and exits 1 at the end, so one typo does not hide the other results.
 """
@@ -27,14 +28,18 @@ def register(sub: Any) -> None:
     detect = inner.add_parser("detect", help="JSON-lines requests on stdin -> detected patterns")
     detect.add_argument("--model", type=Path, help="a model saved by `onexgen patterns train`")
     detect.set_defaults(handler=handle_detect)
-    ev = inner.add_parser("eval", help="precision/recall/FPR/F1 on a labeled JSON-lines file")
+    ev = inner.add_parser("eval", help="precision/recall/FPR/F1, exact-set rate and "
+                          "Cohen's kappa per pattern on a labeled JSON-lines file")
     ev.add_argument("file", type=Path, help='requests with an "expected_patterns" list each')
     ev.add_argument("--json", action="store_true", help="print the figures as JSON")
     ev.add_argument("--model", type=Path, help="a model saved by `onexgen patterns train`")
     ev.set_defaults(handler=handle_eval)
     train = inner.add_parser("train", help="train a model from labeled requests and save it")
     train.add_argument("--data", type=Path, default=None,
-                       help="labeled JSON lines (default: data/patterns/train.jsonl)")
+                       help="labeled JSON lines (default: the shipped default recipe)")
+    train.add_argument("--validation", type=Path, default=None,
+                       help="labeled JSON lines to choose the thresholds on (with --data; "
+                            "without it, thresholds come from out-of-fold predictions)")
     train.add_argument("--out", type=Path, default=Path("patterns.model"),
                        help="where to write the model (default: patterns.model)")
     train.set_defaults(handler=handle_train)
@@ -76,6 +81,7 @@ def handle_detect(args: argparse.Namespace) -> int:
 
 
 def handle_eval(args: argparse.Namespace) -> int:
+    from onexgen.learning.patterns.agreement import agreement, render_eval
     from onexgen.learning.patterns.dataset import load_labeled
     from onexgen.learning.patterns.errors import DatasetError
     from onexgen.learning.patterns.evaluate import evaluate
@@ -89,29 +95,54 @@ def handle_eval(args: argparse.Namespace) -> int:
     except DatasetError as exc:
         print(f"onexgen: {exc}; fix that line", file=sys.stderr)
         return 2
-    report = evaluate(_detector(args.model), rows)
+    detector = _detector(args.model)
+    predicted = [{d.name for d in found} for found in detector.detect_many(
+        [r.request for r in rows])]
+    report = evaluate(detector, rows)
+    agree = agreement(rows, predicted)
     if args.json:
-        print(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
+        print(orjson.dumps({**report.to_dict(), **agree.to_dict()},
+                           option=orjson.OPT_INDENT_2).decode())
     else:
-        print(report.render())
+        print(render_eval(report, agree))
     return 0
 
 
 def handle_train(args: argparse.Namespace) -> int:
     import time
 
-    from onexgen.learning.patterns.dataset import TRAIN_PATH
-    from onexgen.learning.patterns.errors import DatasetError
+    from onexgen.learning.patterns.dataset import load_labeled
+    from onexgen.learning.patterns.errors import PatternError
     from onexgen.learning.patterns.persist import save
-    from onexgen.learning.patterns.training import train_from_file
+    from onexgen.learning.patterns.training import (
+        train_default,
+        train_from_file,
+        train_with_validation,
+    )
 
+    if args.validation is not None and args.data is None:
+        print("onexgen: --validation needs --data (the file to learn the weights from)",
+              file=sys.stderr)
+        return 2
+    for path in (args.data, args.validation):
+        if path is not None and not path.is_file():
+            print(f"onexgen: {path} does not exist; give a JSON-lines file of labeled "
+                  "requests", file=sys.stderr)
+            return 2
     started = time.perf_counter()
     try:
-        detector = train_from_file(args.data or TRAIN_PATH)
-    except DatasetError as exc:
+        if args.data is None:
+            detector, source = train_default(), "the shipped corpus (default recipe)"
+        elif args.validation is None:
+            detector, source = train_from_file(args.data), str(args.data)
+        else:
+            detector = train_with_validation(load_labeled(args.data),
+                                             load_labeled(args.validation))
+            source = f"{args.data} (thresholds from {args.validation})"
+    except PatternError as exc:
         print(f"onexgen: {exc}; fix that line", file=sys.stderr)
         return 2
     save(detector, args.out)
-    print(f"trained on {args.data or TRAIN_PATH} in {time.perf_counter() - started:.1f} s; "
+    print(f"trained on {source} in {time.perf_counter() - started:.1f} s; "
           f"model written to {args.out}")
     return 0

@@ -4,10 +4,12 @@
     rules       phrase and sense rules -> a score per pattern
     features    hashed n-grams + rule scores -> model rows
     detector    PatternDetector: confidences, detection, learning, thresholds
-    training    train_detector (out-of-fold thresholds), default_detector
+    training    train_with_validation (the shipped recipe), train_detector (out-of-fold
+                thresholds), default_detector (loads the shipped model)
     feedback    PatternFeedback -> weighted examples; FeedbackLearner
     evaluate    scores on labeled requests; the before/after-feedback experiment
-    persist     to_bytes / from_bytes / save / load
+    agreement   exact-set rate, Cohen's kappa against each annotator
+    persist     to_bytes / from_bytes / save / load: arrays + JSON, never pickle
     weights     USER_WEIGHT 1.0, AUTOMATED_WEIGHT 0.5 (shared with storage)
 """
 

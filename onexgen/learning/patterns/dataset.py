@@ -19,8 +19,17 @@ from onexgen.learning.patterns.errors import DatasetError, UnknownPatternError
 from onexgen.learning.patterns.library import check_pattern
 from onexgen.models.wire import GenerationRequest
 
-TRAIN_PATH = Path(str(resources.files("onexgen.learning.patterns") / "data" / "train.jsonl"))
-"""The labelled training split, shipped in the wheel: the default detector is trained on it."""
+_DATA = resources.files("onexgen.learning.patterns") / "data"
+TRAIN_PATH = Path(str(_DATA / "train.jsonl"))
+"""The original author's labelled set (issue 5), shipped in the wheel; part of training."""
+CORPUS_TRAIN_PATH = Path(str(_DATA / "corpus_train.jsonl"))
+"""A copy of ``data/patterns/corpus/train.jsonl`` (writers w1, w2, w4): model weights."""
+CORPUS_VALIDATION_PATH = Path(str(_DATA / "corpus_validation.jsonl"))
+"""A copy of ``data/patterns/corpus/validation.jsonl`` (writer w5): per-pattern thresholds.
+The corpus's frozen test split is never shipped nor read by training."""
+DEFAULT_MODEL_PATH = Path(str(_DATA / "default_model.npz"))
+"""The shipped default detector (``persist`` format, no pickle), built by
+``onexgen patterns train --out`` this path from the three files above."""
 
 
 @dataclass(frozen=True, slots=True)

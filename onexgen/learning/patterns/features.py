@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils import murmurhash3_32
 
+from onexgen.learning.patterns.library import PATTERN_NAMES
 from onexgen.learning.patterns.rules import rule_scores
 
 N_WORD_FEATURES = 2**15
@@ -34,6 +35,11 @@ _WORDS = HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=N_WOR
                            lowercase=False, alternate_sign=False, norm="l2")
 _CHARS = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=N_CHAR_FEATURES,
                            lowercase=False, alternate_sign=False, norm="l2")
+
+
+def feature_width() -> int:
+    """Columns of a model row: word block, character block, one rule score per pattern."""
+    return N_WORD_FEATURES + N_CHAR_FEATURES + len(PATTERN_NAMES)
 
 
 def rule_matrix(texts: Sequence[str]) -> npt.NDArray[np.float64]:

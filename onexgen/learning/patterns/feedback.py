@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 from onexgen.learning.patterns.dataset import LabeledRequest
 from onexgen.learning.patterns.detector import (
-    DEFAULT_TARGET_PRECISION,
     PatternDetector,
     TrainingExample,
 )
@@ -82,9 +81,11 @@ class FeedbackLearner:
     """Applies feedback batches to one detector: model update, then threshold re-tune."""
 
     def __init__(self, detector: PatternDetector,
-                 target_precision: float = DEFAULT_TARGET_PRECISION) -> None:
+                 target_precision: float | None = None) -> None:
+        """``target_precision``: default, the one the detector's thresholds were tuned for."""
         self.detector = detector
-        self.target_precision = target_precision
+        self.target_precision = (detector.target_precision if target_precision is None
+                                 else target_precision)
 
     def apply(self, items: Sequence[FeedbackItem]) -> FeedbackUpdate:
         """One feedback batch: examples, model update, threshold re-tune.

@@ -1,42 +1,128 @@
-"""Saving and loading a detector as bytes (a file, or a model-version row in Postgres).
+"""Saving and loading a detector as bytes (a file, a model-version row in Postgres, the wheel).
 
-Format: an 8-byte magic naming the format version, then a pickle of the
-detector's state (scikit-learn models pickle; there is no other portable form
-for them). Loading runs pickle, which can execute code: only load bytes this
-system wrote (our files, our database), never bytes from a request or a topic.
-The magic turns "wrong file" and "old format" into a ``ModelFormatError`` that
-says to retrain, instead of an obscure unpickling error.
+Format ``onexgen-patterns/2``: a NumPy ``.npz`` read with ``allow_pickle=False``
+holding a JSON header (format, scikit-learn version, pattern list, feature width,
+config, thresholds) and plain arrays (each model's non-zero weights as
+index/value pairs, intercepts, the threshold evidence). Why not pickle: a row
+in ``model_versions`` must never be able to run code in a worker, and a pickle
+can. Loading only ever builds arrays and numbers from these bytes.
+
+Checks on load, each a ``ModelFormatError`` naming the fix (retrain):
+the old pickle format (``ONXPAT01...``) is refused WITHOUT being unpickled;
+another format, another pattern list or feature width, or a model written
+under another scikit-learn major.minor (its hashing and analyzers make the
+features the weights were learned on) is refused too.
 """
 
 from __future__ import annotations
 
-import pickle
+import io
+import json
+import zipfile
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
-from onexgen.learning.patterns.detector import PatternDetector
+import numpy as np
+import sklearn
+
+from onexgen.learning.patterns.detector import DetectorConfig, PatternDetector, linear_model
 from onexgen.learning.patterns.errors import ModelFormatError
+from onexgen.learning.patterns.features import feature_width
+from onexgen.learning.patterns.library import PATTERN_NAMES
+from onexgen.learning.patterns.thresholds import Evidence
 
-MAGIC = b"ONXPAT01"
+FORMAT = "onexgen-patterns/2"
+LEGACY_PICKLE_MAGIC = b"ONXPAT01"
+"""The first bytes of the pickle format this replaced: refused, never unpickled."""
+_RETRAIN = "retrain it with `onexgen patterns train --out PATH`"
+
+
+def sklearn_series(version: str = sklearn.__version__) -> str:
+    """``major.minor`` of a scikit-learn version: what must match between save and load."""
+    return ".".join(version.split(".")[:2])
 
 
 def to_bytes(detector: PatternDetector) -> bytes:
-    state = {"config": detector.config, "models": detector.models,
-             "thresholds": detector.thresholds, "calibration": detector.calibration}
-    return MAGIC + pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    names = [n for n in PATTERN_NAMES if n in detector.models]
+    indices, values, starts = [], [], [0]
+    for name in names:
+        coef = np.asarray(detector.models[name].coef_[0], dtype=np.float64)
+        nz = np.flatnonzero(coef)
+        indices.append(nz.astype(np.int64))
+        values.append(coef[nz])
+        starts.append(starts[-1] + len(nz))
+    calib_names = sorted(detector.calibration)
+    evidence = [(calib_names.index(n), e) for n in calib_names for e in detector.calibration[n]]
+    header = {"format": FORMAT, "sklearn": sklearn.__version__, "patterns": list(PATTERN_NAMES),
+              "width": feature_width(), "config": asdict(detector.config), "models": names,
+              "thresholds": detector.thresholds, "calibration_patterns": calib_names,
+              "target_precision": detector.target_precision}
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+        coef_index=np.concatenate(indices) if indices else np.zeros(0, np.int64),
+        coef_value=np.concatenate(values) if values else np.zeros(0),
+        coef_start=np.array(starts, dtype=np.int64),
+        intercept=np.array([float(detector.models[n].intercept_[0]) for n in names]),
+        evidence_pattern=np.array([i for i, _ in evidence], dtype=np.int64),
+        evidence_confidence=np.array([e.confidence for _, e in evidence], dtype=np.float64),
+        evidence_positive=np.array([e.positive for _, e in evidence], dtype=np.bool_),
+        evidence_weight=np.array([e.weight for _, e in evidence], dtype=np.float64))
+    return buffer.getvalue()
 
 
 def from_bytes(data: bytes) -> PatternDetector:
-    if not data.startswith(MAGIC):
-        raise ModelFormatError("not a pattern model of this version; retrain it with "
-                               "`onexgen patterns train --out PATH`")
+    """A detector from ``to_bytes`` output; ``ModelFormatError`` for anything else."""
+    if data.startswith(LEGACY_PICKLE_MAGIC):
+        raise ModelFormatError("this is a pattern model in the old pickle format, refused "
+                               f"unread (a pickle can run code); {_RETRAIN}")
     try:
-        # S301: the bytes are our own model files / rows, never user input (see module doc)
-        state = pickle.loads(data[len(MAGIC):])  # noqa: S301
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
-        raise ModelFormatError(f"pattern model is damaged ({exc}); retrain it with "
-                               "`onexgen patterns train --out PATH`") from exc
-    return PatternDetector(config=state["config"], models=state["models"],
-                           thresholds=state["thresholds"], calibration=state["calibration"])
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+        header = json.loads(arrays["header"].tobytes().decode())
+    except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile,
+            UnicodeDecodeError) as exc:
+        raise ModelFormatError(f"not a pattern model ({exc}); {_RETRAIN}") from exc
+    _check_header(header)
+    try:
+        return _detector_from(header, arrays)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ModelFormatError(f"pattern model is damaged ({exc}); {_RETRAIN}") from exc
+
+
+def _check_header(header: Any) -> None:
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        found = header.get("format") if isinstance(header, dict) else None
+        raise ModelFormatError(f"pattern model format {found!r} is not {FORMAT}; {_RETRAIN}")
+    if header.get("patterns") != list(PATTERN_NAMES) or header.get("width") != feature_width():
+        raise ModelFormatError("the pattern list or the feature layout changed since this "
+                               f"model was trained; {_RETRAIN}")
+    saved = str(header.get("sklearn", "?"))
+    if sklearn_series(saved) != sklearn_series():
+        raise ModelFormatError(f"pattern model was trained with scikit-learn {saved}, this is "
+                               f"{sklearn.__version__} (features may differ); {_RETRAIN}")
+
+
+def _detector_from(header: dict[str, Any], arrays: dict[str, Any]) -> PatternDetector:
+    config = DetectorConfig(**header["config"])
+    width = int(header["width"])
+    starts, index, value = arrays["coef_start"], arrays["coef_index"], arrays["coef_value"]
+    models = {}
+    for k, name in enumerate(header["models"]):
+        coef = np.zeros(width)
+        lo, hi = int(starts[k]), int(starts[k + 1])
+        coef[index[lo:hi]] = value[lo:hi]
+        models[name] = linear_model(config, coef, float(arrays["intercept"][k]))
+    calib_names = header["calibration_patterns"]
+    calibration: dict[str, list[Evidence]] = {n: [] for n in calib_names}
+    for i, c, p, w in zip(arrays["evidence_pattern"], arrays["evidence_confidence"],
+                          arrays["evidence_positive"], arrays["evidence_weight"], strict=True):
+        calibration[calib_names[int(i)]].append(Evidence(float(c), bool(p), float(w)))
+    thresholds = {name: float(header["thresholds"][name]) for name in PATTERN_NAMES}
+    return PatternDetector(config=config, models=models, thresholds=thresholds,
+                           calibration=calibration,
+                           target_precision=float(header["target_precision"]))
 
 
 def save(detector: PatternDetector, path: Path) -> None:

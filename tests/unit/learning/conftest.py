@@ -20,5 +20,5 @@ def make_request(description: str = "", ops: list[tuple[str, str]] | None = None
 
 @pytest.fixture(scope="session")
 def trained() -> PatternDetector:
-    """The default detector (trained from the committed train split); do not mutate."""
+    """The shipped default detector; do not mutate."""
     return default_detector()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from onexgen.cli import patterns
+from onexgen.models.wire import GenerationRequest
 
 GOOD = {"request_id": "c-1", "node_type": "effect", "name": "Mailer", "domain": "mail",
         "description": "Sends a welcome e-mail to new users.", "operations": []}
@@ -74,3 +75,39 @@ def test_train_small_file_writes_loadable_model(
     assert run(["patterns", "train", "--data", str(TRAIN_PATH), "--out", str(out)]) == 0
     assert load(out).detect_many([]) == []
     assert "model written" in capsys.readouterr().out
+
+
+def test_eval_reports_exact_set_and_kappa_per_annotator(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "set.jsonl"
+    lines = [{**GOOD, "request_id": "k-1", "expected_patterns": ["notification"],
+              "annotations": {"A": ["notification"], "B": ["notification"]}},
+             {**GOOD, "request_id": "k-2", "description": "Stores nothing, sends nothing.",
+              "expected_patterns": [], "annotations": {"A": [], "B": ["notification"]}}]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert run(["patterns", "eval", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["exact_set"] == 1.0
+    assert data["kappa"]["A vs B"]["notification"] == 0.0
+    assert data["kappa"]["detector vs adjudicated"]["notification"] == 1.0
+
+
+def test_train_with_validation_file_writes_loadable_model(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from onexgen.learning.patterns.dataset import CORPUS_VALIDATION_PATH, TRAIN_PATH
+    from onexgen.learning.patterns.persist import load
+
+    out = tmp_path / "m.npz"
+    assert run(["patterns", "train", "--data", str(TRAIN_PATH), "--validation",
+                str(CORPUS_VALIDATION_PATH), "--out", str(out)]) == 0
+    assert "thresholds from" in capsys.readouterr().out
+    assert load(out).detect(patterns_request())
+
+
+def test_train_validation_without_data_exits_two(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["patterns", "train", "--validation", "x.jsonl"]) == 2
+    assert "--validation needs --data" in capsys.readouterr().err
+
+
+def patterns_request() -> GenerationRequest:
+    return GenerationRequest.model_validate(GOOD)

@@ -1,0 +1,62 @@
+"""A family of phrasings the shipped detector misses, for the feedback-loop benchmark.
+
+The family: batch processing described only through the word "tranche" ("moves
+invoices over to the bank tranche by tranche"), a word no training request uses.
+Corrections are written with one set of record nouns and target systems, the
+fresh sentences they are measured on with another, so recall on the fresh ones
+is learning of the phrasing, not of the sentences. The templates were chosen so
+the shipped detector misses them (checked, and reported, by the benchmark);
+templates that already fire ("in tranches of 100", "at a time") were dropped.
+"""
+
+from __future__ import annotations
+
+import random
+
+from onexgen.models.wire import (
+    FeedbackSource,
+    GenerationRequest,
+    PatternFeedback,
+    PatternFeedbackType,
+)
+
+FAMILY_PATTERN = "batch_processing"
+TEMPLATES = (
+    "Moves {n} over to {s} tranche by tranche.",
+    "Pushes {n} to {s} in tranches, {k} per tranche.",
+    "Hands {n} to {s} tranche after tranche.",
+    "Forwards every tranche of pending {n} to {s}.",
+    "Clears the {n} backlog by sending {s} one tranche per round.",
+    "Sends {s} the {n} in tranches sized by the {s} quota.",
+)
+CORRECTION_NOUNS = ("invoices", "shipments", "ledger lines", "claims", "meter readings",
+                    "payslips", "tickets", "orders", "refunds", "bookings")
+CORRECTION_SYSTEMS = ("the tax API", "the archive", "the warehouse system", "the bank",
+                      "the CRM")
+FRESH_NOUNS = ("lab results", "parcels", "insurance quotes", "gift cards", "sensor logs",
+               "subscriptions", "timesheets", "loan files", "coupons", "tax forms")
+FRESH_SYSTEMS = ("the carrier portal", "the billing engine", "the data lake",
+                 "the partner gateway", "the print service")
+
+
+def family(count: int, *, fresh: bool, seed: int) -> list[GenerationRequest]:
+    """``count`` requests of the family: correction vocabulary, or the disjoint fresh one."""
+    nouns, systems = ((FRESH_NOUNS, FRESH_SYSTEMS) if fresh
+                      else (CORRECTION_NOUNS, CORRECTION_SYSTEMS))
+    rng = random.Random(seed)
+    prefix = "fresh" if fresh else "fix"
+    return [GenerationRequest(
+        request_id=f"family-{prefix}-{seed}-{i}", node_type="effect", name="TrancheMover",
+        domain="operations", operations=[],
+        description=rng.choice(TEMPLATES).format(n=rng.choice(nouns), s=rng.choice(systems),
+                                                 k=rng.choice((50, 100, 250, 500, 1000))))
+        for i in range(count)]
+
+
+def corrections(requests: list[GenerationRequest],
+                confidences: list[float]) -> list[PatternFeedback]:
+    """The user's verdict on each missed request: ``adjusted``, actual = the family pattern."""
+    return [PatternFeedback(request_id=r.request_id, pattern_name=FAMILY_PATTERN,
+                            detected_confidence=c, feedback_type=PatternFeedbackType.ADJUSTED,
+                            actual_pattern=FAMILY_PATTERN, source=FeedbackSource.USER)
+            for r, c in zip(requests, confidences, strict=True)]

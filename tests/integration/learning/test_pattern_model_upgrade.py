@@ -1,0 +1,63 @@
+"""Upgrade: a pattern model row stored in the old pickle format is refused unread.
+
+The row's pickle, if it were ever unpickled, would create a marker file; the test
+proves the store skips it with a warning, the feedback loop starts from the
+shipped default detector instead, and nothing ran.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from structlog.testing import capture_logs
+
+from onexgen.learning.models_store import PATTERNS_KIND, ModelStore
+from onexgen.learning.patterns.persist import LEGACY_PICKLE_MAGIC, to_bytes
+from onexgen.learning.patterns.training import default_detector
+from onexgen.learning.processor import PatternUpdater
+from onexgen.storage.pool import Database
+from tests.unit.learning.conftest import make_request
+
+pytestmark = pytest.mark.integration
+
+
+class _Payload:
+    """Unpickling this calls ``Path.touch(marker)``: proof that code would have run."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (Path.touch, (str(self.marker),))
+
+
+async def test_latest_detector_legacy_pickle_row_refused_and_default_used(
+        db: Database, tmp_path: Path) -> None:
+    marker = tmp_path / "pickle-ran"
+    legacy = LEGACY_PICKLE_MAGIC + pickle.dumps({"models": _Payload(marker)})
+    store = ModelStore(db.pool)
+    version = await store.versions.save(PATTERNS_KIND, legacy, params={}, metrics={})
+    with capture_logs() as logs:
+        assert await store.latest_detector() is None
+        updater = await PatternUpdater.open(store)
+    try:
+        refused = [e for e in logs if e["event"] == "pattern_model_version_refused"]
+        assert refused and refused[0]["version"] == version
+        assert "pickle" in refused[0]["error"] and refused[0]["log_level"] == "warning"
+        assert not marker.exists()
+        probe = [make_request("Sends an SMS to the customer when the parcel ships.")]
+        assert np.array_equal(updater.learner.detector.confidences(probe),
+                              default_detector().confidences(probe))
+    finally:
+        updater.close()
+
+
+async def test_latest_detector_current_format_row_loads(db: Database) -> None:
+    store = ModelStore(db.pool)
+    version = await store.save_detector(default_detector(), metrics={})
+    loaded = await store.latest_detector()
+    assert loaded is not None and loaded.version == version
+    assert to_bytes(loaded.detector) == to_bytes(default_detector())

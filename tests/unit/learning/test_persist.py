@@ -1,0 +1,125 @@
+"""Pattern model persistence: arrays and JSON, never pickle; refusals name the fix."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sklearn
+from structlog.testing import capture_logs
+
+from onexgen.learning.patterns import persist, training
+from onexgen.learning.patterns.dataset import DEFAULT_MODEL_PATH
+from onexgen.learning.patterns.detector import PatternDetector, TrainingExample
+from onexgen.learning.patterns.errors import ModelFormatError
+from onexgen.learning.patterns.persist import (
+    LEGACY_PICKLE_MAGIC,
+    copy_of,
+    from_bytes,
+    sklearn_series,
+    to_bytes,
+)
+from onexgen.learning.patterns.thresholds import Evidence
+from tests.unit.learning.conftest import make_request
+
+PROBE = [make_request("Retries the payment call with backoff and e-mails finance on failure."),
+         make_request("", [("list_orders", "filter by status, sorted by date, paginated")])]
+
+
+def _rewrite_header(data: bytes, **changes: object) -> bytes:
+    import json
+
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    header = json.loads(arrays["header"].tobytes().decode())
+    header.update(changes)
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    out = io.BytesIO()
+    np.savez(out, **arrays)
+    return out.getvalue()
+
+
+def test_to_bytes_is_an_npz_loadable_without_pickle(trained: PatternDetector) -> None:
+    with np.load(io.BytesIO(to_bytes(trained)), allow_pickle=False) as npz:
+        assert all(npz[k].dtype != object for k in npz.files)
+        assert "header" in npz.files
+
+
+def test_round_trip_after_feedback_keeps_weights_thresholds_and_evidence(
+        trained: PatternDetector) -> None:
+    detector = copy_of(trained)
+    detector.learn([TrainingExample(PROBE[0], "notification", True, 1.0)])
+    detector.tune_from_evidence({"caching": [Evidence(0.7, True, 0.5)] * 4}, only_raise=True)
+    loaded = from_bytes(to_bytes(detector))
+    assert np.array_equal(loaded.confidences(PROBE), detector.confidences(PROBE))
+    assert loaded.thresholds == detector.thresholds
+    assert loaded.calibration == detector.calibration
+    assert to_bytes(loaded) == to_bytes(detector)
+
+
+def test_from_bytes_legacy_pickle_refused_without_unpickling(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (Path.touch, (str(marker),))
+
+    with pytest.raises(ModelFormatError, match=r"old pickle format.*retrain"):
+        from_bytes(LEGACY_PICKLE_MAGIC + pickle.dumps(Payload()))
+    assert not marker.exists()
+
+
+def test_from_bytes_other_sklearn_series_refused_naming_versions(
+        trained: PatternDetector) -> None:
+    other = "0.1.0"
+    assert sklearn_series(other) != sklearn_series()
+    with pytest.raises(ModelFormatError, match=rf"scikit-learn {other}.*retrain"):
+        from_bytes(_rewrite_header(to_bytes(trained), sklearn=other))
+
+
+def test_from_bytes_same_series_other_patch_loads(trained: PatternDetector) -> None:
+    patch = sklearn_series() + ".999"
+    loaded = from_bytes(_rewrite_header(to_bytes(trained), sklearn=patch))
+    assert np.array_equal(loaded.confidences(PROBE), trained.confidences(PROBE))
+
+
+def test_from_bytes_other_feature_width_refused(trained: PatternDetector) -> None:
+    with pytest.raises(ModelFormatError, match="feature layout changed"):
+        from_bytes(_rewrite_header(to_bytes(trained), width=17))
+
+
+def test_shipped_default_model_is_what_the_recipe_trains() -> None:
+    """The wheel's model is not stale: retraining from the shipped files reproduces it."""
+    shipped = persist.load(DEFAULT_MODEL_PATH)
+    retrained = training.train_default()
+    assert shipped.thresholds == retrained.thresholds
+    assert np.allclose(shipped.confidences(PROBE), retrained.confidences(PROBE), atol=1e-6)
+    for name, model in retrained.models.items():
+        assert np.allclose(shipped.models[name].coef_, model.coef_, rtol=0, atol=1e-12)
+
+
+def test_default_detector_unusable_shipped_file_warns_and_retrains(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    legacy = tmp_path / "default_model.npz"
+    legacy.write_bytes(LEGACY_PICKLE_MAGIC + b"whatever")
+    monkeypatch.setattr(training, "DEFAULT_MODEL_PATH", legacy)  # what it loads
+    training.default_detector.cache_clear()
+    try:
+        with capture_logs() as logs:
+            detector = training.default_detector()
+        assert [e["event"] for e in logs] == ["pattern_default_model_unusable"]
+        shipped = persist.load(DEFAULT_MODEL_PATH)
+        assert np.allclose(detector.confidences(PROBE), shipped.confidences(PROBE), atol=1e-6)
+    finally:
+        training.default_detector.cache_clear()
+
+
+def test_header_records_running_sklearn_version(trained: PatternDetector) -> None:
+    import json
+
+    with np.load(io.BytesIO(to_bytes(trained)), allow_pickle=False) as npz:
+        header = json.loads(npz["header"].tobytes().decode())
+    assert header["sklearn"] == sklearn.__version__ and header["format"] == persist.FORMAT
