@@ -37,7 +37,7 @@ def test_export_rules_passes_promtool_check(tmp_path: Path) -> None:
 def test_check_command_reports_rules_and_receivers(capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(["alerts", "check"]) == 0
     out = capsys.readouterr().out
-    assert "21 rule(s)" in out and "receivers enabled: log" in out
+    assert "21 rule(s)" in out and "ops-webhook/webhook/0" in out
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("1h", 3600), ("1h30m", 5400), ("2d", 172800),
