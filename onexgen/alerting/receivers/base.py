@@ -31,9 +31,13 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
 def rfc3339(moment: datetime | None) -> str:
+    """UTC in Go's RFC3339Nano form (what Alertmanager writes): no trailing fraction zeros."""
     if moment is None:
         return ZERO_TIME
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    text = moment.astimezone(UTC).replace(tzinfo=None).isoformat()
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text + "Z"
 
 
 def common_items(dicts: list[dict[str, str]]) -> dict[str, str]:
