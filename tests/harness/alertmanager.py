@@ -44,7 +44,7 @@ class AlertmanagerProcess:
 
     def start(self, timeout_s: float = 20.0) -> None:
         with (self._dir / "alertmanager.log").open("wb") as log:  # the child keeps its copy
-            self._proc = subprocess.Popen([  # noqa: S603 - fixed binary and arguments
+            self._proc = subprocess.Popen([
                 alertmanager_binary(), f"--config.file={self.config_file}",
                 f"--storage.path={self._dir / 'data'}",
                 f"--web.listen-address=127.0.0.1:{self.port}", "--cluster.listen-address=",

@@ -55,9 +55,10 @@ inhibit_rules:
 """
 
 
-def _alert(status: AlertStatus = AlertStatus.FIRING, **labels: str) -> AlertMessage:
+def _alert(status: AlertStatus = AlertStatus.FIRING, *, labels: dict[str, str] | None = None
+           ) -> AlertMessage:
     full = {"alertname": "cache_hit_rate_low", "severity": "warning",
-            "metric": "cache_hit_rate", "instance": "w1:6066", **labels}
+            "metric": "cache_hit_rate", "instance": "w1:6066", **(labels or {})}
     starts = datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=UTC)
     return AlertMessage(fingerprint=fingerprint(full), rule=full["alertname"], status=status,
                         severity=full["severity"], metric=full["metric"], value=0.65,
@@ -161,7 +162,7 @@ async def test_inhibition_decisions_equal_real_alertmanager(
     config = parse_manager_config(CONFIG.format(url=sink.url("/x")))
     starts = datetime.now(UTC)
     alertmanager.post([{"labels": labels, "startsAt": starts.isoformat()} for labels in CASES])
-    messages = [_alert(**labels) for labels in CASES]
+    messages = [_alert(labels=labels) for labels in CASES]
     inhibitor = Inhibitor(config.inhibit_rules)
     ours = {m.labels["alertname"] for m in messages if inhibitor.inhibited(m, messages)}
     assert ours == {"a2", "b3"}
