@@ -151,6 +151,9 @@ class Settings(BaseSettings):
         None, pattern=r"^https?://[^\s/]+(/\S*)?$",
         description="an existing Alertmanager (http://host:9093): alerts are posted to its "
                     "API v2 and the built-in notifier is off; unset: built-in notifier")
+    alert_notifier: Literal["builtin", "off"] = Field(
+        "builtin", description="off: no alert-manager agent at all (Prometheus evaluates the "
+                               "exported rules and alerts Alertmanager itself)")
     alertmanager_resend_s: float = Field(
         15.0, gt=0, le=600, description="firing alerts are re-posted to Alertmanager this often")
     health_budget_ms: float = Field(100.0, gt=0, le=10_000, description="whole /health budget")

@@ -41,9 +41,17 @@ log = structlog.get_logger("onexgen.agents.alertmanager")
 def register_alertmanager(app: faust.App, runtime: WorkerRuntime, *,
                           config: ManagerConfig | None = None,
                           dashboard: Dashboard | None = None
-                          ) -> AlertManagerService | AlertmanagerHandoff:
-    """Attach the agent and its timer; ``dashboard`` (if given) shows muting from it."""
+                          ) -> AlertManagerService | AlertmanagerHandoff | None:
+    """Attach the agent and its timer; ``dashboard`` (if given) shows muting from it.
+
+    None when ``ONEXGEN_ALERT_NOTIFIER=off``: Prometheus alerts on the exported rules and
+    the workers only publish their alerts to the topic (and show them on the dashboard).
+    """
     settings = runtime.settings
+    if settings.alert_notifier == "off":
+        log.info("alertmanager_off", hint="ONEXGEN_ALERT_NOTIFIER=off: nothing notifies from "
+                                          "this worker; Prometheus' rules must alert")
+        return None
     extras = load_extras(settings.alerting_extras or DEFAULT_EXTRAS_FILE)
     if settings.alertmanager_url:
         handoff = AlertmanagerHandoff(

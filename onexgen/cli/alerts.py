@@ -47,6 +47,8 @@ def register(sub: Any) -> None:
     exp = cmds.add_parser("export-rules", help="write the rules as a Prometheus rules file")
     exp.add_argument("file", type=Path)
     exp.add_argument("--rules", type=Path, default=None, help="rules YAML (default: configured)")
+    exp.add_argument("--interval", default="15s",
+                     help="the group's evaluation interval, a Prometheus duration (default 15s)")
     exp.set_defaults(handler=export_rules)
     chk = cmds.add_parser("check", help="validate the rules and alert-manager files")
     chk.add_argument("--rules", type=Path, default=None)
@@ -78,12 +80,13 @@ def register(sub: Any) -> None:
 
 
 def export_rules(args: argparse.Namespace) -> int:
+    from onexgen.alerting.durations import parse_duration
     from onexgen.alerting.promrules import export_rules as write
     from onexgen.alerting.rules import DEFAULT_RULES_FILE, load_rules
     from onexgen.settings import load_settings
 
     rules = load_rules(args.rules or load_settings().alert_rules_file or DEFAULT_RULES_FILE)
-    count = write(rules, args.file)
+    count = write(rules, args.file, interval_s=parse_duration(args.interval))
     print(f"wrote {count} rule(s) to {args.file}")
     return 0
 
