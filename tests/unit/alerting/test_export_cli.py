@@ -66,7 +66,7 @@ def test_exported_rules_read_named_families_at_scrape_interval(tmp_path: Path) -
     group = yaml.safe_load(target.read_text())["groups"][0]
     assert group["interval"] == "15s"
     assert all("onexgen_monitor_value" not in r["expr"] for r in group["rules"])
-    assert all(re.search(r"onexgen_[a-z_]+_(seconds|ratio|total|bucket|sum|count)\b",
+    assert all(re.search(r"onexgen_[a-z0-9_]+_(seconds|ratio|total|bucket|sum|count)\b",
                          r["expr"]) for r in group["rules"])
 
 
