@@ -6,7 +6,7 @@
 1. **Dedup**: alerts are keyed by fingerprint; a re-sent alert with the same
    status and start is only a keep-alive. A firing alert not re-sent within
    ``global.resolve_timeout`` is taken as resolved (its source went away).
-2. **Routing**: the routing tree (:mod:`~observability.alerts.routing`) names
+2. **Routing**: the routing tree (:mod:`~onexgen.alerting.routing`) names
    one or more route nodes; under each the alert joins the group of its
    ``group_by`` labels.
 3. **Grouping**: a new group waits ``group_wait`` to collect companions, then
@@ -24,7 +24,7 @@
    resolution too.
 
 Everything is in memory and driven by an injected clock; notifications go to
-a ``submit`` callable (the :class:`~observability.alerts.delivery.DeliveryQueue`).
+a ``submit`` callable (the :class:`~onexgen.alerting.delivery.DeliveryQueue`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from onexgen.alerting.extras import Extras
 from onexgen.alerting.matchers import matches_all, parse_matchers
 from onexgen.alerting.metrics import NotificationMetrics
 from onexgen.alerting.muting import Inhibitor, RouteSchedule
-from onexgen.alerting.receivers.base import Notification
+from onexgen.alerting.receivers.base import Notification, am_sorted
 from onexgen.alerting.routing import RouteNode, build_tree, group_key, group_labels, match_routes
 from onexgen.alerting.silences import SilenceSet
 from onexgen.models.wire import AlertMessage, AlertStatus
@@ -213,7 +213,7 @@ class AlertManager:
         send = new or repeat or (bool(resolved) and send_resolved)
         note = None
         if send and (firing or send_resolved):
-            alerts = firing + (resolved if send_resolved else [])
+            alerts = am_sorted(firing + (resolved if send_resolved else []))
             note = Notification(node.receiver, group.key.partition("|")[2], dict(group.labels),
                                 tuple(alerts), now, external_url=self.extras.external_url)
             group.notified = firing_set

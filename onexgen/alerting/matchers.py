@@ -1,6 +1,6 @@
 """Label matchers (``k=v``, ``k!=v``, ``k=~re``, ``k!~re``) and stable alert fingerprints.
 
-Routes, inhibition rules, silences and maintenance windows all select alerts
+Routes, inhibition rules, silences and escalation policies all select alerts
 by their labels with the same four operators Prometheus' Alertmanager uses, so
 an operator writes them the same way everywhere, parsed as Alertmanager's
 classic parser does (``pkg/labels/parse.go``): values may be double-quoted with

@@ -5,7 +5,7 @@
   ``<prefix>.alerts`` keyed by fingerprint. Alerts Kafka did not take stay
   pending and go out with the next cycle: a transition is never skipped.
 * :class:`AlertManagerService` - receivers, delivery queue and the
-  :class:`~observability.alerts.manager.AlertManager`, fed with the raw bytes of
+  :class:`~onexgen.alerting.manager.AlertManager`, fed with the raw bytes of
   each consumed alert (:meth:`handle`) and ticked every ``tick_s``
   (:meth:`tick`: flush due groups, refresh silences from Postgres).
 

@@ -55,7 +55,8 @@ def register(sub: Any) -> None:
     chk.add_argument("--config", type=Path, default=None, help="alert-manager YAML")
     chk.set_defaults(handler=check)
     cc = cmds.add_parser("check-config", help="validate an Alertmanager-format config file")
-    cc.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    cc.add_argument("files", type=Path, nargs="*", metavar="FILE",
+                    help="default: the configured file (ONEXGEN_ALERTMANAGER_CONFIG or shipped)")
     cc.set_defaults(handler=check_config)
     routes = cmds.add_parser("routes", help="routing decisions of an Alertmanager config")
     rcmds = routes.add_subparsers(dest="routes_command", required=True, metavar="ACTION")
@@ -108,11 +109,12 @@ def check(args: argparse.Namespace) -> int:
 
 
 def check_config(args: argparse.Namespace) -> int:
-    from onexgen.alerting.config import load_manager_config
+    from onexgen.alerting.config import DEFAULT_MANAGER_FILE, load_manager_config
     from onexgen.alerting.errors import AlertingError
+    from onexgen.settings import load_settings
 
     failed = 0
-    for path in args.files:
+    for path in args.files or [load_settings().alertmanager_config or DEFAULT_MANAGER_FILE]:
         try:
             config = load_manager_config(path)
         except AlertingError as exc:

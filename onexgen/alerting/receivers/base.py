@@ -3,7 +3,7 @@
 A notification is one group of alerts going to one receiver at one flush, the
 unit Alertmanager sends too: a person gets "3 alerts firing for
 cache_hit_rate" once, not three messages. Receivers raise
-:class:`~observability.alerts.errors.DeliveryError` with ``retryable`` set
+:class:`~onexgen.alerting.errors.DeliveryError` with ``retryable`` set
 when the other side failed in a way a later attempt can fix (connection
 refused, timeout, 5xx, 429), and unset when it cannot (400, 401, 404: the
 configuration is wrong) - the delivery queue retries the first kind until it
