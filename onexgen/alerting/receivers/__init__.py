@@ -30,7 +30,7 @@ def build_receivers(config: ManagerConfig) -> tuple[dict[str, Receiver], dict[st
         names: list[str] = []
         for i, hook in enumerate(spec.webhook_configs):
             names.append(f"{spec.name}/webhook/{i}")
-            channels[names[-1]] = Webhook(names[-1], hook)
+            channels[names[-1]] = Webhook(names[-1], hook, global_http=g.http_config)
         for i, slack in enumerate(spec.slack_configs):
             names.append(f"{spec.name}/slack/{i}")
             channels[names[-1]] = Slack(names[-1], slack, global_url=g.slack_api_url,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from onexgen.alerting.config import WebhookConfig
+from onexgen.alerting.config import HttpConfig, WebhookConfig
 from onexgen.alerting.receivers.base import (
     Notification,
     alert_annotations,
@@ -75,12 +75,13 @@ def alertmanager_payload(notification: Notification, *, max_alerts: int = 0) -> 
 
 
 class Webhook:
-    def __init__(self, name: str, config: WebhookConfig) -> None:
+    def __init__(self, name: str, config: WebhookConfig, *,
+                 global_http: HttpConfig | None = None) -> None:
         self.name = name
         self.send_resolved = config.send_resolved
         self._max_alerts = config.max_alerts
         self._poster = JsonPoster(name, config.url, config.url_file, config.timeout or 30.0,
-                                  config.http_config)
+                                  config.http_config or global_http)
 
     async def send(self, notification: Notification) -> None:
         await self._poster.post(alertmanager_payload(notification, max_alerts=self._max_alerts))
