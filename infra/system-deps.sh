@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the test suite uses besides Java, Maven and PostgreSQL:
-# chromium (the dashboard browser test) and prometheus (for promtool, which checks
-# our rules and metrics). Installs them when missing and we are root; otherwise
-# says what to install.
+# chromium (the dashboard browser test), prometheus (the server and promtool, which
+# check our rules and metrics) and prometheus-alertmanager (the alertmanager binary and
+# amtool, which the alerting tests compare onexgen's decisions with). Installs them when
+# missing and we are root; otherwise says what to install.
 source "$(dirname "$0")/common.sh"
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   die "missing ${missing[*]}: run 'sudo apt-get install -y ${missing[*]}'"

@@ -144,7 +144,18 @@ class Settings(BaseSettings):
     alert_rules_file: Path | None = Field(
         None, description="alert rules (YAML); unset: the 21 rules shipped in the package")
     alertmanager_config: Path | None = Field(
-        None, description="routes and receivers; unset: the config shipped in the package")
+        None, description="Alertmanager-format routes and receivers; unset: the shipped one")
+    alerting_extras: Path | None = Field(
+        None, description="onexgen's alert-manager extras (escalation, retries); unset: shipped")
+    alertmanager_url: str | None = Field(
+        None, pattern=r"^https?://[^\s/]+(/\S*)?$",
+        description="an existing Alertmanager (http://host:9093): alerts are posted to its "
+                    "API v2 and the built-in notifier is off; unset: built-in notifier")
+    alert_notifier: Literal["builtin", "off"] = Field(
+        "builtin", description="off: no alert-manager agent at all (Prometheus evaluates the "
+                               "exported rules and alerts Alertmanager itself)")
+    alertmanager_resend_s: float = Field(
+        15.0, gt=0, le=600, description="firing alerts are re-posted to Alertmanager this often")
     health_budget_ms: float = Field(100.0, gt=0, le=10_000, description="whole /health budget")
     health_stall_after_s: float = Field(60.0, gt=0, description="lag without progress")
     dashboard_refresh_ms: int = Field(1000, ge=200, le=60_000, description="page poll interval")

@@ -8,7 +8,12 @@ an alert is acknowledged once it is in the manager's memory, and delivery
 retries happen in the delivery queue, not by re-reading Kafka.
 
 Silences are read from Postgres (``alert_silences``) every
-``silence_refresh_s``; the manager's flush runs on a timer every ``tick_s``.
+``silence_refresh``; the manager's flush runs on a timer every ``tick``.
+
+With ``ONEXGEN_ALERTMANAGER_URL`` set the built-in notifier is off: the agent
+forwards the topic's alerts to that Alertmanager's API v2
+(:mod:`onexgen.alerting.handoff`) and the team's Alertmanager does routing,
+silences and notification.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ import structlog
 
 from onexgen.agents.runtime import WorkerRuntime
 from onexgen.alerting.config import DEFAULT_MANAGER_FILE, ManagerConfig, load_manager_config
+from onexgen.alerting.extras import DEFAULT_EXTRAS_FILE, load_extras
+from onexgen.alerting.handoff import AlertmanagerHandoff
+from onexgen.alerting.metrics import NotificationMetrics
 from onexgen.alerting.service import AlertManagerService
 from onexgen.alerting.silence_store import SilenceRepository
 from onexgen.alerting.silences import Silence
@@ -32,10 +40,28 @@ log = structlog.get_logger("onexgen.agents.alertmanager")
 
 def register_alertmanager(app: faust.App, runtime: WorkerRuntime, *,
                           config: ManagerConfig | None = None,
-                          dashboard: Dashboard | None = None) -> AlertManagerService:
-    """Attach the agent and its timer; ``dashboard`` (if given) shows muting from it."""
+                          dashboard: Dashboard | None = None
+                          ) -> AlertManagerService | AlertmanagerHandoff | None:
+    """Attach the agent and its timer; ``dashboard`` (if given) shows muting from it.
+
+    None when ``ONEXGEN_ALERT_NOTIFIER=off``: Prometheus alerts on the exported rules and
+    the workers only publish their alerts to the topic (and show them on the dashboard).
+    """
     settings = runtime.settings
+    if settings.alert_notifier == "off":
+        log.info("alertmanager_off", hint="ONEXGEN_ALERT_NOTIFIER=off: nothing notifies from "
+                                          "this worker; Prometheus' rules must alert")
+        return None
+    extras = load_extras(settings.alerting_extras or DEFAULT_EXTRAS_FILE)
+    if settings.alertmanager_url:
+        handoff = AlertmanagerHandoff(
+            settings.alertmanager_url, resend_s=settings.alertmanager_resend_s,
+            tick_s=extras.tick, external_url=extras.external_url,
+            metrics=NotificationMetrics(runtime.registry))
+        _attach(app, runtime, handoff, extras.tick)
+        return handoff
     config = config or load_manager_config(settings.alertmanager_config or DEFAULT_MANAGER_FILE)
+    extras.check_against(config, str(settings.alerting_extras or DEFAULT_EXTRAS_FILE))
 
     async def active_silences(now: Any) -> list[Silence]:
         database = getattr(runtime, "database", None)
@@ -43,18 +69,29 @@ def register_alertmanager(app: faust.App, runtime: WorkerRuntime, *,
             raise RuntimeError("database not open yet")
         return await SilenceRepository(database.pool).active(now)
 
-    service = AlertManagerService(config, registry=runtime.registry,
+    service = AlertManagerService(config, extras=extras, registry=runtime.registry,
                                   silence_source=active_silences)
     if dashboard is not None:
         dashboard.manager = service.manager
+    _attach(app, runtime, service, extras.tick)
+    return service
+
+
+def _attach(app: faust.App, runtime: WorkerRuntime,
+            service: AlertManagerService | AlertmanagerHandoff, tick_s: float) -> None:
+    """The agent on the alerts topic, the tick timer and the drain at shutdown."""
+    settings = runtime.settings
     topic = app.topic(settings.topics.alerts, key_type=bytes, value_type=bytes,
                       key_serializer="raw", value_serializer="raw")
 
     async def alertmanager(stream: Any) -> None:
         await runtime.wait_ready()
         service.start()
-        log.info("alertmanager_started", receivers=sorted(service.delivery.receivers),
-                 disabled=sorted(service.delivery.disabled))
+        if isinstance(service, AlertmanagerHandoff):
+            log.info("alertmanager_handoff_started", url=service.url,
+                     hint="built-in notifier off; the external Alertmanager notifies")
+        else:
+            log.info("alertmanager_started", integrations=sorted(service.delivery.receivers))
         async for event in stream.events():
             service.handle(event.value)
 
@@ -67,7 +104,6 @@ def register_alertmanager(app: faust.App, runtime: WorkerRuntime, *,
             await service.stop()
 
     app.agent(topic, name="onexgen.alertmanager", concurrency=1)(alertmanager)
-    app.timer(config.tick_s, name="onexgen.alertmanager.tick")(tick)
+    app.timer(tick_s, name="onexgen.alertmanager.tick")(tick)
     shutdown: Any = app.on_before_shutdown  # mode's stub rejects async receivers it accepts
     shutdown.connect(stop)
-    return service

@@ -27,6 +27,7 @@ from aiohttp import web
 
 from onexgen.agents.runtime import WorkerRuntime
 from onexgen.alerting.engine import RuleEngine
+from onexgen.alerting.families import FigureFamilies
 from onexgen.alerting.metrics import AlertMetrics
 from onexgen.alerting.rules import DEFAULT_RULES_FILE, RuleSet, load_rules
 from onexgen.alerting.service import AlertPublisher, MonitorLoop
@@ -100,6 +101,8 @@ def register_monitor(app: faust.App, runtime: WorkerRuntime, *,
     publisher = AlertPublisher(runtime.publisher.publish, settings.topics.alerts,
                                engine.metrics)
     loop = MonitorLoop(monitor, engine, publisher)
+    # the model figures under their own names, for Prometheus' copy of the rules
+    runtime.registry.register(FigureFamilies(monitor.value))
 
     kafka = KafkaProbe(settings, settings.topics.all())
     health = HealthChecker(budget_s=cfg.health_budget_ms / 1000)

@@ -1,28 +1,37 @@
-"""The alert-manager's configuration: receivers, routing tree, inhibition, maintenance, escalation.
+"""The alert-manager's configuration, in Alertmanager's own file format.
 
-Read from ``config/alertmanager.yaml`` (or ``ONEXGEN_ALERTMANAGER_CONFIG``),
-shaped after Prometheus' Alertmanager so operators recognise it. Secrets
-(webhook and Slack URLs, the SMTP password) are written as ``${VAR}`` or
-``${VAR:-default}`` and expanded from the environment at load time into
-``SecretStr`` fields: printing or logging the configuration never shows
-them, and the file can be committed. A ``${VAR}`` without default that is
-not set fails the load with the variable's name; a receiver whose URL
-expands to empty is *disabled* (logged once, its notifications dropped and
-counted), so one config serves machines with and without Slack.
+A team's ``alertmanager.yml`` loads here unchanged as long as it uses what
+onexgen supports, and ours (``defaults/alertmanager.yaml``) passes
+``amtool check-config``. Supported: ``global`` (resolve_timeout, smtp_*,
+slack_api_url(_file)), the ``route`` tree (receiver, group_by with ``...``,
+group_wait / group_interval / repeat_interval as Prometheus durations,
+``matchers`` and the legacy ``match`` / ``match_re``, ``continue``, ``routes``,
+``mute_time_intervals`` / ``active_time_intervals``), ``inhibit_rules`` (new and
+legacy forms), ``time_intervals`` (and the deprecated ``mute_time_intervals``),
+and receivers with ``webhook_configs``, ``slack_configs`` and ``email_configs``.
+
+Every field outside that set - a typo, or an Alertmanager feature onexgen does
+not implement (``templates``, ``pagerduty_configs``, ``http_config.proxy_url``...)
+- fails the load with its name and place: silently ignoring a setting would
+page the wrong people. Defaults and checks follow Alertmanager's
+``config/config.go`` (root route needs a receiver and no matchers, receivers
+are unique and defined, e-mail needs a smarthost and from, Slack an API URL).
+Secrets are inline or read from ``*_file`` paths at send time, as Alertmanager
+does; onexgen's own extras (escalation, tick, retries) live in a separate file
+(:mod:`onexgen.alerting.extras`).
 """
 
 from __future__ import annotations
 
-import os
 import re
-from datetime import datetime, time
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -31,225 +40,354 @@ from pydantic import (
     model_validator,
 )
 
+from onexgen.alerting.durations import parse_duration
 from onexgen.alerting.errors import ManagerConfigError
 from onexgen.alerting.matchers import Matcher, parse_matchers
+from onexgen.alerting.timeintervals import TimeInterval
 
 __all__ = [
     "DEFAULT_MANAGER_FILE",
-    "EmailReceiver",
-    "EscalationPolicy",
+    "EmailConfig",
+    "GlobalConfig",
+    "HttpConfig",
     "InhibitRule",
-    "LogReceiver",
-    "MaintenanceWindow",
     "ManagerConfig",
-    "ReceiverConfig",
+    "Receiver",
     "Route",
-    "SlackReceiver",
-    "WebhookReceiver",
-    "expand_env",
+    "SlackConfig",
+    "WebhookConfig",
     "load_manager_config",
     "parse_manager_config",
 ]
 
 DEFAULT_MANAGER_FILE = Path(str(resources.files("onexgen.alerting") / "defaults" /
-                            "alertmanager.yaml"))
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+                                "alertmanager.yaml"))
+_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_HOSTPORT = re.compile(r"^\[?[^\s\[\]]*\]?:\d{1,5}$")
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+"""Seconds, written in the file as a Prometheus duration string (``30s``)."""
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class _Receiver(_Model):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-
-    @field_validator("url", mode="before", check_fields=False)
-    @classmethod
-    def _empty_url(cls, value: Any) -> Any:
-        """``url: ${VAR:-}`` loads as null: read it as "" (= receiver disabled)."""
-        return "" if value is None else value
-    enabled: bool = True
-    send_resolved: bool = True
-    timeout_s: float = Field(10.0, gt=0, le=120)
+def _url(value: Any) -> Any:
+    if isinstance(value, str) and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/]+", value):
+        raise ValueError("invalid URL: write it with a scheme and host, e.g. "
+                         "http://127.0.0.1:9000/hook")
+    return value
 
 
-class LogReceiver(_Receiver):
-    type: Literal["log"] = "log"
+Url = Annotated[SecretStr, BeforeValidator(_url)]
 
 
-class WebhookReceiver(_Receiver):
-    """POSTs the Alertmanager v4 webhook payload (what Prometheus' webhook_config sends)."""
-
-    type: Literal["webhook"] = "webhook"
-    url: SecretStr
-    max_alerts: int = Field(0, ge=0, description="0 = all alerts of the group")
-
-
-class SlackReceiver(_Receiver):
-    """POSTs an incoming-webhook message; the URL is the secret."""
-
-    type: Literal["slack"] = "slack"
-    url: SecretStr
-    channel: str | None = None
-    username: str = "onexgen"
-
-
-class EmailReceiver(_Receiver):
-    type: Literal["email"] = "email"
-    to: list[str] = Field(min_length=1)
-    sender: str = Field(alias="from")
-    smarthost: str = Field(pattern=r"^[^:\s]+:\d{1,5}$", description="host:port")
-    username: str | None = None
+class BasicAuth(_Model):
+    username: str = ""
     password: SecretStr | None = None
-    starttls: bool = False
-    use_tls: bool = False
+    password_file: Path | None = None
 
 
-ReceiverConfig = Annotated[LogReceiver | WebhookReceiver | SlackReceiver | EmailReceiver,
-                           Field(discriminator="type")]
+class Authorization(_Model):
+    type: str = "Bearer"
+    credentials: SecretStr | None = None
+    credentials_file: Path | None = None
+
+
+class TlsConfig(_Model):
+    ca_file: Path | None = None
+    insecure_skip_verify: bool = False
+
+
+class HttpConfig(_Model):
+    """The basics of Prometheus' ``http_config``: auth, TLS verification, redirects."""
+
+    basic_auth: BasicAuth | None = None
+    authorization: Authorization | None = None
+    tls_config: TlsConfig | None = None
+    follow_redirects: bool = True
+
+
+class GlobalConfig(_Model):
+    resolve_timeout: Duration = 300.0
+    smtp_from: str = ""
+    smtp_hello: str = "localhost"
+    smtp_smarthost: str = ""
+    smtp_auth_username: str = ""
+    smtp_auth_password: SecretStr | None = None
+    smtp_auth_password_file: Path | None = None
+    smtp_require_tls: bool = True
+    slack_api_url: Url | None = None
+    slack_api_url_file: Path | None = None
+    http_config: HttpConfig | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> GlobalConfig:
+        if self.smtp_auth_password is not None and self.smtp_auth_password_file is not None:
+            raise ValueError("at most one of smtp_auth_password & smtp_auth_password_file "
+                             "must be configured")
+        if self.slack_api_url is not None and self.slack_api_url_file is not None:
+            raise ValueError("at most one of slack_api_url & slack_api_url_file must be "
+                             "configured")
+        return self
+
+
+class _Notifier(_Model):
+    send_resolved: bool = False
+    http_config: HttpConfig | None = None
+
+
+class WebhookConfig(_Notifier):
+    """POSTs the Alertmanager v4 webhook payload."""
+
+    send_resolved: bool = True
+    url: Url | None = None
+    url_file: Path | None = None
+    max_alerts: int = Field(0, ge=0)
+    timeout: Duration = 0.0
+
+    @model_validator(mode="after")
+    def _one_url(self) -> WebhookConfig:
+        if (self.url is None) == (self.url_file is None):
+            raise ValueError("one of url or url_file must be configured")
+        return self
+
+
+def _literal(value: Any) -> Any:
+    if isinstance(value, str) and "{{" in value:
+        raise ValueError("Go templates are not supported by onexgen: write literal text, "
+                         "or leave the field out for onexgen's default")
+    return value
+
+
+PlainText = Annotated[str, BeforeValidator(_literal)]
+
+
+class SlackConfig(_Notifier):
+    api_url: Url | None = None
+    api_url_file: Path | None = None
+    channel: str = ""
+    username: str = ""
+    title: PlainText = ""
+    title_link: PlainText = ""
+    text: PlainText = ""
+    color: PlainText = ""
+
+    @model_validator(mode="after")
+    def _one_url(self) -> SlackConfig:
+        if self.api_url is not None and self.api_url_file is not None:
+            raise ValueError("at most one of api_url & api_url_file must be configured")
+        return self
+
+
+class EmailConfig(_Model):
+    send_resolved: bool = False
+    to: str = Field(min_length=1)
+    from_: str = Field("", alias="from")
+    hello: str = ""
+    smarthost: str = ""
+    auth_username: str = ""
+    auth_password: SecretStr | None = None
+    auth_password_file: Path | None = None
+    require_tls: bool | None = None
+    headers: dict[str, PlainText] = Field(default_factory=dict)
+
+    @field_validator("smarthost")
+    @classmethod
+    def _hostport(cls, value: str) -> str:
+        if value and not _HOSTPORT.match(value):
+            raise ValueError(f"address {value!r}: write host:port, e.g. 127.0.0.1:25")
+        return value
+
+
+class Receiver(_Model):
+    name: str = Field(min_length=1)
+    webhook_configs: list[WebhookConfig] = Field(default_factory=list)
+    slack_configs: list[SlackConfig] = Field(default_factory=list)
+    email_configs: list[EmailConfig] = Field(default_factory=list)
+
+    def integrations(self) -> int:
+        return len(self.webhook_configs) + len(self.slack_configs) + len(self.email_configs)
+
+
+def _label_name(name: str, where: str) -> str:
+    if not _LABEL.match(name):
+        raise ValueError(f"invalid label name {name!r} in {where}")
+    return name
 
 
 class Route(_Model):
-    """A node of the routing tree; unset timing fields inherit from the parent."""
+    """A node of the routing tree; unset fields inherit from the parent (see routing.py)."""
 
     receiver: str | None = None
-    matchers: list[str] = Field(default_factory=list)
     group_by: list[str] | None = None
-    group_wait_s: float | None = Field(None, ge=0)
-    group_interval_s: float | None = Field(None, gt=0)
-    repeat_interval_s: float | None = Field(None, gt=0)
+    matchers: list[str] = Field(default_factory=list)
+    match: dict[str, str] = Field(default_factory=dict)
+    match_re: dict[str, str] = Field(default_factory=dict)
     continue_: bool = Field(False, alias="continue")
     routes: list[Route] = Field(default_factory=list)
+    group_wait: Duration | None = None
+    group_interval: Duration | None = None
+    repeat_interval: Duration | None = None
+    mute_time_intervals: list[str] = Field(default_factory=list)
+    active_time_intervals: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _parse(self) -> Route:
-        parse_matchers(self.matchers)  # raises MatcherError (a ValueError) on a bad one
+    def _check(self) -> Route:
+        for name in self.match:
+            _label_name(name, "match")
+        self.parsed_matchers()  # raises MatcherError (a ValueError) on a bad one
+        if self.group_by is not None:
+            names = [n for n in self.group_by if n != "..."]
+            for name in names:
+                _label_name(name, "group_by list")
+            if names and "..." in self.group_by:
+                raise ValueError("cannot have wildcard group_by (`...`) and other labels at "
+                                 "the same time")
+            if len(set(self.group_by)) != len(self.group_by):
+                raise ValueError("duplicated label in group_by")
+        if self.group_interval == 0:
+            raise ValueError("group_interval cannot be zero")
+        if self.repeat_interval == 0:
+            raise ValueError("repeat_interval cannot be zero")
         return self
 
     def parsed_matchers(self) -> tuple[Matcher, ...]:
-        return parse_matchers(self.matchers)
+        """``match`` + ``match_re`` + ``matchers``, as Alertmanager merges them."""
+        legacy = [Matcher(k, "=", v) for k, v in self.match.items()]
+        legacy += [Matcher(k, "=~", v) for k, v in self.match_re.items()]
+        return tuple(legacy) + parse_matchers(self.matchers)
 
 
 class InhibitRule(_Model):
-    """While an alert matching ``source_matchers`` fires, mute alerts matching
-    ``target_matchers`` that have the same values for every label in ``equal``."""
+    """While a source alert fires, mute targets with the same values of ``equal``."""
 
-    source_matchers: list[str] = Field(min_length=1)
-    target_matchers: list[str] = Field(min_length=1)
+    source_matchers: list[str] = Field(default_factory=list)
+    target_matchers: list[str] = Field(default_factory=list)
+    source_match: dict[str, str] = Field(default_factory=dict)
+    source_match_re: dict[str, str] = Field(default_factory=dict)
+    target_match: dict[str, str] = Field(default_factory=dict)
+    target_match_re: dict[str, str] = Field(default_factory=dict)
     equal: list[str] = Field(default_factory=list)
 
-
-class MaintenanceWindow(_Model):
-    """Mute matching alerts between ``starts_at`` and ``ends_at``, or weekly on ``days``
-    between ``start`` and ``end`` (UTC wall clock; an ``end`` before ``start`` spans midnight)."""
-
-    name: str
-    matchers: list[str] = Field(default_factory=list)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=list)
-    start: time | None = None
-    end: time | None = None
-
     @model_validator(mode="after")
-    def _one_schedule(self) -> MaintenanceWindow:
-        absolute = self.starts_at is not None and self.ends_at is not None
-        weekly = self.start is not None and self.end is not None
-        if absolute == weekly:
-            raise ValueError(f"maintenance window {self.name!r}: give either starts_at+ends_at "
-                             "or start+end (with optional days), not both or neither")
-        parse_matchers(self.matchers)
+    def _check(self) -> InhibitRule:
+        for name in [*self.source_match, *self.target_match, *self.equal]:
+            _label_name(name, "inhibit rule")
+        self.sources()
+        self.targets()
         return self
 
+    def sources(self) -> tuple[Matcher, ...]:
+        return (tuple(Matcher(k, "=", v) for k, v in self.source_match.items())
+                + tuple(Matcher(k, "=~", v) for k, v in self.source_match_re.items())
+                + parse_matchers(self.source_matchers))
 
-class EscalationPolicy(_Model):
-    """An alert still firing ``after_s`` after it started is also sent to ``receiver``."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    matchers: list[str] = Field(default_factory=list)
-    after_s: float = Field(gt=0)
-    receiver: str
-    repeat_interval_s: float | None = Field(None, gt=0)
+    def targets(self) -> tuple[Matcher, ...]:
+        return (tuple(Matcher(k, "=", v) for k, v in self.target_match.items())
+                + tuple(Matcher(k, "=~", v) for k, v in self.target_match_re.items())
+                + parse_matchers(self.target_matchers))
 
 
 class ManagerConfig(_Model):
-    dedup_window_s: float = Field(300.0, ge=0)
-    resolve_timeout_s: float = Field(
-        300.0, gt=0, description="a firing alert not re-sent for this long is taken as resolved")
-    external_url: str = ""
-    silence_refresh_s: float = Field(5.0, gt=0)
-    tick_s: float = Field(0.25, gt=0, le=60)
-    retry_initial_s: float = Field(0.5, gt=0)
-    retry_max_s: float = Field(60.0, gt=0)
-    receivers: list[ReceiverConfig] = Field(min_length=1)
+    global_: GlobalConfig = Field(default_factory=GlobalConfig, alias="global")
     route: Route
+    receivers: list[Receiver] = Field(default_factory=list)
     inhibit_rules: list[InhibitRule] = Field(default_factory=list)
-    maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
-    escalations: list[EscalationPolicy] = Field(default_factory=list)
+    time_intervals: list[TimeInterval] = Field(default_factory=list)
+    mute_time_intervals: list[TimeInterval] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> ManagerConfig:
-        names = [r.name for r in self.receivers]
-        if len(set(names)) != len(names):
-            raise ValueError("receiver names must be unique")
-        if self.route.receiver is None:
-            raise ValueError("the top-level route needs a receiver (the default)")
-        for receiver in _route_receivers(self.route) + [e.receiver for e in self.escalations]:
-            if receiver not in names:
-                raise ValueError(f"receiver {receiver!r} is used but not defined; add it to "
-                                 f"receivers ({', '.join(names)})")
-        for rule in self.inhibit_rules:
-            parse_matchers(rule.source_matchers + rule.target_matchers)
+        names: set[str] = set()
+        for receiver in self.receivers:
+            if receiver.name in names:
+                raise ValueError(f"notification config name {receiver.name!r} is not unique")
+            names.add(receiver.name)
+            g = self.global_
+            for email in receiver.email_configs:
+                if not (email.smarthost or g.smtp_smarthost):
+                    raise ValueError(f"receiver {receiver.name!r}: no global SMTP smarthost "
+                                     "set; add smarthost or global.smtp_smarthost")
+                if not (email.from_ or g.smtp_from):
+                    raise ValueError(f"receiver {receiver.name!r}: no global SMTP from set; "
+                                     "add from or global.smtp_from")
+            for slack in receiver.slack_configs:
+                if slack.api_url is None and slack.api_url_file is None and (
+                        g.slack_api_url is None and g.slack_api_url_file is None):
+                    raise ValueError(f"receiver {receiver.name!r}: no Slack API URL set "
+                                     "either inline or in a file (api_url, api_url_file or "
+                                     "global.slack_api_url)")
+        root = self.route
+        if not root.receiver:
+            raise ValueError("root route must specify a default receiver")
+        if root.matchers or root.match or root.match_re:
+            raise ValueError("root route must not have any matchers")
+        if root.mute_time_intervals:
+            raise ValueError("root route must not have any mute time intervals")
+        if root.active_time_intervals:
+            raise ValueError("root route must not have any active time intervals")
+        if root.continue_:
+            raise ValueError("cannot have continue in root route")
+        intervals: set[str] = set()
+        for interval in [*self.mute_time_intervals, *self.time_intervals]:
+            if interval.name in intervals:
+                raise ValueError(f"time interval {interval.name!r} is not unique")
+            intervals.add(interval.name)
+        _check_route(root, names, intervals)
         return self
 
+    def intervals(self) -> dict[str, TimeInterval]:
+        return {i.name: i for i in [*self.mute_time_intervals, *self.time_intervals]}
 
-def _route_receivers(route: Route) -> list[str]:
-    found = [route.receiver] if route.receiver else []
+    def receiver(self, name: str) -> Receiver:
+        return next(r for r in self.receivers if r.name == name)
+
+
+def _check_route(route: Route, receivers: set[str], intervals: set[str]) -> None:
     for child in route.routes:
-        found += _route_receivers(child)
-    return found
+        _check_route(child, receivers, intervals)
+    if route.receiver and route.receiver not in receivers:
+        raise ValueError(f"undefined receiver {route.receiver!r} used in route")
+    for name in [*route.active_time_intervals, *route.mute_time_intervals]:
+        if name not in intervals:
+            raise ValueError(f"undefined time interval {name!r} used in route")
 
 
-def expand_env(text: str, environ: dict[str, str] | None = None) -> str:
-    """Replace ``${VAR}`` / ``${VAR:-default}``; an unset ``${VAR}`` is an error naming it."""
-    env = os.environ if environ is None else environ
-
-    def sub(found: re.Match[str]) -> str:
-        name, default = found.group(1), found.group(2)
-        if name in env:
-            return env[name]
-        if default is not None:
-            return default
-        raise ManagerConfigError(f"alert-manager config uses ${{{name}}} but {name} is not set; "
-                                 f"export it or write ${{{name}:-}} to make it optional")
-
-    # comment lines are left alone: they may show the ${VAR} syntax itself
-    return "".join(line if line.lstrip().startswith("#") else _VAR.sub(sub, line)
-                   for line in text.splitlines(keepends=True))
+def describe_error(exc: ValidationError, source: str) -> str:
+    """The first validation error as ``FILE: place: what; fix``, never echoing values."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        field = first["loc"][-1]
+        place = ".".join(str(p) for p in first["loc"][:-1]) or "the top level"
+        return (f"{source}: field {field!r} at {place} is not supported by onexgen; remove it "
+                "(or, for Alertmanager features onexgen lacks, hand alerts to your "
+                "Alertmanager with ONEXGEN_ALERTMANAGER_URL)")
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{source}: {where}: {message}; fix the file"
 
 
-def parse_manager_config(text: str, *, source: str = "<alertmanager>",
-                         environ: dict[str, str] | None = None) -> ManagerConfig:
+def parse_manager_config(text: str, *, source: str = "<alertmanager>") -> ManagerConfig:
     try:
-        data: Any = yaml.safe_load(expand_env(text, environ))
+        data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ManagerConfigError(f"{source} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ManagerConfigError(f"{source}: expected a mapping with route and receivers")
     try:
         return ManagerConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        # input values are not echoed: they may be expanded secrets
-        raise ManagerConfigError(f"{source}: {where}: {first['msg']}; fix the file") from None
+        raise ManagerConfigError(describe_error(exc, source)) from None
 
 
-def load_manager_config(path: Path | None = None,
-                        environ: dict[str, str] | None = None) -> ManagerConfig:
+def load_manager_config(path: Path | None = None) -> ManagerConfig:
     path = path or DEFAULT_MANAGER_FILE
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ManagerConfigError(f"cannot read alert-manager config {path}: {exc.strerror}; "
                                  "set ONEXGEN_ALERTMANAGER_CONFIG to an existing file") from exc
-    return parse_manager_config(text, source=str(path), environ=environ)
+    return parse_manager_config(text, source=str(path))
+

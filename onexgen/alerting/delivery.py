@@ -1,18 +1,23 @@
-"""Delivery of notifications: one queue and one worker task per receiver, retried until taken.
+"""Delivery of notifications: one queue and one worker task per integration.
 
-A receiver that is down must not lose notifications nor hold up the others:
+A receiver that is down must not lose notifications nor hold up the others,
+and one bad notification must not hold up the good ones behind it:
 
-* each receiver has its own FIFO queue and task, so a dead Slack does not delay
-  e-mail;
-* a retryable failure keeps the notification at the head of its queue and
-  retries it with exponential backoff (``retry_initial_s`` doubling up to
-  ``retry_max_s``, with jitter); later notifications wait behind it, so the
-  receiver sees them in order once it is back;
-* a non-retryable failure (the receiver refused the request itself: bad URL,
-  bad token) drops that notification with an error log and a ``dropped``
-  count - retrying would repeat the refusal forever;
-* a disabled receiver (secret not configured) counts every notification for
-  it as ``dropped`` at once.
+* each integration (``ops/webhook/0``) has its own FIFO queue and task, so a
+  dead Slack does not delay e-mail; a notification for a receiver is copied to
+  each of its integrations, without its resolved alerts for an integration
+  with ``send_resolved: false`` (and not at all if nothing is left);
+* a retryable failure (connection refused, timeout, 5xx, 429, SMTP 4xx) keeps
+  the notification at the head of its queue and retries it with exponential
+  backoff (``retry_initial`` doubling up to ``retry_max``, with jitter), up to
+  ``retry_attempts`` tries; later notifications wait behind it so the receiver
+  sees them in order once it is back. After the last try it is parked;
+* a permanent failure - the receiver refused the request itself (bad URL or
+  token), or the message cannot even be built (poison: a header with CR/LF),
+  or the channel raised something unexpected - is parked at once: an error log
+  line, ``onexgen_notifications_total{outcome="failed"}``, and the notification
+  kept in :attr:`DeliveryQueue.failed` (the last 100) for inspection. The next
+  notification goes out immediately.
 
 The queues are in memory: they survive any receiver downtime, but not a
 restart of the worker. After a restart the rule engine re-sends still-firing
@@ -27,6 +32,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import structlog
 
@@ -34,23 +40,38 @@ from onexgen.alerting.errors import DeliveryError
 from onexgen.alerting.metrics import NotificationMetrics
 from onexgen.alerting.receivers.base import Notification, Receiver
 
-__all__ = ["DeliveryQueue"]
+__all__ = ["DeliveryQueue", "FailedNotification"]
 
 log = structlog.get_logger("onexgen.alerts.delivery")
 
 
-class DeliveryQueue:
-    """Per-receiver FIFO queues drained by one task each; :meth:`submit` never blocks."""
+@dataclass(frozen=True, slots=True)
+class FailedNotification:
+    """A notification given up on: which integration, why, after how many tries."""
 
-    def __init__(self, receivers: Mapping[str, Receiver], *, disabled: tuple[str, ...] = (),
+    integration: str
+    notification: Notification
+    error: str
+    attempts: int
+    at: float
+
+
+class DeliveryQueue:
+    """Per-integration FIFO queues drained by one task each; :meth:`submit` never blocks."""
+
+    def __init__(self, receivers: Mapping[str, Receiver], *,
+                 fanout: Mapping[str, list[str]] | None = None,
                  metrics: NotificationMetrics | None = None, retry_initial_s: float = 0.5,
-                 retry_max_s: float = 60.0, send_timeout_s: float = 30.0) -> None:
+                 retry_max_s: float = 60.0, retry_attempts: int = 20,
+                 send_timeout_s: float = 30.0) -> None:
         self.receivers = dict(receivers)
-        self.disabled = set(disabled)
+        self.fanout = {k: list(v) for k, v in (fanout or {n: [n] for n in receivers}).items()}
         self.metrics = metrics
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
+        self.retry_attempts = retry_attempts
         self.send_timeout_s = send_timeout_s
+        self.failed: deque[FailedNotification] = deque(maxlen=100)
         self._queues: dict[str, deque[Notification]] = {n: deque() for n in self.receivers}
         self._wake: dict[str, asyncio.Event] = {n: asyncio.Event() for n in self.receivers}
         self._idle: dict[str, asyncio.Event] = {n: asyncio.Event() for n in self.receivers}
@@ -62,19 +83,26 @@ class DeliveryQueue:
                 metrics.register_receiver(name)
 
     def submit(self, notification: Notification) -> None:
-        name = notification.receiver
-        queue = self._queues.get(name)
-        if queue is None:
-            reason = "disabled" if name in self.disabled else "unknown"
+        """Queue ``notification`` on each integration of its receiver."""
+        names = self.fanout.get(notification.receiver)
+        if names is None:
             if self.metrics is not None:
-                self.metrics.notifications.labels(receiver=name, outcome="dropped").inc()
-            log.info("notification_not_sent", receiver=name, reason=reason,
-                     group_key=notification.group_key)
+                self.metrics.notifications.labels(receiver=notification.receiver,
+                                                  outcome="dropped").inc()
+            log.info("notification_not_sent", receiver=notification.receiver,
+                     reason="unknown receiver", group_key=notification.group_key)
             return
-        queue.append(notification)
-        self._idle[name].clear()
-        self._wake[name].set()
-        self._depth(name)
+        for name in names:
+            copy = notification
+            if not self.receivers[name].send_resolved:
+                firing = tuple(notification.firing)
+                if not firing:
+                    continue
+                copy = replace(notification, alerts=firing)
+            self._queues[name].append(copy)
+            self._idle[name].clear()
+            self._wake[name].set()
+            self._depth(name)
 
     def pending(self, receiver: str | None = None) -> int:
         if receiver is not None:
@@ -131,13 +159,11 @@ class DeliveryQueue:
                     await receiver.send(notification)
             except (DeliveryError, TimeoutError) as exc:
                 retryable = not isinstance(exc, DeliveryError) or exc.retryable
-                if not retryable:
-                    queue.popleft()
-                    self._count(name, "dropped")
-                    log.error("notification_dropped", receiver=name, error=str(exc),
-                              group_key=notification.group_key)
-                    continue
                 failures += 1
+                if not retryable or failures >= self.retry_attempts:
+                    self._park(name, notification, exc, failures)
+                    failures, delay = 0, self.retry_initial_s
+                    continue
                 self._count(name, "retried")
                 if failures == 1 or failures % 10 == 0:  # a long outage logs, but not every try
                     log.warning("notification_retry", receiver=name, attempt=failures,
@@ -146,13 +172,9 @@ class DeliveryQueue:
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, self.retry_max_s)
                 continue
-            except Exception as exc:  # a receiver bug must not kill the queue: retry as outage
-                failures += 1
-                self._count(name, "retried")
-                log.exception("notification_receiver_error", receiver=name,
-                              error_type=type(exc).__name__)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.retry_max_s)
+            except Exception as exc:  # a channel bug repeats on every try: park, go on
+                self._park(name, notification, exc, failures + 1)
+                failures, delay = 0, self.retry_initial_s
                 continue
             queue.popleft()
             if failures:
@@ -165,6 +187,18 @@ class DeliveryQueue:
             if self.metrics is not None:
                 self.metrics.delivery_duration.labels(receiver=name).observe(
                     max(time.time() - notification.created_at, 0.0))
+
+    def _park(self, name: str, notification: Notification, exc: BaseException,
+              attempts: int) -> None:
+        """Give up on the head notification: log, count, keep it, move on."""
+        self._queues[name].popleft()
+        error = str(exc) or type(exc).__name__
+        self.failed.append(FailedNotification(name, notification, error, attempts, time.time()))
+        self._count(name, "failed")
+        log.error("notification_failed", receiver=name, error=error, attempts=attempts,
+                  error_type=type(exc).__name__, group_key=notification.group_key,
+                  alerts=[a.fingerprint for a in notification.alerts],
+                  hint="kept in the delivery queue's failed list; later notifications go on")
 
     def _count(self, name: str, outcome: str) -> None:
         self._depth(name)

@@ -5,8 +5,11 @@
      ├── ManagerConfigError        the alert-manager YAML is invalid or names an unset
      │                             environment variable (fix the file or export the variable)
      ├── MatcherError              a label matcher like ``k=v`` / ``k=~re`` does not parse
+     ├── DurationError             a duration is not in Prometheus' form (``30s``, ``1h30m``)
+     ├── AlertmanagerError         the external Alertmanager refused or is unreachable
      └── DeliveryError             a receiver did not take a notification; ``retryable``
-                                   says whether the delivery queue tries again
+                                   says whether the delivery queue tries again (a message
+                                   that cannot even be built is not retryable: poison)
 """
 
 from __future__ import annotations
@@ -26,6 +29,14 @@ class ManagerConfigError(AlertingError):
 
 class MatcherError(AlertingError, ValueError):
     """A label matcher is malformed; the message shows the accepted forms."""
+
+
+class DurationError(AlertingError, ValueError):
+    """A duration is not written as Prometheus writes it; the message shows the form."""
+
+
+class AlertmanagerError(AlertingError):
+    """The external Alertmanager (``ONEXGEN_ALERTMANAGER_URL``) did not take the alerts."""
 
 
 class DeliveryError(AlertingError):

@@ -5,24 +5,26 @@
 
 1. **Dedup**: alerts are keyed by fingerprint; a re-sent alert with the same
    status and start is only a keep-alive. A firing alert not re-sent within
-   ``resolve_timeout_s`` is taken as resolved (its source went away).
-2. **Routing**: the routing tree (:mod:`~observability.alerts.routing`) names
+   ``global.resolve_timeout`` is taken as resolved (its source went away).
+2. **Routing**: the routing tree (:mod:`~onexgen.alerting.routing`) names
    one or more route nodes; under each the alert joins the group of its
    ``group_by`` labels.
-3. **Grouping**: a new group waits ``group_wait_s`` to collect companions, then
-   flushes every ``group_interval_s``; it notifies when it holds firing alerts
+3. **Grouping**: a new group waits ``group_wait`` to collect companions, then
+   flushes every ``group_interval``; it notifies when it holds firing alerts
    not yet notified, or resolved ones that were (if the receiver wants
    resolved), and otherwise re-notifies what still fires every
-   ``repeat_interval_s``.
-4. **Muting**: silenced, inhibited or in-maintenance alerts are left out of a
-   notification; an alert that was never notified as firing is never notified
-   as resolved, so a silenced alert produces nothing at all.
-5. **Escalation**: an unmuted alert still firing ``after_s`` after it started
-   is also sent to the policy's receiver (again every ``repeat_interval_s`` if
-   set), and its resolution too.
+   ``repeat_interval``.
+4. **Muting**: silenced or inhibited alerts are left out of a notification, and
+   a route outside its time intervals sends nothing; an alert that was never
+   notified as firing is never notified as resolved, so a silenced alert
+   produces nothing at all.
+5. **Escalation** (onexgen's extra, :mod:`~onexgen.alerting.extras`): an
+   unmuted alert still firing ``after`` since it started is also sent to the
+   policy's receiver (again every ``repeat_interval`` if set), and its
+   resolution too.
 
 Everything is in memory and driven by an injected clock; notifications go to
-a ``submit`` callable (the :class:`~observability.alerts.delivery.DeliveryQueue`).
+a ``submit`` callable (the :class:`~onexgen.alerting.delivery.DeliveryQueue`).
 """
 
 from __future__ import annotations
@@ -33,11 +35,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from onexgen.alerting.config import ManagerConfig
+from onexgen.alerting.extras import Extras
 from onexgen.alerting.matchers import matches_all, parse_matchers
 from onexgen.alerting.metrics import NotificationMetrics
-from onexgen.alerting.muting import Inhibitor, Maintenance
-from onexgen.alerting.receivers.base import Notification
-from onexgen.alerting.routing import RouteNode, build_tree, group_labels, match_routes
+from onexgen.alerting.muting import Inhibitor, RouteSchedule
+from onexgen.alerting.receivers.base import Notification, am_sorted
+from onexgen.alerting.routing import RouteNode, build_tree, group_key, group_labels, match_routes
 from onexgen.alerting.silences import SilenceSet
 from onexgen.models.wire import AlertMessage, AlertStatus
 from onexgen.observability.windows import Clock
@@ -67,18 +70,25 @@ class _Entry:
 
 class AlertManager:
     def __init__(self, config: ManagerConfig, submit: Callable[[Notification], None], *,
-                 clock: Clock = time.time, metrics: NotificationMetrics | None = None,
+                 extras: Extras | None = None, clock: Clock = time.time,
+                 metrics: NotificationMetrics | None = None,
                  silences: SilenceSet | None = None) -> None:
         self.config = config
+        self.extras = extras or Extras()
         self.submit = submit
         self.clock = clock
         self.metrics = metrics
         self.silences = silences or SilenceSet()
         self.tree = build_tree(config.route)
         self.inhibitor = Inhibitor(config.inhibit_rules)
-        self.maintenance = Maintenance(config.maintenance_windows)
-        self.send_resolved = {r.name: r.send_resolved for r in config.receivers}
-        self.escalations = [(p, parse_matchers(p.matchers)) for p in config.escalations]
+        self.schedule = RouteSchedule(config.intervals())
+        # resolved alerts go along when any integration of the receiver wants them (each
+        # integration drops them again if it does not); a receiver without integrations logs
+        self.send_resolved = {r.name: not r.integrations() or any(
+            [c.send_resolved for c in r.webhook_configs] + [c.send_resolved for c in
+             r.slack_configs] + [c.send_resolved for c in r.email_configs])
+            for r in config.receivers}
+        self.escalations = [(p, parse_matchers(p.matchers)) for p in self.extras.escalations]
         self.alerts: dict[str, _Entry] = {}
         self.groups: dict[str, Group] = {}
         self._resolved_at: dict[str, float] = {}
@@ -115,7 +125,7 @@ class AlertManager:
         keys: list[str] = []
         for node in match_routes(self.tree, alert.labels):
             labels = group_labels(node, alert.labels)
-            key = node.path + ":" + ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+            key = node.path + "|" + group_key(node, labels)
             group = self.groups.get(key)
             if group is None:
                 group = Group(key, node, labels, now + node.group_wait_s)
@@ -136,11 +146,9 @@ class AlertManager:
 
     def muted_by(self, alert: AlertMessage, now_dt: datetime,
                  firing: list[AlertMessage]) -> str | None:
-        """``silenced`` / ``maintenance`` / ``inhibited`` or None."""
+        """``silenced`` / ``inhibited`` or None."""
         if self.silences.silenced_by(alert.labels, now_dt) is not None:
             return "silenced"
-        if self.maintenance.active_for(alert.labels, now_dt) is not None:
-            return "maintenance"
         if self.inhibitor.inhibited(alert, firing):
             return "inhibited"
         return None
@@ -163,7 +171,7 @@ class AlertManager:
         for key in list(self.groups):
             group = self.groups[key]
             if now >= group.next_flush:
-                note = self._flush_group(group, now, reason)
+                note = self._flush_group(group, now, now_dt, reason)
                 if note is not None:
                     out.append(note)
                 if not group.alerts:
@@ -181,10 +189,18 @@ class AlertManager:
                     self.metrics.suppressed.labels(reason=why).inc()
         return out
 
-    def _flush_group(self, group: Group, now: float,
+    def _flush_group(self, group: Group, now: float, now_dt: datetime,
                      reason: Callable[[AlertMessage], str | None]) -> Notification | None:
         node = group.route
         group.flushes += 1
+        scheduled_out = self.schedule.muted(node, now_dt)
+        if scheduled_out is not None:  # the route may not notify now: nothing goes out
+            if self.metrics is not None:
+                self.metrics.suppressed.labels(reason=scheduled_out).inc()
+            for alert in [a for a in group.alerts.values() if a.status is AlertStatus.RESOLVED]:
+                del group.alerts[alert.fingerprint]
+            group.next_flush = now + node.group_interval_s
+            return None
         send_resolved = self.send_resolved.get(node.receiver, True)
         firing = [a for a in group.alerts.values()
                   if a.status is AlertStatus.FIRING and reason(a) is None]
@@ -197,9 +213,9 @@ class AlertManager:
         send = new or repeat or (bool(resolved) and send_resolved)
         note = None
         if send and (firing or send_resolved):
-            alerts = firing + (resolved if send_resolved else [])
-            note = Notification(node.receiver, group.key, dict(group.labels), tuple(alerts),
-                                now, external_url=self.config.external_url)
+            alerts = am_sorted(firing + (resolved if send_resolved else []))
+            note = Notification(node.receiver, group.key.partition("|")[2], dict(group.labels),
+                                tuple(alerts), now, external_url=self.extras.external_url)
             group.notified = firing_set
             group.last_notify = now
         else:
@@ -217,12 +233,12 @@ class AlertManager:
             for alert in firing:
                 if not matches_all(matchers, alert.labels) or reason(alert) is not None:
                     continue
-                if now - alert.starts_at.timestamp() < policy.after_s:
+                if now - alert.starts_at.timestamp() < policy.after:
                     continue
                 key = (policy.name, alert.fingerprint)
                 last = self._escalated.get(key)
-                if last is not None and (policy.repeat_interval_s is None
-                                         or now - last < policy.repeat_interval_s):
+                if last is not None and (policy.repeat_interval is None
+                                         or now - last < policy.repeat_interval):
                     continue
                 self._escalated[key] = now
                 out.append(self._escalation(policy.name, policy.receiver, alert, now))
@@ -240,11 +256,11 @@ class AlertManager:
             self.metrics.escalations.labels(policy=policy).inc()
         return Notification(receiver, f"escalation:{policy}:{alert.fingerprint}",
                             {"alertname": alert.rule, "escalation": policy}, (alert,), now,
-                            kind="escalation", external_url=self.config.external_url)
+                            kind="escalation", external_url=self.extras.external_url)
 
     def _expire(self, now: float, now_dt: datetime) -> None:
-        """Firing alerts nobody re-sent within ``resolve_timeout_s`` resolve here."""
-        timeout = self.config.resolve_timeout_s
+        """Firing alerts nobody re-sent within ``resolve_timeout`` resolve here."""
+        timeout = self.config.global_.resolve_timeout
         for entry in list(self.alerts.values()):
             alert = entry.alert
             if alert.status is AlertStatus.FIRING and now - entry.last_seen > timeout:
@@ -253,7 +269,7 @@ class AlertManager:
 
     def _purge(self, now: float) -> None:
         """Forget resolved alerts after the dedup window (late duplicates are still dropped)."""
-        horizon = now - self.config.dedup_window_s
+        horizon = now - self.extras.dedup_window
         for fp, at in list(self._resolved_at.items()):
             if at < horizon:
                 del self._resolved_at[fp]

@@ -14,7 +14,8 @@ from onexgen.observability.metrics import PRODUCE_BUCKETS, MetricSet
 
 __all__ = ["SUPPRESSION_REASONS", "AlertMetrics", "NotificationMetrics"]
 
-SUPPRESSION_REASONS = ("silenced", "inhibited", "maintenance", "duplicate")
+SUPPRESSION_REASONS = ("silenced", "inhibited", "mute_time_interval",
+                       "outside_active_time_interval", "duplicate")
 
 EVALUATION_BUCKETS = (0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                       0.01, 0.05)
@@ -51,11 +52,12 @@ class NotificationMetrics(MetricSet):
             ["status"])
         self.suppressed = self.counter(
             "alertmanager_alerts_suppressed",
-            "Alerts not notified, by reason (silenced, inhibited, maintenance, duplicate).",
+            "Alerts not notified, by reason (silenced, inhibited, time intervals, duplicate).",
             ["reason"])
         self.notifications = self.counter(
             "notifications", "Notification attempts per receiver and outcome "
-            "(delivered, retried, dropped).", ["receiver", "outcome"])
+            "(delivered, retried, failed: given up on, dropped: no such receiver).",
+            ["receiver", "outcome"])
         self.delivery_duration = self.histogram(
             "notification_delivery_duration_seconds",
             "From a notification being queued to its receiver accepting it.", ["receiver"],
@@ -70,6 +72,12 @@ class NotificationMetrics(MetricSet):
             "alertmanager_silences_active", "Silences in force now.")
         self.groups = self.gauge(
             "alertmanager_groups", "Aggregation groups holding at least one alert.")
+        self.handoff = self.counter(
+            "alertmanager_handoff_posts",
+            "POSTs of alerts to the external Alertmanager's API v2, by outcome (ok, error).",
+            ["outcome"])
+        for outcome in ("ok", "error"):
+            self.handoff.labels(outcome=outcome)
         for reason in SUPPRESSION_REASONS:
             self.suppressed.labels(reason=reason)
         for status in ("firing", "resolved"):
@@ -77,7 +85,7 @@ class NotificationMetrics(MetricSet):
 
     def register_receiver(self, name: str) -> None:
         """Create the receiver's series at zero so rate() has a baseline."""
-        for outcome in ("delivered", "retried", "dropped"):
+        for outcome in ("delivered", "retried", "failed", "dropped"):
             self.notifications.labels(receiver=name, outcome=outcome)
         self.queue_depth.labels(receiver=name)
         self.delivery_duration.labels(receiver=name)

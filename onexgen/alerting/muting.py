@@ -1,17 +1,16 @@
-"""Why an alert is not notified: inhibition by a firing alert, or a maintenance window.
+"""Why an alert is not notified: inhibition by a firing alert, or a route's time intervals.
 
-Inhibition: while an alert matching an inhibit rule's ``source_matchers`` is
-firing, alerts matching its ``target_matchers`` with equal values of the
-``equal`` labels are muted - the usual use is "a critical alert mutes the
-warning about the same metric", so people get the one that matters. An alert
-never inhibits itself (a rule whose source and target both match it would
-otherwise mute everything it covers).
+Inhibition (Alertmanager's ``inhibit/inhibit.go``): an alert matching a rule's
+target matchers is muted while some *other* firing alert matches its source
+matchers and has the same value for every label in ``equal`` - a label absent
+from both counts as equal (both ``""``). When the target also matches the
+source side, sources that also match the target side are not counted, so a
+rule whose two sides overlap does not mute every alert it covers.
 
-Maintenance windows mute matching alerts during planned work: a one-off
-interval (``starts_at``..``ends_at``) or a weekly slot (``days`` +
-``start``..``end`` in UTC, spanning midnight when ``end < start``).
-Silences, the third reason, are created at run time and live in
-:mod:`observability.alerts.silences`.
+Time intervals: a route's ``mute_time_intervals`` stop its notifications while
+any of them is in force, its ``active_time_intervals`` allow them only while
+one is (:class:`RouteSchedule`). Silences, the third reason, are created at run
+time and live in :mod:`onexgen.alerting.silences`.
 """
 
 from __future__ import annotations
@@ -19,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from onexgen.alerting.config import InhibitRule, MaintenanceWindow
-from onexgen.alerting.matchers import Matcher, matches_all, parse_matchers
+from onexgen.alerting.config import InhibitRule
+from onexgen.alerting.matchers import Matcher, matches_all
+from onexgen.alerting.routing import RouteNode
+from onexgen.alerting.timeintervals import TimeInterval
 from onexgen.models.wire import AlertMessage, AlertStatus
 
-__all__ = ["Inhibitor", "Maintenance"]
-
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+__all__ = ["Inhibitor", "RouteSchedule"]
 
 
 class Inhibitor:
@@ -33,57 +32,49 @@ class Inhibitor:
 
     def __init__(self, rules: Iterable[InhibitRule]) -> None:
         self._rules: list[tuple[tuple[Matcher, ...], tuple[Matcher, ...], tuple[str, ...]]] = [
-            (parse_matchers(r.source_matchers), parse_matchers(r.target_matchers),
-             tuple(r.equal))
-            for r in rules
-        ]
+            (r.sources(), r.targets(), tuple(r.equal)) for r in rules]
 
     def inhibited(self, alert: AlertMessage, firing: Iterable[AlertMessage]) -> bool:
-        """True when some firing alert other than ``alert`` inhibits it."""
-        if not self._rules:
-            return False
-        labels = alert.labels
-        candidates = [a for a in firing
-                      if a.status is AlertStatus.FIRING and a.fingerprint != alert.fingerprint]
-        for source, target, equal in self._rules:
-            if not matches_all(target, labels):
+        return inhibited_labels(self._rules, alert.labels, alert.fingerprint, [
+            (a.fingerprint, a.labels) for a in firing if a.status is AlertStatus.FIRING])
+
+    @property
+    def rules(self) -> list[tuple[tuple[Matcher, ...], tuple[Matcher, ...], tuple[str, ...]]]:
+        return self._rules
+
+
+def inhibited_labels(rules: list[tuple[tuple[Matcher, ...], tuple[Matcher, ...], tuple[str, ...]]],
+                     labels: Mapping[str, str], own: str,
+                     firing: list[tuple[str, Mapping[str, str]]]) -> bool:
+    for source, target, equal in rules:
+        if not matches_all(target, labels):
+            continue
+        two_sided = matches_all(source, labels)
+        for fingerprint, other in firing:
+            if fingerprint == own or not matches_all(source, other):
                 continue
-            for other in candidates:
-                if matches_all(source, other.labels) and all(
-                        other.labels.get(name, "") == labels.get(name, "") for name in equal):
-                    return True
-        return False
+            if any(other.get(name, "") != labels.get(name, "") for name in equal):
+                continue
+            if two_sided and matches_all(target, other):
+                continue
+            return True
+    return False
 
 
-class Maintenance:
-    """The configured maintenance windows; :meth:`active_for` names the one muting an alert."""
+class RouteSchedule:
+    """The named time intervals, asked per route node whether it may notify now."""
 
-    def __init__(self, windows: Iterable[MaintenanceWindow]) -> None:
-        self._windows = [(w, parse_matchers(w.matchers)) for w in windows]
+    def __init__(self, intervals: Mapping[str, TimeInterval]) -> None:
+        self._intervals = dict(intervals)
 
-    @staticmethod
-    def in_window(window: MaintenanceWindow, now: datetime) -> bool:
-        if window.starts_at is not None and window.ends_at is not None:
-            return window.starts_at <= now < window.ends_at
-        assert window.start is not None and window.end is not None
-        clock = now.timetz().replace(tzinfo=None)
-        day = _DAYS[now.weekday()]
-        if window.start <= window.end:
-            return (not window.days or day in window.days) and window.start <= clock < window.end
-        # spans midnight: the part after midnight belongs to the previous day's slot
-        if clock >= window.start:
-            return not window.days or day in window.days
-        if clock < window.end:
-            previous = _DAYS[(now.weekday() - 1) % 7]
-            return not window.days or previous in window.days
-        return False
-
-    def active_for(self, labels: Mapping[str, str], now: datetime) -> str | None:
-        """The name of a window in force now that matches ``labels``, else None."""
-        for window, matchers in self._windows:
-            if matches_all(matchers, labels) and self.in_window(window, now):
-                return window.name
+    def muted(self, node: RouteNode, now: datetime) -> str | None:
+        """``mute_time_interval`` / ``outside_active_time_interval`` or None."""
+        if any(self._intervals[n].contains(now) for n in node.mute_time_intervals):
+            return "mute_time_interval"
+        if node.active_time_intervals and not any(
+                self._intervals[n].contains(now) for n in node.active_time_intervals):
+            return "outside_active_time_interval"
         return None
 
     def active(self, now: datetime) -> list[str]:
-        return [w.name for w, _ in self._windows if self.in_window(w, now)]
+        return [name for name, interval in self._intervals.items() if interval.contains(now)]

@@ -3,7 +3,7 @@
 A rule says: when ``metric`` (a live value the monitor keeps, see
 :mod:`observability.monitor`) compares to ``threshold`` by ``comparison`` for
 ``for`` seconds without interruption, fire an alert of ``severity``. The
-default file, ``config/alert_rules.yaml``, holds the 21 rules of the original
+default file, ``onexgen/alerting/defaults/alert_rules.yaml``, holds the 21 rules of the original
 system with thresholds adjusted to this deployment (each change explained in
 a comment there); ``ONEXGEN_ALERT_RULES_FILE`` points at another file.
 
@@ -66,7 +66,8 @@ class AlertRule(BaseModel):
     description: str = Field("", max_length=2_000)
     labels: dict[str, str] = Field(default_factory=dict)
     expr: str | None = Field(
-        None, description="PromQL for the exported rules file; default reads the monitor gauge")
+        None, description="the figure in PromQL (rule's unit) for the exported rules file; "
+                          "default: the figure's own gauge (alerting/families.py)")
 
     @field_validator("labels")
     @classmethod
@@ -130,7 +131,7 @@ def parse_rules(data: Any, *, source: str = "<rules>") -> RuleSet:
 
 
 def load_rules(path: Path | None = None) -> RuleSet:
-    """Read and validate the rules file (default ``config/alert_rules.yaml``)."""
+    """Read and validate the rules file (default: the shipped one)."""
     path = path or DEFAULT_RULES_FILE
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -5,7 +5,7 @@
   ``<prefix>.alerts`` keyed by fingerprint. Alerts Kafka did not take stay
   pending and go out with the next cycle: a transition is never skipped.
 * :class:`AlertManagerService` - receivers, delivery queue and the
-  :class:`~observability.alerts.manager.AlertManager`, fed with the raw bytes of
+  :class:`~onexgen.alerting.manager.AlertManager`, fed with the raw bytes of
   each consumed alert (:meth:`handle`) and ticked every ``tick_s``
   (:meth:`tick`: flush due groups, refresh silences from Postgres).
 
@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from onexgen.alerting.config import ManagerConfig
 from onexgen.alerting.delivery import DeliveryQueue
 from onexgen.alerting.engine import RuleEngine
+from onexgen.alerting.extras import Extras
 from onexgen.alerting.manager import AlertManager
 from onexgen.alerting.metrics import AlertMetrics, NotificationMetrics
 from onexgen.alerting.receivers import build_receivers
@@ -104,19 +105,19 @@ class MonitorLoop:
 class AlertManagerService:
     """Receivers + delivery queue + manager + silence refresh, started and stopped together."""
 
-    def __init__(self, config: ManagerConfig, *, registry: CollectorRegistry | None = None,
-                 clock: Clock = time.time, silence_source: SilenceSource | None = None) -> None:
+    def __init__(self, config: ManagerConfig, *, extras: Extras | None = None,
+                 registry: CollectorRegistry | None = None, clock: Clock = time.time,
+                 silence_source: SilenceSource | None = None) -> None:
         self.config = config
+        self.extras = extras = extras or Extras()
         self.clock = clock
         self.metrics = NotificationMetrics(registry) if registry is not None else None
-        receivers, disabled = build_receivers(config)
-        for name in disabled:
-            log.info("receiver_disabled", receiver=name,
-                     hint="its URL/enabled setting expanded to empty/false; routes to it drop")
-        self.delivery = DeliveryQueue(receivers, disabled=tuple(disabled), metrics=self.metrics,
-                                      retry_initial_s=config.retry_initial_s,
-                                      retry_max_s=config.retry_max_s)
-        self.manager = AlertManager(config, self.delivery.submit, clock=clock,
+        receivers, fanout = build_receivers(config)
+        self.delivery = DeliveryQueue(receivers, fanout=fanout, metrics=self.metrics,
+                                      retry_initial_s=extras.retry_initial,
+                                      retry_max_s=extras.retry_max,
+                                      retry_attempts=extras.retry_attempts)
+        self.manager = AlertManager(config, self.delivery.submit, extras=extras, clock=clock,
                                     metrics=self.metrics)
         self.silence_source = silence_source
         self._silences_at = float("-inf")
@@ -159,14 +160,14 @@ class AlertManagerService:
     async def tick(self) -> int:
         """Refresh silences when due, then flush; returns notifications submitted."""
         now = self.clock()
-        if now - self._silences_at >= self.config.silence_refresh_s:
+        if now - self._silences_at >= self.extras.silence_refresh:
             self._silences_at = now
             await self.refresh_silences()
         return len(self.manager.flush(now))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Tick every ``tick_s`` until ``stop`` is set (outside Faust: tests, benchmarks)."""
+        """Tick every ``tick`` until ``stop`` is set (outside Faust: tests, benchmarks)."""
         while not stop.is_set():
             await self.tick()
             with contextlib.suppress(TimeoutError):  # the tick interval passed: tick again
-                await asyncio.wait_for(stop.wait(), self.config.tick_s)
+                await asyncio.wait_for(stop.wait(), self.extras.tick)

@@ -3,6 +3,10 @@
 * ``export-rules FILE`` - the alert rules as a Prometheus rules file
   (``promtool check rules FILE`` accepts it);
 * ``check`` - load and validate the rules and alert-manager files, print a summary;
+* ``check-config FILE`` - is FILE an Alertmanager config onexgen can run (exit 0),
+  or not (exit 1, with the reason), as ``amtool check-config`` answers for Alertmanager;
+* ``routes test --config FILE label=value ...`` - the receivers an alert with those
+  labels is routed to, comma-separated in order, as ``amtool config routes test``;
 * ``silence --matcher k=v [--matcher ...] --duration 1h --comment TEXT`` - mute
   matching alerts; stored in Postgres, every worker applies it within
   ``silence_refresh_s``;
@@ -43,11 +47,23 @@ def register(sub: Any) -> None:
     exp = cmds.add_parser("export-rules", help="write the rules as a Prometheus rules file")
     exp.add_argument("file", type=Path)
     exp.add_argument("--rules", type=Path, default=None, help="rules YAML (default: configured)")
+    exp.add_argument("--interval", default="15s",
+                     help="the group's evaluation interval, a Prometheus duration (default 15s)")
     exp.set_defaults(handler=export_rules)
     chk = cmds.add_parser("check", help="validate the rules and alert-manager files")
     chk.add_argument("--rules", type=Path, default=None)
     chk.add_argument("--config", type=Path, default=None, help="alert-manager YAML")
     chk.set_defaults(handler=check)
+    cc = cmds.add_parser("check-config", help="validate an Alertmanager-format config file")
+    cc.add_argument("files", type=Path, nargs="*", metavar="FILE",
+                    help="default: the configured file (ONEXGEN_ALERTMANAGER_CONFIG or shipped)")
+    cc.set_defaults(handler=check_config)
+    routes = cmds.add_parser("routes", help="routing decisions of an Alertmanager config")
+    rcmds = routes.add_subparsers(dest="routes_command", required=True, metavar="ACTION")
+    rt = rcmds.add_parser("test", help="receivers for a label set, as amtool prints them")
+    rt.add_argument("--config", type=Path, default=None, help="Alertmanager YAML")
+    rt.add_argument("labels", nargs="*", metavar="LABEL=VALUE")
+    rt.set_defaults(handler=routes_test)
     sil = cmds.add_parser("silence", help="silence matching alerts for a while")
     sil.add_argument("--matcher", "-m", action="append", required=True,
                      help="label matcher k=v, k!=v, k=~re or k!~re (repeatable)")
@@ -65,12 +81,13 @@ def register(sub: Any) -> None:
 
 
 def export_rules(args: argparse.Namespace) -> int:
+    from onexgen.alerting.durations import parse_duration
     from onexgen.alerting.promrules import export_rules as write
     from onexgen.alerting.rules import DEFAULT_RULES_FILE, load_rules
     from onexgen.settings import load_settings
 
     rules = load_rules(args.rules or load_settings().alert_rules_file or DEFAULT_RULES_FILE)
-    count = write(rules, args.file)
+    count = write(rules, args.file, interval_s=parse_duration(args.interval))
     print(f"wrote {count} rule(s) to {args.file}")
     return 0
 
@@ -84,11 +101,58 @@ def check(args: argparse.Namespace) -> int:
     cfg = load_settings()
     rules = load_rules(args.rules or cfg.alert_rules_file or DEFAULT_RULES_FILE)
     manager = load_manager_config(args.config or cfg.alertmanager_config or DEFAULT_MANAGER_FILE)
-    enabled, disabled = build_receivers(manager)
+    channels, _ = build_receivers(manager)
     print(f"{len(rules.rules)} rule(s) on {len(rules.metrics())} metric(s), evaluated every "
           f"{rules.evaluation_interval_s:g} s")
-    print(f"receivers enabled: {', '.join(sorted(enabled)) or 'none'}; "
-          f"disabled: {', '.join(sorted(disabled)) or 'none'}")
+    print(f"integrations: {', '.join(sorted(channels)) or 'none'}")
+    return 0
+
+
+def check_config(args: argparse.Namespace) -> int:
+    from onexgen.alerting.config import DEFAULT_MANAGER_FILE, load_manager_config
+    from onexgen.alerting.errors import AlertingError
+    from onexgen.settings import load_settings
+
+    failed = 0
+    for path in args.files or [load_settings().alertmanager_config or DEFAULT_MANAGER_FILE]:
+        try:
+            config = load_manager_config(path)
+        except AlertingError as exc:
+            print(f"Checking '{path}'  FAILED: {exc}")
+            failed += 1
+            continue
+        print(f"Checking '{path}'  SUCCESS")
+        print(f" - {len(config.inhibit_rules)} inhibit rules, {len(config.receivers)} "
+              f"receivers, {len(config.time_intervals) + len(config.mute_time_intervals)} "
+              "time intervals")
+    return 1 if failed else 0
+
+
+def routes_test(args: argparse.Namespace) -> int:
+    from onexgen.alerting.config import DEFAULT_MANAGER_FILE, load_manager_config
+    from onexgen.alerting.errors import AlertingError, MatcherError
+    from onexgen.alerting.matchers import parse_matcher
+    from onexgen.alerting.routing import build_tree, match_routes
+    from onexgen.settings import load_settings
+
+    labels: dict[str, str] = {}
+    for pair in args.labels:  # parsed as amtool parses them: matcher syntax, '=' only
+        try:
+            matcher = parse_matcher(pair)
+        except MatcherError as exc:
+            print(f"onexgen: {exc}")
+            return 2
+        if matcher.op != "=":
+            print(f"onexgen: {pair!r} is not a label: write name=value")
+            return 2
+        labels[matcher.name] = matcher.value
+    path = args.config or load_settings().alertmanager_config or DEFAULT_MANAGER_FILE
+    try:
+        tree = build_tree(load_manager_config(path).route)
+    except AlertingError as exc:
+        print(f"onexgen: {exc}")
+        return 1
+    print(",".join(node.receiver for node in match_routes(tree, labels)))
     return 0
 
 

@@ -51,7 +51,8 @@ def test_env_example_parses_into_settings() -> None:
 def test_compose_file_defines_kafka_postgres_and_scalable_workers() -> None:
     compose = yaml.safe_load(COMPOSE.read_text())
     services = compose["services"]
-    assert set(services) == {"kafka", "postgres", "worker"}
+    assert set(services) == {"kafka", "postgres", "worker", "prometheus", "alertmanager",
+                             "grafana"}
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
     worker = services["worker"]
     assert worker["command"] == ["onexgen", "worker"]

@@ -11,9 +11,9 @@ the dead letters, the JSON logs and the exported spans.
 
 The rules are the shipped ``onexgen/alerting/defaults/alert_rules.yaml`` event rules with ``for``
 shortened to 1 s; the alert-manager config is the shipped
-``onexgen/alerting/defaults/alertmanager.yaml`` (same receivers and routes, webhook URL from
-``ONEXGEN_ALERT_WEBHOOK_URL``) with its waits shortened and its maintenance
-window removed, so that the test cannot fall into it.
+``onexgen/alerting/defaults/alertmanager.yaml`` (same receivers and routes, the webhook URL
+pointed at the local sink) with its waits shortened and its mute time interval removed,
+so that the test cannot fall into it.
 
 ``test_batch_processor_spans_form_the_expected_tree`` is the in-process half
 of the tracing evidence: the real batch processor, a real generation pool and
@@ -77,7 +77,7 @@ def request(i: int, tag: str) -> dict[str, Any]:
             "mixins": NODE_MIXINS[node_type] if i % 3 else []}
 
 
-def write_configs(directory: Path) -> tuple[Path, Path]:
+def write_configs(directory: Path, webhook_url: str) -> tuple[Path, Path]:
     """The shipped rules and alert-manager config with test-sized windows."""
     rules = yaml.safe_load(DEFAULT_RULES_FILE.read_text())
     rules["evaluation_interval_s"] = 0.2
@@ -85,12 +85,18 @@ def write_configs(directory: Path) -> tuple[Path, Path]:
     rules["rules"] = [dict(r, **{"for": 1}) for r in rules["rules"]
                       if r["metric"] == "event_success_rate"]
     manager = yaml.safe_load(DEFAULT_MANAGER_FILE.read_text())
-    manager.update(tick_s=0.1, silence_refresh_s=0.5, retry_initial_s=0.1, retry_max_s=1)
-    manager["route"].update(group_wait_s=0.2, group_interval_s=1)
-    manager.pop("maintenance_windows", None)
+    manager["route"].update(group_wait="200ms", group_interval="1s")
+    for route in manager["route"]["routes"]:
+        route.pop("mute_time_intervals", None)  # the test must not fall into the window
+    for receiver in manager["receivers"]:
+        for hook in receiver.get("webhook_configs", []):
+            hook["url"] = webhook_url
+    extras = {"tick": "100ms", "silence_refresh": "500ms", "retry_initial": "100ms",
+              "retry_max": "1s"}
     rules_file, manager_file = directory / "rules.yaml", directory / "alertmanager.yaml"
     rules_file.write_text(yaml.safe_dump(rules))
     manager_file.write_text(yaml.safe_dump(manager))
+    (directory / "extras.yaml").write_text(yaml.safe_dump(extras))
     return rules_file, manager_file
 
 
@@ -108,13 +114,13 @@ async def system(kafka_bootstrap: str, fresh_database_url: str, tmp_path: Path,
                  unique_prefix: str) -> AsyncIterator[System]:
     hook = HttpSink()
     await hook.start()
-    rules_file, manager_file = write_configs(tmp_path)
+    rules_file, manager_file = write_configs(tmp_path, hook.url("/hook"))
     worker = WorkerProcess(
         bootstrap=kafka_bootstrap, database_url=fresh_database_url, prefix=unique_prefix,
         log_file=tmp_path / "worker.log", log_level="DEBUG", extra_env={
             "ONEXGEN_ALERT_RULES_FILE": str(rules_file),
             "ONEXGEN_ALERTMANAGER_CONFIG": str(manager_file),
-            "ONEXGEN_ALERT_WEBHOOK_URL": hook.url("/hook"),
+            "ONEXGEN_ALERTING_EXTRAS": str(tmp_path / "extras.yaml"),
             "ONEXGEN_MIXIN_RETRAIN_AFTER": "4",
             "ONEXGEN_TRACING_EXPORTER": "console",
             "ONEXGEN_TRACING_EXPORT_DELAY_MS": "100",

@@ -1,20 +1,17 @@
-"""Notification channels of the alert-manager: log, webhook, Slack, e-mail.
+"""Notification channels of the alert-manager: webhook, Slack and e-mail integrations, and log.
 
-:func:`build_receivers` turns the receivers section of the alert-manager
-config into live objects; a webhook or Slack receiver whose URL expanded to an
-empty string is left out (and reported), so a route to it is a no-op on a
-machine without that secret.
+:func:`build_receivers` turns the ``receivers`` of the Alertmanager file into
+live channels. As in Alertmanager, each ``*_configs`` entry is its own
+integration, named ``<receiver>/<kind>/<index>`` (``ops/webhook/0``), with its
+own queue and its own ``send_resolved``; a notification for a receiver goes to
+each of its integrations. A receiver without integrations (Alertmanager's
+"blackhole") gets the log channel, so an alert routed there still leaves one
+structured log line.
 """
 
 from __future__ import annotations
 
-from onexgen.alerting.config import (
-    EmailReceiver,
-    LogReceiver,
-    ManagerConfig,
-    SlackReceiver,
-    WebhookReceiver,
-)
+from onexgen.alerting.config import ManagerConfig
 from onexgen.alerting.receivers.base import Notification, Receiver
 from onexgen.alerting.receivers.email import Email
 from onexgen.alerting.receivers.log import LogReceiverChannel
@@ -24,22 +21,26 @@ from onexgen.alerting.receivers.webhook import Webhook
 __all__ = ["Notification", "Receiver", "build_receivers"]
 
 
-def build_receivers(config: ManagerConfig) -> tuple[dict[str, Receiver], list[str]]:
-    """``(name -> receiver, names of disabled receivers)``."""
-    built: dict[str, Receiver] = {}
-    disabled: list[str] = []
+def build_receivers(config: ManagerConfig) -> tuple[dict[str, Receiver], dict[str, list[str]]]:
+    """``(integration name -> channel, receiver name -> its integration names)``."""
+    channels: dict[str, Receiver] = {}
+    fanout: dict[str, list[str]] = {}
+    g = config.global_
     for spec in config.receivers:
-        if not spec.enabled:
-            disabled.append(spec.name)
-        elif isinstance(spec, LogReceiver):
-            built[spec.name] = LogReceiverChannel(spec.name, send_resolved=spec.send_resolved)
-        elif isinstance(spec, WebhookReceiver | SlackReceiver):
-            if not spec.url.get_secret_value().strip():
-                disabled.append(spec.name)
-            elif isinstance(spec, WebhookReceiver):
-                built[spec.name] = Webhook(spec)
-            else:
-                built[spec.name] = Slack(spec)
-        elif isinstance(spec, EmailReceiver):
-            built[spec.name] = Email(spec)
-    return built, disabled
+        names: list[str] = []
+        for i, hook in enumerate(spec.webhook_configs):
+            names.append(f"{spec.name}/webhook/{i}")
+            channels[names[-1]] = Webhook(names[-1], hook, global_http=g.http_config)
+        for i, slack in enumerate(spec.slack_configs):
+            names.append(f"{spec.name}/slack/{i}")
+            channels[names[-1]] = Slack(names[-1], slack, global_url=g.slack_api_url,
+                                        global_url_file=g.slack_api_url_file,
+                                        global_http=g.http_config)
+        for i, email in enumerate(spec.email_configs):
+            names.append(f"{spec.name}/email/{i}")
+            channels[names[-1]] = Email(names[-1], email, g)
+        if not names:
+            names.append(f"{spec.name}/log")
+            channels[names[-1]] = LogReceiverChannel(names[-1])
+        fanout[spec.name] = names
+    return channels, fanout

@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry
 
 from onexgen.alerting.config import ManagerConfig
 from onexgen.alerting.engine import RuleEngine
+from onexgen.alerting.extras import Extras
 from onexgen.alerting.metrics import AlertMetrics
 from onexgen.alerting.rules import parse_rules
 from onexgen.alerting.service import AlertManagerService, AlertPublisher, MonitorLoop
@@ -51,23 +52,30 @@ RULES = {
 
 
 def manager_config(http: HttpSink, smtp: SmtpSink, **route: Any) -> ManagerConfig:
+    """An Alertmanager-format config whose integrations are the local sinks."""
     return ManagerConfig.model_validate({
-        "tick_s": 0.05, "silence_refresh_s": 0.1, "retry_initial_s": 0.05, "retry_max_s": 0.2,
         "receivers": [
-            {"name": "log", "type": "log"},
-            {"name": "hook", "type": "webhook", "url": http.url("/hook")},
-            {"name": "slack", "type": "slack", "url": http.url("/slack"), "channel": "#t"},
-            {"name": "mail", "type": "email", "smarthost": f"127.0.0.1:{smtp.port}",
-             "from": "onexgen@test", "to": ["oncall@test"]},
+            {"name": "log"},
+            {"name": "hook", "webhook_configs": [{"url": http.url("/hook")}]},
+            {"name": "slack", "slack_configs": [{"api_url": http.url("/slack"),
+                                                 "channel": "#t", "send_resolved": True}]},
+            {"name": "mail", "email_configs": [{"smarthost": f"127.0.0.1:{smtp.port}",
+                                                "from": "onexgen@test", "to": "oncall@test",
+                                                "require_tls": False,
+                                                "send_resolved": True}]},
         ],
-        "route": {"receiver": "log", "group_by": ["alertname"], "group_wait_s": 0.2,
-                  "group_interval_s": 0.3, "repeat_interval_s": 3600, **route,
+        "route": {"receiver": "log", "group_by": ["alertname"], "group_wait": "200ms",
+                  "group_interval": "300ms", "repeat_interval": "1h", **route,
                   "routes": [{"receiver": "hook", "continue": True},
                              {"receiver": "slack", "continue": True},
                              {"receiver": "mail"}]},
         "inhibit_rules": [{"source_matchers": ["severity=critical"],
                            "target_matchers": ["severity=warning"], "equal": ["metric"]}],
     })
+
+
+EXTRAS = Extras.model_validate({"tick": "50ms", "silence_refresh": "100ms",
+                                 "retry_initial": "50ms", "retry_max": "200ms"})
 
 
 @dataclass
@@ -119,8 +127,8 @@ async def alert_stack(kafka_bootstrap: str, fresh_database_url: str,
     publisher = Publisher(settings)
     await publisher.start()
     repo = SilenceRepository(pool)
-    service = AlertManagerService(manager_config(http, smtp), registry=registry,
-                                  silence_source=repo.active)
+    service = AlertManagerService(manager_config(http, smtp), extras=EXTRAS,
+                                  registry=registry, silence_source=repo.active)
     stack = AlertStack(settings, monitor,
                        MonitorLoop(monitor, engine,
                                    AlertPublisher(publisher.publish, settings.topics.alerts)),

@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from onexgen.alerting.matchers import fingerprint
 from onexgen.alerting.silences import new_silence
+from onexgen.models.wire import AlertMessage, AlertStatus, dump_json
 from tests.harness.receivers import wait_until
 from tests.integration.alerting.conftest import AlertStack
 
@@ -118,3 +120,29 @@ async def test_receiver_down_gets_notification_after_coming_back(
                          "the queued notifications once the receiver is back")
     finally:
         feeder.cancel()
+
+
+async def test_poison_email_skipped_and_recorded_later_mail_delivered(
+        alert_stack: AlertStack) -> None:
+    stack = alert_stack
+    poison_labels = {"alertname": "bad\r\nBcc: someone@evil", "severity": "warning",
+                     "metric": "m", "service": "onexgen"}
+    good_labels = {**poison_labels, "alertname": "good_alert"}
+    for labels in (poison_labels, good_labels):  # the poison one is queued first
+        stack.service.handle(dump_json(AlertMessage(
+            fingerprint=fingerprint(labels), rule=labels["alertname"],
+            status=AlertStatus.FIRING, severity="warning", metric="m", value=1.0,
+            threshold=0.5, comparison=">", labels=labels, annotations={},
+            starts_at=datetime.now(UTC))))
+    await wait_until(lambda: any("good_alert" in n["subject"]
+                                 for n in stack.notifications("mail")), 10,
+                     "the good alert's e-mail, behind the poison one")
+    failed = [f for f in stack.service.delivery.failed if f.integration == "mail/email/0"]
+    assert len(failed) == 1 and failed[0].attempts == 1
+    assert failed[0].notification.alerts[0].rule == poison_labels["alertname"]
+    assert "cannot build" in failed[0].error
+    assert stack.service.delivery.pending() == 0
+    metrics = stack.service.metrics
+    assert metrics is not None
+    assert metrics.registry.get_sample_value("onexgen_notifications_total", {
+        "receiver": "mail/email/0", "outcome": "failed"}) == 1

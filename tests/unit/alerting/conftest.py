@@ -44,11 +44,15 @@ def make_alert(rule: str, *, severity: str = "warning", status: str = "firing",
 
 
 def manager_config(**overrides: Any) -> dict[str, Any]:
+    """An Alertmanager-format config: three receivers without integrations (log), so
+    ``send_resolved`` follows the manager's rule for them; ``quiet`` has a webhook that
+    does not want resolved notifications."""
     base: dict[str, Any] = {
-        "receivers": [{"name": "ops", "type": "log"}, {"name": "pager", "type": "log"},
-                      {"name": "quiet", "type": "log", "send_resolved": False}],
-        "route": {"receiver": "ops", "group_by": ["alertname"], "group_wait_s": 1,
-                  "group_interval_s": 5, "repeat_interval_s": 60},
+        "receivers": [{"name": "ops"}, {"name": "pager"},
+                      {"name": "quiet", "webhook_configs": [
+                          {"url": "http://127.0.0.1:9/x", "send_resolved": False}]}],
+        "route": {"receiver": "ops", "group_by": ["alertname"], "group_wait": "1s",
+                  "group_interval": "5s", "repeat_interval": "1m"},
     }
     base.update(overrides)
     return base

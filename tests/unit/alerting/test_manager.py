@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from onexgen.alerting.config import ManagerConfig
+from onexgen.alerting.extras import Extras
 from onexgen.alerting.manager import AlertManager
 from onexgen.alerting.receivers.base import Notification
 from onexgen.alerting.routing import build_tree, match_routes
@@ -15,10 +16,12 @@ from onexgen.alerting.silences import SilenceSet, new_silence
 from tests.unit.alerting.conftest import FakeClock, make_alert, manager_config
 
 
-def _manager(clock: FakeClock, **overrides: Any) -> tuple[AlertManager, list[Notification]]:
+def _manager(clock: FakeClock, extras: dict[str, Any] | None = None,
+             **overrides: Any) -> tuple[AlertManager, list[Notification]]:
     sent: list[Notification] = []
     config = ManagerConfig.model_validate(manager_config(**overrides))
-    return AlertManager(config, sent.append, clock=clock), sent
+    return AlertManager(config, sent.append, clock=clock,
+                        extras=Extras.model_validate(extras or {})), sent
 
 
 def test_match_routes_continue_reaches_later_siblings() -> None:
@@ -77,7 +80,7 @@ def test_resolved_alert_notified_when_receiver_wants_it(clock: FakeClock) -> Non
 
 
 def test_resolved_alert_not_notified_to_receiver_without_send_resolved(clock: FakeClock) -> None:
-    manager, sent = _manager(clock, route={"receiver": "quiet", "group_wait_s": 0})
+    manager, sent = _manager(clock, route={"receiver": "quiet", "group_wait": "0s"})
     manager.ingest(make_alert("cache_low"))
     manager.flush()
     manager.ingest(make_alert("cache_low", status="resolved"))
@@ -115,25 +118,30 @@ def test_critical_inhibits_warning_on_same_metric(clock: FakeClock) -> None:
     assert notified == ["cache_critical", "latency_high"]
 
 
-def test_maintenance_window_mutes_matching_alerts(clock: FakeClock) -> None:
-    start = datetime.fromtimestamp(clock.now - 10, UTC)
-    manager, sent = _manager(clock, maintenance_windows=[{
-        "name": "upgrade", "matchers": ["alertname=cache_low"],
-        "starts_at": start.isoformat(), "ends_at": (start + timedelta(minutes=5)).isoformat()}])
+def test_mute_time_interval_holds_route_until_interval_ends(clock: FakeClock) -> None:
+    now = datetime.fromtimestamp(clock.now, UTC)  # 2023-11-14 22:13 UTC, a Tuesday
+    window = {"start_time": f"{now.hour:02d}:00", "end_time": f"{now.hour + 1:02d}:00"}
+    manager, sent = _manager(clock, time_intervals=[{
+        "name": "upgrade", "time_intervals": [{"weekdays": ["tuesday"], "times": [window]}]}],
+        route={"receiver": "ops", "group_by": ["alertname"], "group_wait": "1s",
+               "group_interval": "5s", "repeat_interval": "1m",
+               "routes": [{"matchers": ["alertname=cache_low"],
+                           "mute_time_intervals": ["upgrade"]}]})
     manager.ingest(make_alert("cache_low"))
+    manager.ingest(make_alert("other"))
     clock.advance(1)
     manager.flush()
-    assert sent == []
-    clock.advance(300)  # window over: the still-firing alert goes out
+    assert [a.rule for n in sent for a in n.alerts] == ["other"]
+    clock.now = now.replace(hour=now.hour + 1, minute=0).timestamp()  # interval over
     manager.ingest(make_alert("cache_low"))
     manager.flush()
-    assert len(sent) == 1
+    assert "cache_low" in [a.rule for n in sent[1:] for a in n.alerts]
 
 
 def test_escalation_after_delay_to_policy_receiver(clock: FakeClock) -> None:
-    manager, sent = _manager(clock, escalations=[{
-        "name": "crit-10s", "matchers": ["severity=critical"], "after_s": 10,
-        "receiver": "pager"}])
+    manager, sent = _manager(clock, extras={"escalations": [{
+        "name": "crit-10s", "matchers": ["severity=critical"], "after": "10s",
+        "receiver": "pager"}]})
     manager.ingest(make_alert("cache_critical", severity="critical", starts_at=clock.now))
     clock.advance(1)
     manager.flush()
@@ -156,7 +164,7 @@ def test_ingest_duplicate_and_stale_resolve_change_nothing(clock: FakeClock) -> 
 
 
 def test_firing_alert_not_resent_resolves_after_timeout(clock: FakeClock) -> None:
-    manager, sent = _manager(clock, resolve_timeout_s=30)
+    manager, sent = _manager(clock, **{"global": {"resolve_timeout": "30s"}})
     manager.ingest(make_alert("cache_low"))
     clock.advance(1)
     manager.flush()
@@ -168,7 +176,8 @@ def test_firing_alert_not_resent_resolves_after_timeout(clock: FakeClock) -> Non
 @pytest.mark.parametrize("bad", [
     {"route": {"receiver": "nobody"}},
     {"route": {"receiver": "ops", "matchers": ["no operator"]}},
-    {"escalations": [{"name": "e", "after_s": 1, "receiver": "ghost"}]},
+    {"route": {"receiver": "ops", "group_wait": 30}},
+    {"route": {"receiver": "ops", "dedup_window_s": 30}},
 ])
 def test_config_invalid_reference_or_matcher_rejected(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError):

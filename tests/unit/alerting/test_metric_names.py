@@ -9,6 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from onexgen.alerting.engine import RuleEngine
+from onexgen.alerting.families import FigureFamilies
 from onexgen.alerting.metrics import AlertMetrics, NotificationMetrics
 from onexgen.alerting.rules import load_rules
 from onexgen.models.wire import AlertStatus
@@ -23,6 +24,7 @@ def test_alerting_and_monitor_metrics_pass_promtool_check_metrics() -> None:
     registry = CollectorRegistry()
     PipelineMetrics(registry)
     monitor = Monitor(registry)
+    registry.register(FigureFamilies(monitor.value))
     notifications = NotificationMetrics(registry)
     notifications.register_receiver("ops-webhook")
     engine = RuleEngine(load_rules(), monitor.value, metrics=AlertMetrics(registry))
@@ -43,3 +45,4 @@ def test_alerting_and_monitor_metrics_pass_promtool_check_metrics() -> None:
     assert 'onexgen_stage_duration_seconds_count{stage="validate_code"} 1.0' in text
     assert 'onexgen_monitor_value{metric="cache_hit_rate"} 0.9' in text
     assert "onexgen_notification_delivery_duration_seconds_bucket" in text
+    assert "onexgen_mixin_accuracy_ratio 0.9" in text
