@@ -24,7 +24,14 @@ from typing import Any, Literal
 
 from jinja2 import BaseLoader, Environment, StrictUndefined, Template, TemplateError
 from jinja2 import TemplateNotFound as JinjaTemplateNotFound
-from onex_runtime import MIXINS, NodeCompute, NodeEffect, NodeOrchestrator, NodeReducer
+from onex_runtime import (
+    MIXINS,
+    NodeCompute,
+    NodeEffect,
+    NodeOrchestrator,
+    NodeReducer,
+)
+from onex_runtime import __version__ as RUNTIME_VERSION
 from onex_runtime.catalog import check_composition
 
 from onexgen.generation.composition import canonical_order
@@ -79,7 +86,17 @@ _PERFORMANCE = {
     NodeType.REDUCER: _Performance(p95_latency_ms=50, throughput_per_s=500, timeout_s=10.0),
     NodeType.ORCHESTRATOR: _Performance(p95_latency_ms=500, throughput_per_s=50, timeout_s=60.0),
 }
-_DEPENDENCIES = (_Dependency("onex_runtime", ">=1.0,<2"), _Dependency("pydantic", ">=2.7,<3"))
+def runtime_requirement(version: str = RUNTIME_VERSION) -> str:
+    """The ``onexgen-runtime`` versions a package generated now works with: this release's
+    series (``0.2.0`` -> ``>=0.2.0,<0.3``; from 1.0 on, the major version)."""
+    major, minor = (int(part) for part in version.split(".")[:2])
+    upper = f"{major}.{minor + 1}" if major == 0 else f"{major + 1}"
+    return f">={version},<{upper}"
+
+
+RUNTIME_REQUIREMENT = runtime_requirement()
+_DEPENDENCIES = (_Dependency("onexgen-runtime", RUNTIME_REQUIREMENT),
+                 _Dependency("pydantic", ">=2.7,<3"))
 _OUTPUTS = {"__init__.py": "init.py.j2", "models.py": "models.py.j2",
             "contract.yaml": "contract.yaml.j2", "test_node.py": "test_node.py.j2",
             "README.md": "README.md.j2"}
@@ -225,8 +242,8 @@ class Renderer:
             "mixin_imports": sorted(s.class_name for s in specs),
             "module_doc": f"{kind.value.upper()} node {request.name} of domain {request.domain}.",
             "class_doc": request.description or f"{kind.value.upper()} node {request.name}.",
-            "effect_target": f"{request.domain}.{snake}", "test_name": f"{snake_case(class_name)}_"
-            f"processes_{operations[0].name}_once", "dependencies": _DEPENDENCIES,
+            "effect_target": f"{request.domain}.{snake}", "dependencies": _DEPENDENCIES,
+            "runtime_requirement": RUNTIME_REQUIREMENT,
             "performance": _PERFORMANCE[kind], "events_published": published,
             "events_subscribed": subscribed,
         }
