@@ -41,7 +41,7 @@ from onexgen.generation.errors import (
     RenderError,
     UnknownMixinError,
 )
-from onexgen.generation.filters import FILTERS, finalize_guard
+from onexgen.generation.filters import FILTERS, Emitted, finalize_guard
 from onexgen.generation.template_cache import TemplateCache
 from onexgen.models.identifiers import pascal_case, snake_case
 from onexgen.models.wire import GeneratedFile, GenerationRequest, NodeType, Operation
@@ -243,7 +243,7 @@ class Renderer:
             "module_doc": f"{kind.value.upper()} node {request.name} of domain {request.domain}.",
             "class_doc": request.description or f"{kind.value.upper()} node {request.name}.",
             "effect_target": f"{request.domain}.{snake}", "dependencies": _DEPENDENCIES,
-            "runtime_requirement": RUNTIME_REQUIREMENT,
+            "runtime_requirement": Emitted(RUNTIME_REQUIREMENT),  # ours, not the request's
             "performance": _PERFORMANCE[kind], "events_published": published,
             "events_subscribed": subscribed,
         }
