@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from onexgen.generation.confusables import unconfused
 from onexgen.generation.errors import RenderError
 
 _SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_.]*$")
@@ -62,7 +63,7 @@ def _printable_line(text: str) -> str:
 def _literal(text: str) -> str:
     """``repr(text)`` re-quoted the way ``ruff format`` (and black) quote a string: double
     quotes, unless the text holds more double than single quotes (fewer escapes)."""
-    literal = repr(text)
+    literal = unconfused(repr(text))  # repr keeps printable non-ASCII: ruff's RUF001
     if '"' not in text and "'" not in text:  # the usual case: repr's quotes only to swap
         return literal if literal[0] == '"' else f'"{literal[1:-1]}"'
     body = literal[1:-1]
@@ -92,7 +93,7 @@ def pycomment(value: Any) -> Emitted:
         line = _CODING.sub("coding -", line)
     if len(line) > _COMMENT_MAX:
         line = line[: _COMMENT_MAX - 3] + "..."
-    return Emitted(line)
+    return Emitted(unconfused(line))  # ruff's RUF003: ambiguous characters as \\uXXXX
 
 
 def pycomments(value: Any, prefix: str = "", width: int = 88) -> Emitted:

@@ -38,13 +38,20 @@ from onexgen.generation.composition import canonical_order
 from onexgen.generation.errors import (
     CompositionRejected,
     InvalidOperationError,
+    OutputTooLarge,
     RenderError,
     UnknownMixinError,
 )
 from onexgen.generation.filters import FILTERS, Emitted, finalize_guard
 from onexgen.generation.template_cache import TemplateCache
 from onexgen.models.identifiers import pascal_case, snake_case
-from onexgen.models.wire import GeneratedFile, GenerationRequest, NodeType, Operation
+from onexgen.models.wire import (
+    MAX_FILE_CHARS,
+    GeneratedFile,
+    GenerationRequest,
+    NodeType,
+    Operation,
+)
 
 TEMPLATE_SERIES = "1.0.0"
 TEMPLATE_DIR = Path(str(resources.files("onexgen.generation") / "templates"))
@@ -129,12 +136,19 @@ def reserved_names() -> frozenset[str]:
     return frozenset(names | {"node_name", "node_version", "input_model", "output_model"})
 
 
+_AMBIGUOUS = frozenset({"l", "I", "O"})
+
+
 def _operations(request: GenerationRequest) -> list[Operation]:
     ops = list(request.operations) or [DEFAULT_OPERATION]
     seen: set[str] = set()
     for name in (op.name for op in ops):
         if name in seen:
             raise InvalidOperationError(f"operation {name!r} is listed twice; list each once")
+        if name in _AMBIGUOUS:
+            raise InvalidOperationError(
+                f"operation {name!r} is a name linters reject as ambiguous (E743: l, I, O "
+                "look like 1 and 0); rename the operation")
         if name in reserved_names():
             raise InvalidOperationError(
                 f"operation {name!r} would shadow the node's own {name!r} attribute "
@@ -285,6 +299,11 @@ class Renderer:
         try:
             for path in sorted(outputs):
                 content = _render_shared(env, self.cache.get(outputs[path]), shared)
+                if len(content) > MAX_FILE_CHARS:
+                    raise OutputTooLarge(
+                        f"the generated {path} would be {len(content):,} characters, over the "
+                        f"{MAX_FILE_CHARS:,} a generated file may have; shorten the "
+                        "descriptions or split the operations over several nodes")
                 digest = hashlib.sha256(content.encode()).hexdigest()
                 files.append(GeneratedFile(path=path, content=content, sha256=digest))
         except (TemplateError, FileNotFoundError, UnicodeDecodeError) as exc:

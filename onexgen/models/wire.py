@@ -51,9 +51,18 @@ class ResultStatus(StrEnum):
     REJECTED = "rejected"
 
 
+MAX_FILE_CHARS = 400_000
+"""Longest generated file a result may carry. Derived from the request limits above: the
+largest request they admit (64-character names, a 2,000-character description, 50
+operations with 500-character descriptions, every character one that escapes to ten)
+renders files of up to about 324,000 characters, and its whole result stays under Kafka's
+default ``message.max.bytes`` (1,048,588); tests/unit/generation/test_limits.py renders
+it. The 20,000 of every other string would refuse packages the schema admits."""
+
+
 class GeneratedFile(_Wire):
     path: str = Field(description="relative POSIX path inside the generated package")
-    content: str
+    content: str = Field(max_length=MAX_FILE_CHARS)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
