@@ -21,7 +21,7 @@ import pytest
 from onex_runtime import MIXINS
 from onex_runtime import __version__ as runtime_version
 
-from onexgen.generation.render import Renderer, RenderedPackage, runtime_requirement
+from onexgen.generation.render import RenderedPackage, Renderer, runtime_requirement
 from onexgen.models.wire import GenerationRequest, NodeType
 from tests.integration.generation.package_check import (
     compile_problems,
@@ -88,7 +88,7 @@ def _check_in_runtime_venv(bin_dir: Path, root: Path,
 
 def test_runtime_venv_holds_the_runtime_without_the_service(runtime_venv: Path) -> None:
     probe = ("import importlib.util, json, onex_runtime; print(json.dumps([onex_runtime."
-             "__version__, [n for n in %r if importlib.util.find_spec(n)]]))" % (NOT_INSTALLED,))
+             f"__version__, [n for n in {NOT_INSTALLED!r} if importlib.util.find_spec(n)]]))")
     done = subprocess.run([str(runtime_venv / "python"), "-I", "-c", probe], cwd="/",
                           capture_output=True, text=True, timeout=60, check=True)
     version, present = json.loads(done.stdout)
