@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
+import sys
 import venv
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,9 +56,12 @@ def _pinned(tool: str) -> str:
 def runtime_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh venv with the runtime wheel, pytest and mypy only; its bin directory."""
     home = tmp_path_factory.mktemp("runtime-only")
-    pip = [str(ROOT / ".venv" / "bin" / "python"), "-m", "pip"]
+    source = home / "src"  # a copy: building writes build/ and *.egg-info beside the source
+    shutil.copytree(ROOT / "runtime", source,
+                    ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    pip = [sys.executable, "-m", "pip"]
     built = subprocess.run([*pip, "wheel", "-q", "--no-deps", "-w", str(home / "dist"),
-                            str(ROOT / "runtime")], capture_output=True, text=True,
+                            str(source)], capture_output=True, text=True,
                            timeout=600, check=False)
     assert built.returncode == 0, built.stderr[-3000:]
     wheels = list((home / "dist").glob("onexgen_runtime-*.whl"))
@@ -94,6 +99,12 @@ def test_runtime_venv_holds_the_runtime_without_the_service(runtime_venv: Path) 
     version, present = json.loads(done.stdout)
     assert version == runtime_version
     assert present == []
+    listed = subprocess.run([str(runtime_venv / "python"), "-m", "pip", "list",
+                             "--format=json"], capture_output=True, text=True, timeout=120,
+                            check=True)
+    names = {p["name"].lower() for p in json.loads(listed.stdout)}
+    assert {"onexgen-runtime", "pydantic", "pytest", "mypy"} <= names
+    assert "onexgen" not in names
 
 
 def test_outside_requests_pass_every_check_with_only_the_runtime(
