@@ -57,9 +57,11 @@ def ruff_problems(*directories: Path, ruff: Path = BIN / "ruff") -> str:
     """``ruff format --check`` (with its diff) and ``ruff check`` over the directories;
     README.md files are formatted-checked too (ruff formats Markdown code blocks)."""
     out = []
-    for argv in ([ruff, "format", "--isolated", "--diff", *directories],
-                 [ruff, "check", "--isolated", "--select", RUFF_RULES, "--output-format",
-                  "concise", *directories]):
+    runs: list[list[str | Path]] = [
+        [ruff, "format", "--isolated", "--diff", *directories],
+        [ruff, "check", "--isolated", "--select", RUFF_RULES, "--output-format", "concise",
+         *directories]]
+    for argv in runs:
         out.append(_problems(_run(argv, cwd=directories[0])))
     return "\n".join(p for p in out if p)
 

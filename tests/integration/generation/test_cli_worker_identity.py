@@ -40,7 +40,7 @@ async def test_generate_cli_and_worker_give_byte_identical_packages(
     async with scratch_database(database_url, "identity") as db_url:
         worker = WorkerProcess(bootstrap=kafka_bootstrap, database_url=db_url,
                                prefix=f"ident{tag}", log_file=tmp_path / "worker.log")
-        worker.start()
+        worker.start(timeout_s=300)  # a loaded CI machine: the pool trains its models first
         try:
             topics = TopicNames(f"ident{tag}")
             await produce(kafka_bootstrap, topics.requests,

@@ -128,8 +128,9 @@ def test_every_node_type_with_each_allowed_mixin_passes_with_only_the_runtime(
     one with each mixin's requirements: the mixin library's whole surface, type-checked."""
     packages = []
     for kind in NodeType:
-        sets = [[]] + [[name, *spec.requires] for name, spec in sorted(MIXINS.items())
-                       if kind.value in spec.node_types]
+        sets: list[list[str]] = [[]] + [[name, *spec.requires]
+                                        for name, spec in sorted(MIXINS.items())
+                                        if kind.value in spec.node_types]
         for number, mixins in enumerate(sets):
             request = GenerationRequest.model_validate({
                 "request_id": f"spread-{kind.value}-{number}", "node_type": kind.value,

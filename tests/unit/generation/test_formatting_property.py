@@ -48,9 +48,10 @@ snake_names = st.one_of(_identifier("abcdefghijklmnopqrstuvwxyz", _ALNUM + "_"),
                         st.integers(1, 64).map(lambda n: ("dispatch_" * 8)[:n]))
 descriptions = st.one_of(st.just(""), st.text(max_size=300),
                          st.text("ab \"'\\\n\t{}#", max_size=120))
-operations = st.lists(st.builds(dict, name=snake_names.filter(
-    lambda n: n not in reserved_names() and n != "l"), description=descriptions), max_size=50,
-    unique_by=lambda op: op["name"])
+operations: st.SearchStrategy[list[dict[str, str]]] = st.lists(
+    st.fixed_dictionaries({"name": snake_names.filter(
+        lambda n: n not in reserved_names() and n != "l"), "description": descriptions}),
+    max_size=50, unique_by=lambda op: op["name"])
 
 
 @st.composite
