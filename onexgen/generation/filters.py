@@ -99,7 +99,10 @@ def pycomment(value: Any) -> Emitted:
 def pycomments(value: Any, prefix: str = "", width: int = 88) -> Emitted:
     """``prefix`` and the text as ``# `` comment lines of at most ``width`` columns (a word
     longer than a line stays whole), joined by newlines."""
-    words = (prefix + pycomment(value)).split(" ")
+    text = (prefix + pycomment(value)).strip()
+    if len(text) + 2 <= width:  # the usual case: one line
+        return Emitted("# " + text if text else "#")
+    words = text.split(" ")
     lines: list[str] = []
     line = "#"
     for word in words:
