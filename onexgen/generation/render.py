@@ -254,7 +254,7 @@ class Renderer:
             "mixins": specs,  # MixinSpec: name, class_name, description
             "mixin_classes": [s.class_name for s in specs],
             "mixin_imports": sorted(s.class_name for s in specs),
-            "module_doc": f"{kind.value.upper()} node {request.name} of domain {request.domain}.",
+            "module_doc": f"The {kind.value.upper()} node {request.name}.",
             "class_doc": request.description or f"{kind.value.upper()} node {request.name}.",
             "effect_target": f"{request.domain}.{snake}", "dependencies": _DEPENDENCIES,
             "runtime_requirement": Emitted(RUNTIME_REQUIREMENT),  # ours, not the request's
