@@ -34,7 +34,8 @@ from tests.integration.generation.package_check import (
     write_packages,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration,
+              pytest.mark.timeout(1200)]  # building and installing the wheel: minutes when busy
 
 ROOT = Path(__file__).resolve().parents[3]
 OUTSIDE = Path(__file__).parent / "data" / "outside_requests.json"
