@@ -166,6 +166,25 @@ def _check_mixins(node_type: NodeType, mixins: list[str]) -> None:
         raise CompositionRejected(node_type.value, conflicts)
 
 
+_WIDTH = 88
+"""``ruff format``'s default line length: the templates wrap where it would."""
+
+
+def _layout(class_name: str, model_stem: str) -> dict[str, bool]:
+    """Where the lines that carry the node's own names fit in ``_WIDTH`` columns (decided
+    once per request here, not by an ``include`` per file in the templates)."""
+    input_model, output_model = f"Model{model_stem}Input", f"Model{model_stem}Output"
+    return {
+        "models_import_fits":
+            len(f"from .models import {input_model}, {output_model}") <= _WIDTH,
+        "input_class_fits": len(f"class {input_model}(BaseModel):") <= _WIDTH,
+        "output_class_fits": len(f"class {output_model}(BaseModel):") <= _WIDTH,
+        # ruff parenthesizes a long return annotation only when that makes it fit
+        "execute_return_fits": (len(f"    ) -> {output_model}:") <= _WIDTH
+                                or len(f"        {output_model}") > _WIDTH),
+    }
+
+
 class _CacheLoader(BaseLoader):
     """Jinja2 loader that answers from the template cache (``extends``/``include`` too)."""
 
@@ -259,7 +278,7 @@ class Renderer:
             "effect_target": f"{request.domain}.{snake}", "dependencies": _DEPENDENCIES,
             "runtime_requirement": Emitted(RUNTIME_REQUIREMENT),  # ours, not the request's
             "performance": _PERFORMANCE[kind], "events_published": published,
-            "events_subscribed": subscribed,
+            "events_subscribed": subscribed, **_layout(class_name, pascal + type_title),
         }
 
     def render(self, request: GenerationRequest, *, check_mixins: bool = True,
