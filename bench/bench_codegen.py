@@ -13,6 +13,11 @@ Needs no services. Every comparison is measured side by side in one run:
 - a composition check cold (child interpreter) and from the cache.
 
     python -m bench.bench_codegen     # prints the table, writes bench/results/codegen.json
+
+``--against DIR`` compares the single-core render rate of this checkout with another's
+(``git worktree add /tmp/old <commit>``): alternating rounds, each a fresh interpreter in
+one tree, rates by wall clock and by the process's CPU time (a shared machine's load
+moves the first much more than the second).
 """
 
 from __future__ import annotations
@@ -239,7 +244,61 @@ def run() -> Report:
     return report
 
 
+_ONE_ROUND = """
+import json, time
+from bench.bench_codegen import THROUGHPUT_REQUESTS, _mixed
+from onexgen.generation.engine import Engine, EngineConfig
+from onexgen.generation.job import run_job
+engine = Engine(EngineConfig(composition=False))
+items = _mixed(THROUGHPUT_REQUESTS, 10_000_000)
+for raw, cid in items[:50]:
+    run_job(raw, cid, engine)
+wall, cpu = time.perf_counter(), time.process_time()
+done = [run_job(raw, cid, engine) for raw, cid in items[50:]]
+wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+assert all(o.status == "succeeded" and not o.cached for o in done)
+print(json.dumps([len(done) / wall, len(done) / cpu]))
+"""
+
+
+def compare(other: Path, rounds: int = 4) -> Report:
+    """The single-core render rate here and in ``other``, in alternating rounds."""
+    import json
+    import subprocess
+    import sys
+
+    trees = {"this checkout": Path(__file__).resolve().parents[1], "other": other.resolve()}
+    rates: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
+    for number in range(rounds):
+        order = list(trees.items()) if number % 2 == 0 else list(trees.items())[::-1]
+        for name, tree in order:
+            out = subprocess.run([sys.executable, "-c", _ONE_ROUND], cwd=tree, check=True,
+                                 capture_output=True, text=True).stdout
+            wall, cpu = json.loads(out.strip().splitlines()[-1])
+            rates[name].append((wall, cpu))
+    report = Report("code generation, this checkout against another",
+                    params={"other": str(other), "rounds": rounds})
+    for name, values in rates.items():
+        for index, what in enumerate(("wall clock", "CPU time")):
+            median = statistics.median(v[index] for v in values)
+            report.add(f"render + compile + serialise, one core, {what}: {name}", median,
+                       "requests/s", note="rounds: " + ", ".join(f"{v[index]:.0f}"
+                                                                for v in values))
+    return report
+
+
 if __name__ == "__main__":
-    result = run()
-    print(result.render())
-    print(f"written to {result.write_json('codegen')}")
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--against", type=Path, help="another checkout to compare with")
+    parser.add_argument("--rounds", type=int, default=4)
+    options = parser.parse_args()
+    if options.against is not None:
+        result = compare(options.against, options.rounds)
+        print(result.render())
+        print(f"written to {result.write_json('codegen_compare')}")
+    else:
+        result = run()
+        print(result.render())
+        print(f"written to {result.write_json('codegen')}")

@@ -84,13 +84,13 @@ def _model_table(title: str, schema: dict[str, Any]) -> list[str]:
 
 
 def messages_page() -> str:
-    from onexgen.models.wire import WIRE_MODELS, schema_of
+    from onexgen.models.wire import COMPATIBILITY, WIRE_MODELS, schema_of
 
-    out = [HEADER.format(source="models.wire (WIRE_MODELS, schema_of)"),
+    out = [HEADER.format(source="models.wire (WIRE_MODELS, schema_of, COMPATIBILITY)"),
            "# Message reference", "",
            "Every message on the topics is one JSON document. These tables and schemas are "
-           "the ones `onexgen schema export DIR` writes (JSON Schema 2020-12); unknown fields "
-           "are rejected (`additionalProperties: false`).", ""]
+           "the ones `onexgen schema export DIR` writes (JSON Schema 2020-12).", "",
+           "## Compatibility", "", COMPATIBILITY.strip(), ""]
     for name in WIRE_MODELS:
         schema = schema_of(name)
         out += [f"## `{name}`", ""]

@@ -8,6 +8,13 @@ child interpreter), so what this writes is what a producer would receive.
 - ``--diff DIR`` prints a unified diff against an existing package directory
   (``DIR`` itself or ``DIR/<package path>``); exit 1 when they differ, like diff.
 
+The engine is configured as a worker configures its pool's (:func:`engine_config`):
+pattern detection on, the mixin gate with ``ONEXGEN_MIXIN_POLICY`` and
+``ONEXGEN_MIXIN_THRESHOLD``, the shipped templates; with ``--stored-models`` it also uses
+the newest pattern detector and mixin model stored in ``ONEXGEN_DATABASE_URL``, as a
+worker does (without, the shipped defaults: what a worker with an empty model store
+uses). So the package written here is byte for byte what a producer would receive.
+
 A request without ``request_id`` gets ``local``. Bad input ends in one line on
 stderr that names the fix and exit code 2.
 """
@@ -15,13 +22,18 @@ stderr that names the fix and exit code 2.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import difflib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from onexgen.generation.engine import EngineConfig
+    from onexgen.settings import Settings
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -36,7 +48,39 @@ def register(sub: Any) -> None:
                    help="show a unified diff against an existing package directory")
     p.add_argument("--no-check", action="store_true",
                    help="skip the composition stage (importing and running the generated test)")
+    p.add_argument("--stored-models", action="store_true",
+                   help="use the newest pattern detector and mixin model stored in "
+                        "ONEXGEN_DATABASE_URL, as the worker does (default: the shipped ones)")
     p.set_defaults(handler=handle)
+
+
+def engine_config(settings: Settings, *, composition: bool = True,
+                  mixin_model: bytes | None = None,
+                  pattern_model: bytes | None = None) -> EngineConfig:
+    """The engine configuration a worker gives its pool processes (agents/runtime.py),
+    so that a request gives the same package here and through Kafka."""
+    from onexgen.generation.engine import EngineConfig
+
+    return EngineConfig(mixin_policy=settings.mixin_policy,
+                        mixin_threshold=settings.mixin_threshold, detect_patterns=True,
+                        composition=composition, mixin_model=mixin_model,
+                        pattern_model=pattern_model)
+
+
+async def _stored_models(settings: Settings) -> tuple[bytes | None, bytes | None]:
+    """The newest stored mixin model and pattern detector, as bytes (None where none)."""
+    from onexgen.learning.mixins.model import to_bytes
+    from onexgen.learning.models_store import ModelStore
+    from onexgen.learning.patterns.persist import to_bytes as detector_bytes
+    from onexgen.storage.pool import Database
+
+    async with await Database.open(settings.database_url.get_secret_value(), min_size=0,
+                                   max_size=1, attempts=1) as db:
+        store = ModelStore(db.pool)
+        mixins = await store.latest_mixin_model() if settings.mixin_policy != "off" else None
+        detector = await store.latest_detector()
+    return (to_bytes(mixins.model) if mixins else None,
+            detector_bytes(detector.detector) if detector else None)
 
 
 def _fail(message: str) -> int:
@@ -59,10 +103,12 @@ def _load(path: Path) -> dict[str, Any] | str:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from onexgen.generation.engine import Engine, EngineConfig
+    from onexgen.generation.engine import Engine
     from onexgen.generation.job import generate
     from onexgen.models.errors import describe_validation_error
     from onexgen.models.wire import GenerationRequest, ResultStatus
+    from onexgen.settings import load_settings
+    from onexgen.storage.errors import StorageError
 
     if not (args.out or args.dry_run or args.diff):
         return _fail("say what to do with the package: --out DIR, --dry-run or --diff DIR")
@@ -74,7 +120,20 @@ def handle(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         return _fail(f"{args.request} is not a valid request: {describe_validation_error(exc)}; "
                      "see `onexgen schema export` for the request schema")
-    engine = Engine(EngineConfig(composition=not args.no_check))
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        return _fail(f"configuration error in the environment: {describe_validation_error(exc)}"
+                     "; fix the ONEXGEN_* variable named")
+    models: tuple[bytes | None, bytes | None] = (None, None)
+    if args.stored_models:
+        try:
+            models = asyncio.run(_stored_models(settings))
+        except StorageError as exc:
+            return _fail(f"--stored-models: {exc}; set ONEXGEN_DATABASE_URL to the workers' "
+                         "database, or leave the option out for the shipped models")
+    engine = Engine(engine_config(settings, composition=not args.no_check,
+                                  mixin_model=models[0], pattern_model=models[1]))
     result = generate(request, "local", engine)
     if result.status is ResultStatus.REJECTED:
         return _fail(f"request rejected: {result.error}")

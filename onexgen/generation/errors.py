@@ -48,6 +48,11 @@ class InvalidOperationError(RequestRejected):
     """An operation name that would shadow a runtime attribute, or is listed twice."""
 
 
+class OutputTooLarge(RequestRejected):
+    """A generated file would exceed ``MAX_FILE_CHARS`` (a safety net: the request limits
+    are derived so that no valid request gets here)."""
+
+
 class RenderError(GenerationError):
     """Rendering failed; this is a generator bug, not a bad request."""
 

@@ -3,9 +3,13 @@
 Request descriptions are hostile (quotes, newlines, ``{{``, NUL, U+2028 ...).
 Templates never print them raw: each goes through the filter for its target,
 
-- ``pyrepr``   -> a Python string literal (``repr`` of the str: always one line,
-                  every quote, backslash and non-printable escaped);
+- ``pyrepr``   -> a Python string literal (``repr``'s escapes: always one line, every
+                  backslash and non-printable escaped) quoted as ``ruff format`` quotes
+                  it: double quotes unless the text holds more ``"`` than ``'``;
+- ``pydoc``    -> the same for a docstring, on one printable line without the leading
+                  or trailing blanks ``ruff format`` would strip;
 - ``pycomment``-> comment text on one line (non-printables dropped, no coding cookie);
+- ``pycomments``-> the same wrapped into ``# `` lines of at most 88 columns;
 - ``yaml_str`` -> a double-quoted YAML scalar with everything outside printable
                   ASCII escaped (so YAML 1.1 words like ``yes`` stay strings);
 - ``md_text``  -> one line of Markdown with markup and HTML neutralised.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from onexgen.generation.confusables import unconfused
 from onexgen.generation.errors import RenderError
 
 _SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_.]*$")
@@ -55,9 +60,30 @@ def _printable_line(text: str) -> str:
     return _SPACES.sub(" ", cleaned).strip()
 
 
+def _literal(text: str) -> str:
+    """``repr(text)`` re-quoted the way ``ruff format`` (and black) quote a string: double
+    quotes, unless the text holds more double than single quotes (fewer escapes)."""
+    literal = unconfused(repr(text))  # repr keeps printable non-ASCII: ruff's RUF001
+    if '"' not in text and "'" not in text:  # the usual case: repr's quotes only to swap
+        return literal if literal[0] == '"' else f'"{literal[1:-1]}"'
+    body = literal[1:-1]
+    if literal[0] == "'":  # repr escaped every ' (and no "): unescape, requote below
+        body = body.replace("\\'", "'")
+    if text.count('"') > text.count("'"):
+        return "'" + body.replace("'", "\\'") + "'"
+    return '"' + body.replace('"', '\\"') + '"'
+
+
 def pyrepr(value: Any) -> Emitted:
-    """A Python string literal for ``value``: ``repr`` of a str is always valid, one line."""
-    return Emitted(repr(_text(value, "pyrepr")))
+    """A Python string literal for ``value``, as ``ruff format`` writes it; one line."""
+    return Emitted(_literal(_text(value, "pyrepr")))
+
+
+def pydoc(value: Any, fallback: str = "") -> Emitted:
+    """A one-line docstring literal: printable, stripped (``ruff format`` strips a
+    docstring's outer blanks), ``fallback`` when nothing is left."""
+    line = _printable_line(_text(value, "pydoc")) or fallback
+    return Emitted(_literal(line))
 
 
 def pycomment(value: Any) -> Emitted:
@@ -67,7 +93,27 @@ def pycomment(value: Any) -> Emitted:
         line = _CODING.sub("coding -", line)
     if len(line) > _COMMENT_MAX:
         line = line[: _COMMENT_MAX - 3] + "..."
-    return Emitted(line)
+    return Emitted(unconfused(line))  # ruff's RUF003: ambiguous characters as \\uXXXX
+
+
+def pycomments(value: Any, prefix: str = "", width: int = 88) -> Emitted:
+    """``prefix`` and the text as ``# `` comment lines of at most ``width`` columns (a word
+    longer than a line stays whole), joined by newlines."""
+    text = (prefix + pycomment(value)).strip()
+    if len(text) + 2 <= width:  # the usual case: one line
+        return Emitted("# " + text if text else "#")
+    words = text.split(" ")
+    lines: list[str] = []
+    line = "#"
+    for word in words:
+        if not word:
+            continue
+        if len(line) + 1 + len(word) > width and line != "#":
+            lines.append(line)
+            line = "#"
+        line += " " + word
+    lines.append(line)
+    return Emitted("\n".join(lines))
 
 
 def yaml_str(value: Any) -> Emitted:
@@ -123,7 +169,8 @@ def finalize_guard(value: Any) -> Any:
     elif isinstance(value, _PASS) or (isinstance(value, str) and _SAFE_TOKEN.fullmatch(value)):
         return value
     raise RenderError(f"template printed unfiltered value {str(value)[:60]!r}; pass it through "
-                      "pyrepr, pycomment, yaml_str or md_text")
+                      "pyrepr, pydoc, pycomment(s), yaml_str or md_text")
 
 
-FILTERS = {"pyrepr": pyrepr, "pycomment": pycomment, "yaml_str": yaml_str, "md_text": md_text}
+FILTERS = {"pyrepr": pyrepr, "pydoc": pydoc, "pycomment": pycomment, "pycomments": pycomments,
+           "yaml_str": yaml_str, "md_text": md_text}

@@ -24,20 +24,34 @@ from typing import Any, Literal
 
 from jinja2 import BaseLoader, Environment, StrictUndefined, Template, TemplateError
 from jinja2 import TemplateNotFound as JinjaTemplateNotFound
-from onex_runtime import MIXINS, NodeCompute, NodeEffect, NodeOrchestrator, NodeReducer
+from onex_runtime import (
+    MIXINS,
+    NodeCompute,
+    NodeEffect,
+    NodeOrchestrator,
+    NodeReducer,
+)
+from onex_runtime import __version__ as RUNTIME_VERSION
 from onex_runtime.catalog import check_composition
 
 from onexgen.generation.composition import canonical_order
 from onexgen.generation.errors import (
     CompositionRejected,
     InvalidOperationError,
+    OutputTooLarge,
     RenderError,
     UnknownMixinError,
 )
-from onexgen.generation.filters import FILTERS, finalize_guard
+from onexgen.generation.filters import FILTERS, Emitted, finalize_guard
 from onexgen.generation.template_cache import TemplateCache
 from onexgen.models.identifiers import pascal_case, snake_case
-from onexgen.models.wire import GeneratedFile, GenerationRequest, NodeType, Operation
+from onexgen.models.wire import (
+    MAX_FILE_CHARS,
+    GeneratedFile,
+    GenerationRequest,
+    NodeType,
+    Operation,
+)
 
 TEMPLATE_SERIES = "1.0.0"
 TEMPLATE_DIR = Path(str(resources.files("onexgen.generation") / "templates"))
@@ -79,7 +93,17 @@ _PERFORMANCE = {
     NodeType.REDUCER: _Performance(p95_latency_ms=50, throughput_per_s=500, timeout_s=10.0),
     NodeType.ORCHESTRATOR: _Performance(p95_latency_ms=500, throughput_per_s=50, timeout_s=60.0),
 }
-_DEPENDENCIES = (_Dependency("onex_runtime", ">=1.0,<2"), _Dependency("pydantic", ">=2.7,<3"))
+def runtime_requirement(version: str = RUNTIME_VERSION) -> str:
+    """The ``onexgen-runtime`` versions a package generated now works with: this release's
+    series (``0.2.0`` -> ``>=0.2.0,<0.3``; from 1.0 on, the major version)."""
+    major, minor = (int(part) for part in version.split(".")[:2])
+    upper = f"{major}.{minor + 1}" if major == 0 else f"{major + 1}"
+    return f">={version},<{upper}"
+
+
+RUNTIME_REQUIREMENT = runtime_requirement()
+_DEPENDENCIES = (_Dependency("onexgen-runtime", RUNTIME_REQUIREMENT),
+                 _Dependency("pydantic", ">=2.7,<3"))
 _OUTPUTS = {"__init__.py": "init.py.j2", "models.py": "models.py.j2",
             "contract.yaml": "contract.yaml.j2", "test_node.py": "test_node.py.j2",
             "README.md": "README.md.j2"}
@@ -112,12 +136,19 @@ def reserved_names() -> frozenset[str]:
     return frozenset(names | {"node_name", "node_version", "input_model", "output_model"})
 
 
+_AMBIGUOUS = frozenset({"l", "I", "O"})
+
+
 def _operations(request: GenerationRequest) -> list[Operation]:
     ops = list(request.operations) or [DEFAULT_OPERATION]
     seen: set[str] = set()
     for name in (op.name for op in ops):
         if name in seen:
             raise InvalidOperationError(f"operation {name!r} is listed twice; list each once")
+        if name in _AMBIGUOUS:
+            raise InvalidOperationError(
+                f"operation {name!r} is a name linters reject as ambiguous (E743: l, I, O "
+                "look like 1 and 0); rename the operation")
         if name in reserved_names():
             raise InvalidOperationError(
                 f"operation {name!r} would shadow the node's own {name!r} attribute "
@@ -133,6 +164,25 @@ def _check_mixins(node_type: NodeType, mixins: list[str]) -> None:
         raise UnknownMixinError(unknown)
     if conflicts:
         raise CompositionRejected(node_type.value, conflicts)
+
+
+_WIDTH = 88
+"""``ruff format``'s default line length: the templates wrap where it would."""
+
+
+def _layout(class_name: str, model_stem: str) -> dict[str, bool]:
+    """Where the lines that carry the node's own names fit in ``_WIDTH`` columns (decided
+    once per request here, not by an ``include`` per file in the templates)."""
+    input_model, output_model = f"Model{model_stem}Input", f"Model{model_stem}Output"
+    return {
+        "models_import_fits":
+            len(f"from .models import {input_model}, {output_model}") <= _WIDTH,
+        "input_class_fits": len(f"class {input_model}(BaseModel):") <= _WIDTH,
+        "output_class_fits": len(f"class {output_model}(BaseModel):") <= _WIDTH,
+        # ruff parenthesizes a long return annotation only when that makes it fit
+        "execute_return_fits": (len(f"    ) -> {output_model}:") <= _WIDTH
+                                or len(f"        {output_model}") > _WIDTH),
+    }
 
 
 class _CacheLoader(BaseLoader):
@@ -223,12 +273,12 @@ class Renderer:
             "mixins": specs,  # MixinSpec: name, class_name, description
             "mixin_classes": [s.class_name for s in specs],
             "mixin_imports": sorted(s.class_name for s in specs),
-            "module_doc": f"{kind.value.upper()} node {request.name} of domain {request.domain}.",
+            "module_doc": f"The {kind.value.upper()} node {request.name}.",
             "class_doc": request.description or f"{kind.value.upper()} node {request.name}.",
-            "effect_target": f"{request.domain}.{snake}", "test_name": f"{snake_case(class_name)}_"
-            f"processes_{operations[0].name}_once", "dependencies": _DEPENDENCIES,
+            "effect_target": f"{request.domain}.{snake}", "dependencies": _DEPENDENCIES,
+            "runtime_requirement": Emitted(RUNTIME_REQUIREMENT),  # ours, not the request's
             "performance": _PERFORMANCE[kind], "events_published": published,
-            "events_subscribed": subscribed,
+            "events_subscribed": subscribed, **_layout(class_name, pascal + type_title),
         }
 
     def render(self, request: GenerationRequest, *, check_mixins: bool = True,
@@ -268,6 +318,11 @@ class Renderer:
         try:
             for path in sorted(outputs):
                 content = _render_shared(env, self.cache.get(outputs[path]), shared)
+                if len(content) > MAX_FILE_CHARS:
+                    raise OutputTooLarge(
+                        f"the generated {path} would be {len(content):,} characters, over the "
+                        f"{MAX_FILE_CHARS:,} a generated file may have; shorten the "
+                        "descriptions or split the operations over several nodes")
                 digest = hashlib.sha256(content.encode()).hexdigest()
                 files.append(GeneratedFile(path=path, content=content, sha256=digest))
         except (TemplateError, FileNotFoundError, UnicodeDecodeError) as exc:

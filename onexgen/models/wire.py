@@ -11,6 +11,33 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from onexgen.models.identifiers import NodeName, RequestId, SnakeName
 
 SCHEMA_VERSION = 1
+"""The major version every message carries in ``schema_version``: it changes only with a
+breaking change (see ``COMPATIBILITY``)."""
+SCHEMA_REVISION = 1
+"""Additive changes within the major version: 1.0 rejected unknown fields, 1.1 ignores them."""
+SCHEMA_ID = "urn:onexgen:schema:{name}:v" + str(SCHEMA_VERSION)
+
+COMPATIBILITY = f"""\
+Compatibility policy (schema {SCHEMA_VERSION}.{SCHEMA_REVISION}). In the terms of Kafka's schema
+registries, every message schema is **fully compatible** within its major version
+(`schema_version`), transitively: backward (a newer reader reads what any older writer
+wrote) and forward (an older reader reads what a newer writer writes).
+
+- **Readers ignore fields they do not know.** A worker of this version accepts a request or
+  feedback message with extra fields (at any depth) and generates exactly what it would
+  without them; consumers of results, alerts and dead letters must do the same. The schemas
+  therefore do not set `additionalProperties: false`. A misspelt optional field is ignored
+  too: validate your messages against the exported schema in your own tests.
+- **What a newer writer may add within a major version:** optional fields with a default
+  that keeps today's behaviour, new values where a reader is told to expect them, looser
+  limits. Never: removing, renaming or retyping a field, making one required, tightening a
+  limit, or changing what a present field means.
+- **Breaking changes bump `schema_version`.** A worker dead-letters a message whose
+  `schema_version` it does not support, with a reason naming the version it expects;
+  producers upgrade after the workers do.
+- Each exported schema has an `$id` (`urn:onexgen:schema:<message>:v<major>`) and
+  `x-schema-version` (`<major>.<revision>`); the revision rises with every additive change.
+"""
 
 
 class NodeType(StrEnum):
@@ -21,7 +48,8 @@ class NodeType(StrEnum):
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=20_000)
+    # extra="ignore": readers ignore fields they do not know (COMPATIBILITY above).
+    model_config = ConfigDict(extra="ignore", frozen=True, str_max_length=20_000)
 
 
 class Operation(_Wire):
@@ -51,9 +79,18 @@ class ResultStatus(StrEnum):
     REJECTED = "rejected"
 
 
+MAX_FILE_CHARS = 400_000
+"""Longest generated file a result may carry. Derived from the request limits above: the
+largest request they admit (64-character names, a 2,000-character description, 50
+operations with 500-character descriptions, every character one that escapes to ten)
+renders files of up to about 324,000 characters, and its whole result stays under Kafka's
+default ``message.max.bytes`` (1,048,588); tests/unit/generation/test_limits.py renders
+it. The 20,000 of every other string would refuse packages the schema admits."""
+
+
 class GeneratedFile(_Wire):
     path: str = Field(description="relative POSIX path inside the generated package")
-    content: str
+    content: str = Field(max_length=MAX_FILE_CHARS)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
@@ -211,5 +248,7 @@ def schema_of(name: str) -> dict[str, Any]:
     """JSON Schema of one wire message, as ``onexgen schema export`` writes it."""
     schema = WIRE_MODELS[name].json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = SCHEMA_ID.format(name=name)
+    schema["x-schema-version"] = f"{SCHEMA_VERSION}.{SCHEMA_REVISION}"
     schema.setdefault("title", name)
     return schema

@@ -29,7 +29,8 @@ from onex_runtime.errors import (
 )
 from onex_runtime.nodes import NodeCompute, NodeEffect, NodeOrchestrator, NodeReducer
 
-RUNTIME_VERSION = "1.0.0"
+RUNTIME_VERSION = __version__
+"""The distribution's version (kept under this name for packages that read it)."""
 
 __all__ = [
     "MIXINS",

@@ -75,8 +75,9 @@ def test_generate_diff_unchanged_then_edited_package_shows_unified_diff(
     ("[1, 2]", "not an object"),
     (json.dumps({**REQUEST, "node_type": "widget", "name": "1bad"}),
      "node_type: Input should be"),
-    (json.dumps({**REQUEST, "mixins": ["Caching"]}), "request rejected: mixins cannot be "
-     "combined on a COMPUTE node: [Caching] Caching cannot be used on a COMPUTE node"),
+    # the mixin gate answers first, as in the worker (ONEXGEN_MIXIN_POLICY=reject)
+    (json.dumps({**REQUEST, "mixins": ["Caching"]}), "responsible: Caching; [Caching] Caching "
+     "cannot be used on a COMPUTE node"),
 ])
 def test_generate_bad_input_one_line_naming_fix_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
@@ -94,3 +95,25 @@ def test_generate_without_action_asks_for_one(
 ) -> None:
     assert _run(str(request_file)) == 2
     assert "--out DIR, --dry-run or --diff DIR" in capsys.readouterr().err
+
+
+def test_engine_config_of_cli_equals_the_workers_pool_config() -> None:
+    """Same detection, same mixin gate, same templates: the CLI's engine is the worker's."""
+    from onexgen.agents.runtime import WorkerRuntime
+    from onexgen.settings import Settings
+
+    settings = Settings(mixin_policy="auto_resolve", mixin_threshold=0.7)
+    worker = WorkerRuntime(settings)
+    assert generate.engine_config(settings) == worker.pool.config
+    assert worker.pool.config.detect_patterns and worker.pool.config.mixin_policy == "auto_resolve"
+
+
+def test_generate_request_the_schema_refuses_names_the_field_not_configuration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps({**REQUEST, "operations": [{"name": f"op_{i}"} for i in range(51)]}))
+    assert _run(str(path), "--dry-run", "--no-check") == generate.EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "is not a valid request" in err and "operations" in err
+    assert "configuration error" not in err

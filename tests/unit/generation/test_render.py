@@ -171,7 +171,7 @@ def test_check_for_real_hanging_test_killed_and_reports_timeout() -> None:
 
 def test_check_for_real_failing_operation_reports_last_traceback_line() -> None:
     package = render_package(make_request("effect", []))
-    anchor = "context.record_effect('create_user'"
+    anchor = "context.record_effect(\n"
     files = [f if f.path != "node.py" else
              _file("node.py", f.content.replace(anchor, "1 / 0\n        " + anchor))
              for f in package.files]
