@@ -56,6 +56,7 @@ class WorkerRuntime(mode.Service):
             registry=self.registry, min_chunk=settings.codegen_min_chunk,
             config=EngineConfig(mixin_policy=settings.mixin_policy,
                                 mixin_threshold=settings.mixin_threshold,
+                                template_dirs=settings.template_layers,
                                 detect_patterns=True))
         self.publisher = Publisher(settings)
         self.event_sink: RowSink[EventMetricRow] = RowSink("event_metrics", self._write_events)

@@ -34,6 +34,9 @@ def register(sub: Any) -> None:
                    help="list the files and their sha256 without writing")
     p.add_argument("--diff", type=Path, metavar="DIR",
                    help="show a unified diff against an existing package directory")
+    p.add_argument("--templates", type=Path, action="append", default=None, metavar="DIR",
+                   help="a template overlay directory (repeat for several, first wins); "
+                   "default: ONEXGEN_TEMPLATE_DIRS, as the worker uses")
     p.add_argument("--no-check", action="store_true",
                    help="skip the composition stage (importing and running the generated test)")
     p.set_defaults(handler=handle)
@@ -58,8 +61,24 @@ def _load(path: Path) -> dict[str, Any] | str:
     return data
 
 
+def _overlays(given: list[Path] | None) -> tuple[Path, ...] | str:
+    """The overlay directories: ``--templates`` if given, else the worker's setting."""
+    from onexgen.settings import Settings
+
+    if given is not None:
+        missing = [str(p) for p in given if not p.is_dir()]
+        if missing:
+            return f"--templates {missing[0]} is not a directory; give an overlay directory"
+        return tuple(p.resolve() for p in given)
+    try:
+        return Settings().template_layers
+    except ValidationError as exc:
+        return f"the settings are invalid: {exc.errors()[0]['msg']}"
+
+
 def handle(args: argparse.Namespace) -> int:
     from onexgen.generation.engine import Engine, EngineConfig
+    from onexgen.generation.errors import GenerationError
     from onexgen.generation.job import generate
     from onexgen.models.errors import describe_validation_error
     from onexgen.models.wire import GenerationRequest, ResultStatus
@@ -74,7 +93,13 @@ def handle(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         return _fail(f"{args.request} is not a valid request: {describe_validation_error(exc)}; "
                      "see `onexgen schema export` for the request schema")
-    engine = Engine(EngineConfig(composition=not args.no_check))
+    overlays = _overlays(args.templates)
+    if isinstance(overlays, str):
+        return _fail(overlays)
+    try:
+        engine = Engine(EngineConfig(composition=not args.no_check, template_dirs=overlays))
+    except GenerationError as exc:
+        return _fail(f"the templates do not load: {exc}")
     result = generate(request, "local", engine)
     if result.status is ResultStatus.REJECTED:
         return _fail(f"request rejected: {result.error}")

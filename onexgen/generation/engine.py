@@ -40,6 +40,8 @@ class EngineConfig:
     """Settings of one generation process (picklable: it travels to spawned processes)."""
 
     template_dir: Path = TEMPLATE_DIR
+    template_dirs: tuple[Path, ...] = ()
+    """Overlay directories searched before ``template_dir`` (``ONEXGEN_TEMPLATE_DIRS``)."""
     max_templates: int = 100
     max_template_bytes: int = 50 * 1024 * 1024
     template_ttl_s: float = 3600.0
@@ -61,8 +63,8 @@ class EngineConfig:
         return all(getattr(self, f) == getattr(plain, f) for f in _TEMPLATE_FIELDS)
 
 
-_TEMPLATE_FIELDS = ("template_dir", "max_templates", "max_template_bytes", "template_ttl_s",
-                    "template_recheck_s")
+_TEMPLATE_FIELDS = ("template_dir", "template_dirs", "max_templates", "max_template_bytes",
+                    "template_ttl_s", "template_recheck_s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +88,8 @@ class Engine:
             if config.default_templates():
                 renderer = default_renderer()
             else:
-                renderer = Renderer(config.template_dir, max_entries=config.max_templates,
+                renderer = Renderer(config.template_dir, overlays=config.template_dirs,
+                                    max_entries=config.max_templates,
                                     max_bytes=config.max_template_bytes,
                                     ttl_s=config.template_ttl_s,
                                     recheck_s=config.template_recheck_s)
@@ -175,6 +178,10 @@ class Engine:
             stages.append(stage)
         self._stage("validate", t)
         failed = next((s for s in stages if not s.passed), None)
+        if failed is not None and package.overlay_note:
+            stages = [s.model_copy(update={"detail": s.detail + package.overlay_note})
+                      if s is failed else s for s in stages]
+            failed = next(s for s in stages if not s.passed)
         result = GenerationResult(
             **base,
             status=ResultStatus.FAILED if failed else ResultStatus.SUCCEEDED,

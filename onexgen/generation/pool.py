@@ -168,7 +168,8 @@ class GenerationPool:
         # one recheck interval apart from this one, and store under their own version.
         c = self.config
         self._version_source = (default_renderer() if c.default_templates() else
-                                Renderer(c.template_dir, recheck_s=c.template_recheck_s))
+                                Renderer(c.template_dir, overlays=c.template_dirs,
+                                         recheck_s=c.template_recheck_s))
 
     @property
     def in_flight(self) -> int:
