@@ -4,7 +4,8 @@
     onexgen templates export DIR         the built-in templates, as a starting point
     onexgen templates check DIR...       every node type and a spread of mixin sets, through
                                          the whole validation; exit 1 when any fails
-    onexgen templates diff DIR           the overlay against the built-ins (exit 1 if any)
+    onexgen templates diff DIR           the overlay against the built-ins (--exit-code: 1
+                                         when it changes any, as ``git diff``)
 
 ``list`` without directories shows what ``ONEXGEN_TEMPLATE_DIRS`` gives the worker.
 """
@@ -40,6 +41,8 @@ def register(sub: Any) -> None:
     chk.set_defaults(handler=handle_check)
     dif = actions.add_parser("diff", help="an overlay against the built-in templates")
     dif.add_argument("directory", type=Path, metavar="DIR")
+    dif.add_argument("--exit-code", action="store_true",
+                     help="exit 1 when the overlay changes or adds any template")
     dif.set_defaults(handler=handle_diff)
 
 
@@ -112,4 +115,4 @@ def handle_diff(args: argparse.Namespace) -> int:
         sys.stdout.write(line if line.endswith("\n") else line + "\n")
     if not changed:
         print(f"{args.directory} changes no built-in template")
-    return EXIT_FAILED if changed else EXIT_OK
+    return EXIT_FAILED if changed and args.exit_code else EXIT_OK
