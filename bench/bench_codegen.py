@@ -228,12 +228,57 @@ def _composition(report: Report) -> None:
                note=f"{cold_ms * 1000 / cached:,.0f}x cheaper")
 
 
+OVERLAY_ROUNDS = 4
+OVERLAY_REQUESTS = 600
+
+
+def _overlays(report: Report) -> None:
+    """One overlay directory (``ONEXGEN_TEMPLATE_DIRS``) against none, interleaved in rounds:
+    the cached get of an overlaid and of a fall-through template, and the one-core render
+    rate (the overlay replaces the README template with a copy plus one line)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench-overlay-") as tmp:
+        overlay = Path(tmp)
+        readme = (TEMPLATE_DIR / "README.md.j2").read_text()
+        (overlay / "README.md.j2").write_text(readme + "\nOwner: team {{ domain }}.\n")
+        plain_engine = Engine(EngineConfig(composition=False))
+        layered_engine = Engine(EngineConfig(composition=False, template_dirs=(overlay,)))
+        layered = layered_engine.renderer.cache
+        gets: dict[str, list[float]] = {"overlaid": [], "fall-through": []}
+        rates: dict[str, list[float]] = {"built-ins": [], "overlay": []}
+        for r in range(OVERLAY_ROUNDS):
+            gets["overlaid"].append(_per_call_us(lambda: layered.get("README.md.j2")))
+            gets["fall-through"].append(_per_call_us(lambda: layered.get(NAME)))
+            for label, engine in (("built-ins", plain_engine), ("overlay", layered_engine)):
+                items = _mixed(OVERLAY_REQUESTS, 20_000_000 + r * 100_000 +
+                               (50_000 if label == "overlay" else 0))
+                started = time.perf_counter()
+                outcomes = [run_job(raw, cid, engine) for raw, cid in items]
+                rates[label].append(len(outcomes) / (time.perf_counter() - started))
+                assert all(o.status == "succeeded" and not o.cached for o in outcomes)
+    for label, samples in gets.items():
+        value = statistics.median(samples)
+        report.add(f"cached template get, one overlay directory ({label}), median", value,
+                   "us", goal="<= 1", met=value <= 1.0, note="LayeredTemplateCache")
+    plain, over = statistics.median(rates["built-ins"]), statistics.median(rates["overlay"])
+    ratios = [o / p for p, o in zip(rates["built-ins"], rates["overlay"], strict=True)]
+    report.add("render + compile + serialise, one core, built-ins", plain, "requests/s",
+               note=f"{OVERLAY_ROUNDS} rounds interleaved with the overlay")
+    report.add("render + compile + serialise, one core, one overlay directory", over,
+               "requests/s", note="ratio overlay/built-ins per round: "
+               + ", ".join(f"{x:.2f}" for x in ratios))
+    report.add("render rate ratio, overlay / built-ins, median of rounds",
+               statistics.median(ratios), "x", note="1.0 = unchanged")
+
+
 def run() -> Report:
     report = Report("code generation (codegen, pipeline.pool)",
                     params={"cpus": os.cpu_count() or 1, "template_gets": GET_CALLS,
                             "pool_requests": POOL_REQUESTS})
     _template_gets(report)
     _throughput(report)
+    _overlays(report)
     _composition(report)
     _pool(report)
     return report
