@@ -105,7 +105,9 @@ def handle(args: argparse.Namespace) -> int:
         return _fail(f"request rejected: {result.error}")
     if result.status is ResultStatus.FAILED:
         stage = next((s.stage for s in result.stages if not s.passed), "render")
-        fix = ("change the mixin set" if stage == "composition"
+        fix = ("fix the overlay template it names (`onexgen templates check DIR`)"
+               if overlays and ".j2" in (result.error or "")
+               else "change the mixin set" if stage == "composition"
                else "this is a generator bug, please report it")
         return _fail(f"generated code failed its {stage} stage: {result.error}; {fix}")
     assert result.package is not None  # a succeeded result always names its package

@@ -17,7 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+from onexgen.cli.generate import _fail  # one line on stderr, exit 2: as `generate` says it
+
+EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def register(sub: Any) -> None:
@@ -44,11 +46,6 @@ def register(sub: Any) -> None:
     dif.add_argument("--exit-code", action="store_true",
                      help="exit 1 when the overlay changes or adds any template")
     dif.set_defaults(handler=handle_diff)
-
-
-def _fail(message: str) -> int:
-    print(f"onexgen: {message}", file=sys.stderr)
-    return EXIT_BAD_INPUT
 
 
 def _missing(directories: list[Path]) -> str | None:

@@ -133,7 +133,8 @@ def test_parse_manifest_bad_file_entry_refused(files: str, message: str) -> None
 
 def test_settings_template_dirs_split_in_order(tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
-    a.mkdir(), b.mkdir()
+    a.mkdir()
+    b.mkdir()
     settings = Settings(template_dirs=f"{b}:{a}")
     assert settings.template_layers == (b.resolve(), a.resolve())
 

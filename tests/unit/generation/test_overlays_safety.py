@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from onexgen.generation.errors import RenderError
 from onexgen.generation.render import Renderer
 from onexgen.models.wire import GeneratedFile, ResultStatus
 from tests.unit.generation.conftest import make_request
+from tests.unit.generation.test_hostile_input import _shape
 
 HOSTILE = ['say "hi"', "it's", '"""', "'''", "a\nb", "a\r\nb", "{{ 7 * 7 }}", "{% if 1 %}x",
            '"; import os; os.system("id"); x = "', "\\", "a\u2028b", "\x00", "two words",
@@ -25,15 +25,6 @@ FORGETS_FILTER = """{% extends "node_base.py.j2" %}
         note = "{{ description }}"
 {{ super() }}{% endblock %}
 """
-
-
-def _shape(source: str) -> str:
-    """``ast.dump`` with every string constant's value blanked out."""
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            node.value = "S"
-    return ast.dump(tree)
 
 
 def _shapes(files: list[GeneratedFile]) -> dict[str, str]:
