@@ -12,10 +12,12 @@ manifest, ``overlay.toml`` (the first layer that has one wins, like any file)::
 
 Templates we did not write get the same safety as ours, plus two rules checked when
 they compile: ``{% filter %}`` blocks are refused (a filter applied to a whole block
-could undo the escaping of the values inside it), and a call prints raw only when
+could undo the escaping of the values inside it), a call prints raw only when
 it calls a macro, block or recursive loop (whose own ``{{ }}`` were guarded): any
-other callable's text still meets the guard. A broken overlay file fails the
-requests that use it with its file and line; it never stops a process.
+other callable's text still meets the guard, and no attribute or key starting with
+``_`` is looked up (the way to the classes behind the filters' safe text). A broken
+overlay file fails the requests that use it with its file and line; it never stops a
+process.
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ T = TypeVar("T")
 MANIFEST = "overlay.toml"
 CALLEE_FILTER = "onexgen_callee"
 CALL_BLOCK_FILTER = "onexgen_call_block"
+KEY_FILTER = "onexgen_key"
+_ATTRIBUTE_FILTERS = frozenset({"attr", "selectattr", "rejectattr", "groupby", "map", "sort",
+                                "sum", "unique", "min", "max"})
+"""Filters whose arguments name attributes to look up (checked like ``x.name``)."""
 _SERIES = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.]{0,39}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _OUTPUT = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
@@ -191,12 +197,27 @@ class LayeredTemplateCache(TemplateCache[T]):
 # --- the compile-time rules for overlay templates ---------------------------------------------
 
 def _trusted_callee(value: Any) -> Any:
-    """A macro, block or recursive loop prints what its own guarded ``{{ }}`` printed."""
+    """A macro, block or recursive loop prints what its own guarded ``{{ }}`` printed; no
+    text class may be called (``Emitted(raw)`` would pass the guard)."""
+    if isinstance(value, type) and issubclass(value, str):
+        raise RenderError(f"overlay templates may not call {value.__name__}")
     if isinstance(value, Macro | BlockReference | LoopContext):
         def emitting(*args: Any, **kwargs: Any) -> Any:
             result = value(*args, **kwargs)
             return Emitted(result) if isinstance(result, str) else result
         return emitting
+    return value
+
+
+def _private(key: str) -> bool:
+    return any(part.startswith("_") for part in key.split("."))
+
+
+def _checked_key(value: Any) -> Any:
+    """A key or attribute name computed at render time: no private (``_``) names."""
+    if isinstance(value, str) and _private(value):
+        raise RenderError(f"overlay templates may not look up {value!r} (names starting "
+                          "with '_' are private)")
     return value
 
 
@@ -207,13 +228,41 @@ def _call_block_callee(value: Any) -> Any:
 
 
 OVERLAY_FILTERS: dict[str, Callable[[Any], Any]] = {
-    CALLEE_FILTER: _trusted_callee, CALL_BLOCK_FILTER: _call_block_callee}
+    CALLEE_FILTER: _trusted_callee, CALL_BLOCK_FILTER: _call_block_callee,
+    KEY_FILTER: _checked_key}
 """Filters the guarded compilation inserts around callees (registered by the Renderer)."""
 
 
 def _wrap(call: nodes.Call, filter_name: str) -> None:
-    callee = call.node
-    call.node = nodes.Filter(callee, filter_name, [], [], None, None, lineno=callee.lineno)
+    call.node = _filtered(call.node, filter_name)
+
+
+def _filtered(node: nodes.Expr, filter_name: str) -> nodes.Filter:
+    return nodes.Filter(node, filter_name, [], [], None, None, lineno=node.lineno)
+
+
+def _refuse_private(tree: nodes.Template, name: str, filename: str) -> None:
+    """No ``x._name``, ``x["_name"]``; computed keys and attribute arguments are checked
+    when rendering (``KEY_FILTER``)."""
+    def refuse(key: str, lineno: int) -> None:
+        raise TemplateSyntaxError(f"overlay templates may not look up {key!r} (names "
+                                  "starting with '_' are private)", lineno, name, filename)
+
+    for getattr_ in tree.find_all(nodes.Getattr):
+        if _private(getattr_.attr):
+            refuse(getattr_.attr, getattr_.lineno)
+    for getitem in list(tree.find_all(nodes.Getitem)):
+        if isinstance(getitem.arg, nodes.Const):
+            if isinstance(getitem.arg.value, str) and _private(getitem.arg.value):
+                refuse(getitem.arg.value, getitem.lineno)
+        elif not isinstance(getitem.arg, nodes.Slice):
+            getitem.arg = _filtered(getitem.arg, KEY_FILTER)
+    for filter_ in list(tree.find_all(nodes.Filter)):
+        if filter_.name in _ATTRIBUTE_FILTERS:
+            filter_.args = [_filtered(a, KEY_FILTER) for a in filter_.args]
+        for keyword in filter_.kwargs:
+            if keyword.key == "attribute":
+                keyword.value = _filtered(keyword.value, KEY_FILTER)
 
 
 def compile_guarded(env: Environment, source: str, name: str, filename: str) -> Any:
@@ -225,6 +274,7 @@ def compile_guarded(env: Environment, source: str, name: str, filename: str) -> 
             "{% filter %} blocks are not allowed in overlay templates (a filter over a block "
             "can undo the escaping inside it); filter each {{ value }} instead",
             blocks[0].lineno, name, filename)
+    _refuse_private(tree, name, filename)
     in_blocks = {id(block.call) for block in tree.find_all(nodes.CallBlock)}
     for call in list(tree.find_all(nodes.Call)):
         _wrap(call, CALL_BLOCK_FILTER if id(call) in in_blocks else CALLEE_FILTER)

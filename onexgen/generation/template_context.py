@@ -77,4 +77,7 @@ OVERLAY_RULES = (
     "Macros, blocks (`{{ super() }}`) and recursive loops print their output as is (their "
     "own `{{ }}` were guarded); any other call's text meets the guard. A `{% call %}` "
     "block must call a macro. Import macros `with context` to let them see the variables.",
+    "No attribute or key starting with `_` is looked up (`x.__class__`, `x['_y']`, "
+    "`attr('_y')`, `map(attribute='_y')`): that is the way to the classes behind the "
+    "filters' safe text.",
 )

@@ -82,6 +82,13 @@ WORKAROUNDS = {
     "set block": '{% set x %}{{ description | pyrepr }}{% endset %}{{ x | replace("x", "y") }}',
     "format call block": '{% call "{}".format(description) %}{% endcall %}',
     "method call": '{{ description.__str__() }}',
+    "safe class": "{{ (description | pyrepr).__class__(description) }}",
+    "safe class by key": '{{ (description | pyrepr)["__class__"](description) }}',
+    "safe class by computed key": '{% set k = "_" ~ "_class__" %}'
+                                  "{{ (description | pyrepr)[k](description) }}",
+    "safe class by attr filter": '{{ (description | pyrepr | attr("__class__"))(description) }}',
+    "safe class by map": '{{ ([description | pyrepr] | map(attribute="__class__") | first)'
+                         "(description) }}",
 }
 
 
