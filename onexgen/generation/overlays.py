@@ -109,6 +109,7 @@ class LayeredTemplateCache(TemplateCache[T]):
             raise ValueError("a layered template cache needs at least the built-in directory")
         self.layers = tuple(p.resolve() for p in layers)
         self._manifest: tuple[str, Manifest | RenderError] | None = None
+        self._note: tuple[str, str] = ("", "")
         self.reserved: frozenset[str] = frozenset()
         super().__init__(self.layers[-1], compile, **options)
 
@@ -305,11 +306,16 @@ def describe(exc: BaseException) -> str:
 
 
 def overlay_note(cache: TemplateCache[Any]) -> str:
-    """Which overlay files a package was rendered with (appended to a failed stage)."""
+    """Which overlay files a package was rendered with (appended to a failed stage);
+    worked out once per template version (it is asked for every package)."""
     if not isinstance(cache, LayeredTemplateCache):
         return ""
+    version, note = cache._note
+    if version == cache.version:
+        return note
     files = cache.overlay_files()
-    if not files:
-        return ""
-    return (" (rendered with overlay files " + ", ".join(str(p) for p in files.values())
+    note = ("" if not files else " (rendered with overlay files "
+            + ", ".join(str(p) for p in files.values())
             + "; run `onexgen templates check` on the overlay directory)")
+    cache._note = (cache.version, note)
+    return note
