@@ -172,6 +172,12 @@ class GenerationPool:
                                          recheck_s=c.template_recheck_s))
 
     @property
+    def renderer(self) -> Renderer:
+        """This process's renderer over the pool's templates (overlays included): its
+        version is what the pool processes converge on within a recheck interval."""
+        return self._version_source
+
+    @property
     def in_flight(self) -> int:
         return self.limit.in_flight
 

@@ -14,6 +14,8 @@ import asyncio
 import re
 import shutil
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -129,6 +131,25 @@ async def _cache_after(worker: WorkerProcess, before: tuple[float, float],
         await asyncio.sleep(0.5)
 
 
+def _health_version(worker: WorkerProcess) -> str:
+    try:
+        with urllib.request.urlopen(f"{worker.url}/health", timeout=5) as resp:
+            body = resp.read()
+    except urllib.error.HTTPError as exc:  # 503 when degraded: the body still reports
+        body = exc.read()
+    return str(orjson.loads(body)["checks"]["templates"]["template_version"])
+
+
+async def _health_reports(worker: WorkerProcess, version: str | None,
+                          timeout_s: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        seen = await asyncio.to_thread(_health_version, worker)
+        if seen == version or time.monotonic() > deadline:
+            return seen
+        await asyncio.sleep(0.3)
+
+
 async def test_worker_overlay_edit_break_and_removal_follow_on_disk(
         worker: WorkerProcess, kafka_bootstrap: str, overlay: Path) -> None:
     builtin = Renderer().version
@@ -142,6 +163,7 @@ async def test_worker_overlay_edit_break_and_removal_follow_on_disk(
     (overlay / "README.md.j2").write_text(README.replace("{owner}", "beta"))
     edited = await _until(kafka_bootstrap, worker, "Owner: beta of `pricing`.")
     assert edited.template_version not in (first.template_version, builtin)
+    assert await _health_reports(worker, edited.template_version) == edited.template_version
     _, missed = await _cache_after(worker, settled, hits=0, misses=1)
     assert missed >= 1
     before = await asyncio.to_thread(_output_cache, worker)
@@ -172,5 +194,6 @@ async def test_worker_overlay_edit_break_and_removal_follow_on_disk(
     shutil.rmtree(overlay)
     restored = await _until(kafka_bootstrap, worker, "## Operations")
     assert restored.template_version == builtin and "Owner:" not in _readme(restored)
+    assert await _health_reports(worker, builtin) == builtin
     effect = await _one(kafka_bootstrap, worker, "effect")
     assert effect.status is ResultStatus.SUCCEEDED, effect.error
