@@ -103,14 +103,15 @@ class LayeredTemplateCache(TemplateCache[T]):
     requests that use them to report.
     """
 
-    def __init__(self, layers: Sequence[Path], compile: Callable[[str, str, str], T],
-                 **options: Any) -> None:
+    def __init__(self, layers: Sequence[Path], compile: Callable[[str, str, str], T], *,
+                 reserved: Iterable[str] = (), **options: Any) -> None:
+        """``reserved``: generated paths the manifest may not claim (the built-in files)."""
         if not layers:
             raise ValueError("a layered template cache needs at least the built-in directory")
         self.layers = tuple(p.resolve() for p in layers)
         self._manifest: tuple[str, Manifest | RenderError] | None = None
         self._note: tuple[str, str] = ("", "")
-        self.reserved: frozenset[str] = frozenset()
+        self.reserved = frozenset(reserved)
         super().__init__(self.layers[-1], compile, **options)
 
     def _listing(self) -> Iterable[tuple[str, Path]]:
@@ -178,7 +179,7 @@ class LayeredTemplateCache(TemplateCache[T]):
         """Generated path -> template of the manifest's files (raises if it is broken)."""
         manifest = self.manifest_or_error()
         if isinstance(manifest, RenderError):
-            raise manifest
+            raise RenderError(str(manifest))  # a fresh one: re-raising would grow its traceback
         return manifest.files
 
     def warm(self, names: Iterable[str] | None = None) -> int:

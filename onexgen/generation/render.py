@@ -200,8 +200,7 @@ class Renderer:
         if self.overlays:
             self.cache = layered = LayeredTemplateCache(
                 [*self.overlays, template_dir], compile_template, series=TEMPLATE_SERIES,
-                **cache_options)
-            layered.reserved = frozenset(["node.py", *_OUTPUTS])
+                reserved=["node.py", *_OUTPUTS], **cache_options)
         else:
             self.cache = TemplateCache(template_dir, compile_template, series=TEMPLATE_SERIES,
                                        **cache_options)

@@ -131,6 +131,14 @@ def test_parse_manifest_bad_file_entry_refused(files: str, message: str) -> None
         parse_manifest(f"[files]\n{files}\n", "overlay.toml", reserved={"node.py"})
 
 
+def test_generate_manifest_claiming_builtin_file_failed(tmp_path: Path) -> None:
+    (tmp_path / "overlay.toml").write_text('[files]\n"node.py" = "mine.j2"\n')
+    (tmp_path / "mine.j2").write_text("x = 1\n")
+    result, _, _ = _engine(tmp_path).generate(make_request("compute", []))
+    assert result.status is ResultStatus.FAILED and "'node.py' is a built-in file" in (
+        result.error or "")
+
+
 def test_settings_template_dirs_split_in_order(tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
