@@ -233,12 +233,63 @@ def _composition(report: Report) -> None:
                note=f"{cold_ms * 1000 / cached:,.0f}x cheaper")
 
 
+OVERLAY_ROUNDS = 40
+OVERLAY_CHUNK = 25
+OVERLAY_GET_CALLS = 2_000
+
+
+def _overlays(report: Report) -> None:
+    """One overlay directory (``ONEXGEN_TEMPLATE_DIRS``) against none, interleaved finely
+    (the machine's load drifts): cached gets of an overlaid and a fall-through template
+    beside the plain cache's, then the one-core render rate, chunk by chunk of distinct
+    requests alternating between the two engines (the overlay replaces the README
+    template with a copy plus one line)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench-overlay-") as tmp:
+        overlay = Path(tmp)
+        readme = (TEMPLATE_DIR / "README.md.j2").read_text()
+        (overlay / "README.md.j2").write_text(readme + "\nOwner: team {{ domain }}.\n")
+        engines = {"built-ins": Engine(EngineConfig(composition=False)),
+                   "overlay": Engine(EngineConfig(composition=False, template_dirs=(overlay,)))}
+        plain, layered = engines["built-ins"].renderer.cache, engines["overlay"].renderer.cache
+        getters = {"built-ins": lambda: plain.get("README.md.j2"),
+                   "overlaid": lambda: layered.get("README.md.j2"),
+                   "fall-through": lambda: layered.get(NAME)}
+        gets: dict[str, list[float]] = {label: [] for label in getters}
+        for _ in range(REPEATS):
+            for label, get in getters.items():
+                gets[label].append(_per_call_us(get, OVERLAY_GET_CALLS))
+        spent = dict.fromkeys(engines, 0.0)
+        done = dict.fromkeys(engines, 0)
+        for r in range(OVERLAY_ROUNDS):
+            for j, (label, engine) in enumerate(engines.items()):
+                items = _mixed(OVERLAY_CHUNK, 20_000_000 + (2 * r + j) * OVERLAY_CHUNK)
+                started = time.perf_counter()
+                outcomes = [run_job(raw, cid, engine) for raw, cid in items]
+                spent[label] += time.perf_counter() - started
+                done[label] += len(outcomes)
+                assert all(o.status == "succeeded" and not o.cached for o in outcomes)
+    for label, samples in gets.items():
+        value = statistics.median(samples)
+        report.add(f"cached template get, {label}, median (interleaved)", value, "us",
+                   goal="<= 1", met=value <= 1.0,
+                   note="TemplateCache" if label == "built-ins" else "one overlay directory")
+    rates = {label: done[label] / spent[label] for label in engines}
+    for label, rate in rates.items():
+        report.add(f"render + compile + serialise, one core, {label}", rate, "requests/s",
+                   note=f"{OVERLAY_ROUNDS} alternating chunks of {OVERLAY_CHUNK}")
+    report.add("render rate ratio, overlay / built-ins", rates["overlay"] / rates["built-ins"],
+               "x", note="1.0 = unchanged")
+
+
 def run() -> Report:
     report = Report("code generation (codegen, pipeline.pool)",
                     params={"cpus": os.cpu_count() or 1, "template_gets": GET_CALLS,
                             "pool_requests": POOL_REQUESTS})
     _template_gets(report)
     _throughput(report)
+    _overlays(report)
     _composition(report)
     _pool(report)
     return report

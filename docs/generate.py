@@ -8,7 +8,9 @@ Each page is built from the code it documents, so it cannot drift from it:
 * ``docs/reference/cli.md`` from the argparse tree of ``onexgen.cli.build_parser``
   (every command's ``--help``, formatted at a fixed width);
 * ``docs/reference/configuration.md`` from the fields of ``onexgen.settings.Settings``
-  and of the settings classes that read ``ONEXGEN_*`` beside it (alerting, tracing).
+  and of the settings classes that read ``ONEXGEN_*`` beside it (alerting, tracing);
+* ``docs/reference/templates.md`` from ``onexgen.generation.template_context`` (every
+  variable), ``filters.FILTERS`` (every filter, its docstring) and the built-in files.
 
 Run ``.venv/bin/python docs/generate.py`` after changing any of them;
 ``tests/docs/test_generated.py`` fails while a committed page is stale.
@@ -21,6 +23,7 @@ import contextlib
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -214,8 +217,47 @@ def configuration_page() -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+# --- templates ---------------------------------------------------------------------------
+
+def templates_page() -> str:
+    from onexgen.generation import overlays
+    from onexgen.generation.filters import FILTERS
+    from onexgen.generation.render import _OUTPUTS, TEMPLATE_DIR
+    from onexgen.generation.template_context import OVERLAY_RULES, VARIABLES
+
+    out = [HEADER.format(source="onexgen.generation.template_context and filters"),
+           "# Template reference", "",
+           "What a template (built-in or in an overlay directory of `ONEXGEN_TEMPLATE_DIRS`) "
+           "can use. The tutorial [templates-tutorial.md](../templates-tutorial.md) walks "
+           "through an overlay.", "", "## Variables", "",
+           "Free text (marked) must be printed through a filter.", "",
+           "| Variable | Type | Free text | Meaning |", "|---|---|---|---|"]
+    for name, var in VARIABLES.items():
+        out.append(f"| `{name}` | `{var.kind}` | {'yes' if var.free_text else ''} | "
+                   f"{var.doc} |")
+    out += ["", "## Filters", "", "| Filter | What it makes |", "|---|---|"]
+    for name, func in FILTERS.items():
+        doc = " ".join((func.__doc__ or "").split())
+        out.append(f"| `{name}` | {doc} |")
+    out += ["", "## Rules for overlay templates", ""]
+    out += [f"- {rule}" for rule in OVERLAY_RULES]
+    out += ["", "## Files", "",
+            "Each generated file and the template rendering it (`node.py` from "
+            "`node_<type>.py.j2`); the other built-in templates are included or extended by "
+            "these. A file in an overlay replaces the built-in of the same name.", "",
+            "| Generated file | Template |", "|---|---|",
+            "| `node.py` | `node_<node type>.py.j2` |"]
+    out += [f"| `{path}` | `{template}` |" for path, template in sorted(_OUTPUTS.items())]
+    out += ["", "Built-in templates: " + ", ".join(
+        f"`{p.name}`" for p in sorted(TEMPLATE_DIR.glob("*.j2"))) + ".", "",
+        f"## The manifest (`{overlays.MANIFEST}`)", "", "```text",
+        textwrap.dedent((overlays.__doc__ or "::\n\n\n\n").split("::", 1)[1].split(
+            "\n\n", 2)[1]).rstrip(), "```", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
 PAGES = {"messages.md": messages_page, "cli.md": cli_page,
-         "configuration.md": configuration_page}
+         "configuration.md": configuration_page, "templates.md": templates_page}
 
 
 def render_all() -> dict[str, str]:

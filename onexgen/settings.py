@@ -125,6 +125,10 @@ class Settings(BaseSettings):
         "a smaller batch goes whole to one process instead of being split across all. At "
         "550 requests/s, 16 against 1: the pool spent 3-14% less CPU a request in 14 of 14 "
         "paired rounds, for a p50 5-7 ms higher (BENCHMARKS.md, session 9)")
+    template_dirs: str = Field(
+        "", description="template overlay directories, separated by ':' and searched in order "
+        "before the built-in templates: a file there replaces the built-in of the same name "
+        "(see docs/reference/templates.md; `onexgen templates list` shows the effective set)")
 
     # --- Learning ------------------------------------------------------------------
     mixin_policy: Literal["reject", "auto_resolve", "off"] = Field(
@@ -161,6 +165,22 @@ class Settings(BaseSettings):
     dashboard_refresh_ms: int = Field(1000, ge=200, le=60_000, description="page poll interval")
     alert_instance: str | None = Field(
         None, max_length=200, description="``instance`` label; unset: <hostname>:<web port>")
+
+    @field_validator("template_dirs")
+    @classmethod
+    def _template_dirs_exist(cls, value: str) -> str:
+        for part in value.split(os.pathsep):
+            if part.strip() and not Path(part.strip()).is_dir():
+                raise ValueError(f"template_dirs entry {part.strip()!r} is not a directory; "
+                                 "create it (`onexgen templates export DIR`) or fix "
+                                 "ONEXGEN_TEMPLATE_DIRS")
+        return value
+
+    @property
+    def template_layers(self) -> tuple[Path, ...]:
+        """``template_dirs`` as absolute paths, in search order."""
+        return tuple(Path(p.strip()).resolve() for p in self.template_dirs.split(os.pathsep)
+                     if p.strip())
 
     @field_validator("kafka_bootstrap")
     @classmethod

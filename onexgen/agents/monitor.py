@@ -109,7 +109,7 @@ def register_monitor(app: faust.App, runtime: WorkerRuntime, *,
     health.add("kafka", kafka.check)
     health.add("postgres", postgres_check(
         lambda: getattr(getattr(runtime, "database", None), "pool", None)))
-    health.add("templates", template_check())
+    health.add("templates", template_check(renderer=lambda: runtime.pool.renderer))
     health.add("process_pool", pool_check(runtime.pool))
     health.add("models", figures_check(monitor.value, MODEL_FIGURES), critical=False)
     health.add("agents", liveness_check(monitor.progress, consumer_offsets(app),

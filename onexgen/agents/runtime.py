@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry
 
 from onexgen.agents.web import WebServer
 from onexgen.generation.batch import BatchProcessor
-from onexgen.generation.engine import EngineConfig
+from onexgen.generation.engine import engine_config
 from onexgen.generation.persist import RowSink
 from onexgen.generation.pool import GenerationPool
 from onexgen.learning.mixins.model import to_bytes
@@ -54,9 +54,7 @@ class WorkerRuntime(mode.Service):
         self.pool = GenerationPool(
             settings.codegen_workers, job_timeout_s=settings.codegen_job_timeout_s,
             registry=self.registry, min_chunk=settings.codegen_min_chunk,
-            config=EngineConfig(mixin_policy=settings.mixin_policy,
-                                mixin_threshold=settings.mixin_threshold,
-                                detect_patterns=True))
+            config=engine_config(settings))
         self.publisher = Publisher(settings)
         self.event_sink: RowSink[EventMetricRow] = RowSink("event_metrics", self._write_events)
         self.request_sink: RowSink[tuple[str, bytes]] = RowSink(

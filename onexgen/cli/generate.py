@@ -8,7 +8,7 @@ child interpreter), so what this writes is what a producer would receive.
 - ``--diff DIR`` prints a unified diff against an existing package directory
   (``DIR`` itself or ``DIR/<package path>``); exit 1 when they differ, like diff.
 
-The engine is configured as a worker configures its pool's (:func:`engine_config`):
+The engine is configured as a worker configures its pool's (``generation.engine.engine_config``):
 pattern detection on, the mixin gate with ``ONEXGEN_MIXIN_POLICY`` and
 ``ONEXGEN_MIXIN_THRESHOLD``, the shipped templates; with ``--stored-models`` it also uses
 the newest pattern detector and mixin model stored in ``ONEXGEN_DATABASE_URL``, as a
@@ -32,7 +32,6 @@ import orjson
 from pydantic import ValidationError
 
 if TYPE_CHECKING:
-    from onexgen.generation.engine import EngineConfig
     from onexgen.settings import Settings
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT = 0, 1, 2
@@ -46,25 +45,15 @@ def register(sub: Any) -> None:
                    help="list the files and their sha256 without writing")
     p.add_argument("--diff", type=Path, metavar="DIR",
                    help="show a unified diff against an existing package directory")
+    p.add_argument("--templates", type=Path, action="append", default=None, metavar="DIR",
+                   help="a template overlay directory (repeat for several, first wins); "
+                   "default: ONEXGEN_TEMPLATE_DIRS, as the worker uses")
     p.add_argument("--no-check", action="store_true",
                    help="skip the composition stage (importing and running the generated test)")
     p.add_argument("--stored-models", action="store_true",
                    help="use the newest pattern detector and mixin model stored in "
                         "ONEXGEN_DATABASE_URL, as the worker does (default: the shipped ones)")
     p.set_defaults(handler=handle)
-
-
-def engine_config(settings: Settings, *, composition: bool = True,
-                  mixin_model: bytes | None = None,
-                  pattern_model: bytes | None = None) -> EngineConfig:
-    """The engine configuration a worker gives its pool processes (agents/runtime.py),
-    so that a request gives the same package here and through Kafka."""
-    from onexgen.generation.engine import EngineConfig
-
-    return EngineConfig(mixin_policy=settings.mixin_policy,
-                        mixin_threshold=settings.mixin_threshold, detect_patterns=True,
-                        composition=composition, mixin_model=mixin_model,
-                        pattern_model=pattern_model)
 
 
 async def _stored_models(settings: Settings) -> tuple[bytes | None, bytes | None]:
@@ -102,8 +91,19 @@ def _load(path: Path) -> dict[str, Any] | str:
     return data
 
 
+def _overlays(given: list[Path] | None, settings: Settings) -> tuple[Path, ...] | str:
+    """The overlay directories: ``--templates`` if given, else the worker's setting."""
+    if given is not None:
+        missing = [str(p) for p in given if not p.is_dir()]
+        if missing:
+            return f"--templates {missing[0]} is not a directory; give an overlay directory"
+        return tuple(p.resolve() for p in given)
+    return settings.template_layers
+
+
 def handle(args: argparse.Namespace) -> int:
-    from onexgen.generation.engine import Engine
+    from onexgen.generation.engine import Engine, engine_config
+    from onexgen.generation.errors import GenerationError
     from onexgen.generation.job import generate
     from onexgen.models.errors import describe_validation_error
     from onexgen.models.wire import GenerationRequest, ResultStatus
@@ -125,6 +125,9 @@ def handle(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         return _fail(f"configuration error in the environment: {describe_validation_error(exc)}"
                      "; fix the ONEXGEN_* variable named")
+    overlays = _overlays(args.templates, settings)
+    if isinstance(overlays, str):
+        return _fail(overlays)
     models: tuple[bytes | None, bytes | None] = (None, None)
     if args.stored_models:
         try:
@@ -132,14 +135,20 @@ def handle(args: argparse.Namespace) -> int:
         except StorageError as exc:
             return _fail(f"--stored-models: {exc}; set ONEXGEN_DATABASE_URL to the workers' "
                          "database, or leave the option out for the shipped models")
-    engine = Engine(engine_config(settings, composition=not args.no_check,
-                                  mixin_model=models[0], pattern_model=models[1]))
+    try:
+        engine = Engine(engine_config(settings, composition=not args.no_check,
+                                      mixin_model=models[0], pattern_model=models[1],
+                                      template_dirs=overlays))
+    except GenerationError as exc:
+        return _fail(f"the templates do not load: {exc}")
     result = generate(request, "local", engine)
     if result.status is ResultStatus.REJECTED:
         return _fail(f"request rejected: {result.error}")
     if result.status is ResultStatus.FAILED:
         stage = next((s.stage for s in result.stages if not s.passed), "render")
-        fix = ("change the mixin set" if stage == "composition"
+        fix = ("fix the overlay template it names (`onexgen templates check DIR`)"
+               if overlays and ".j2" in (result.error or "")
+               else "change the mixin set" if stage == "composition"
                else "this is a generator bug, please report it")
         return _fail(f"generated code failed its {stage} stage: {result.error}; {fix}")
     assert result.package is not None  # a succeeded result always names its package

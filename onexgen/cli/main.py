@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from onexgen import __version__
 
 COMMAND_MODULES = ("worker", "migrate", "topics", "submit", "tail", "schema", "generate",
-                   "patterns", "mixins", "alerts", "dashboard")
+                   "patterns", "mixins", "alerts", "dashboard", "templates")
 
 
 class Parser(argparse.ArgumentParser):

@@ -33,6 +33,7 @@ from onexgen.generation.patterns import PatternStage, suggested_mixins
 from onexgen.generation.render import TEMPLATE_DIR, Renderer, default_renderer, use_renderer
 from onexgen.generation.validate import validate_syntax
 from onexgen.models.wire import GenerationRequest, GenerationResult, ResultStatus, StageOutcome
+from onexgen.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,8 @@ class EngineConfig:
     """Settings of one generation process (picklable: it travels to spawned processes)."""
 
     template_dir: Path = TEMPLATE_DIR
+    template_dirs: tuple[Path, ...] = ()
+    """Overlay directories searched before ``template_dir`` (``ONEXGEN_TEMPLATE_DIRS``)."""
     max_templates: int = 100
     max_template_bytes: int = 50 * 1024 * 1024
     template_ttl_s: float = 3600.0
@@ -61,8 +64,8 @@ class EngineConfig:
         return all(getattr(self, f) == getattr(plain, f) for f in _TEMPLATE_FIELDS)
 
 
-_TEMPLATE_FIELDS = ("template_dir", "max_templates", "max_template_bytes", "template_ttl_s",
-                    "template_recheck_s")
+_TEMPLATE_FIELDS = ("template_dir", "template_dirs", "max_templates", "max_template_bytes",
+                    "template_ttl_s", "template_recheck_s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +89,8 @@ class Engine:
             if config.default_templates():
                 renderer = default_renderer()
             else:
-                renderer = Renderer(config.template_dir, max_entries=config.max_templates,
+                renderer = Renderer(config.template_dir, overlays=config.template_dirs,
+                                    max_entries=config.max_templates,
                                     max_bytes=config.max_template_bytes,
                                     ttl_s=config.template_ttl_s,
                                     recheck_s=config.template_recheck_s)
@@ -175,6 +179,10 @@ class Engine:
             stages.append(stage)
         self._stage("validate", t)
         failed = next((s for s in stages if not s.passed), None)
+        if failed is not None and package.overlay_note:
+            stages = [s.model_copy(update={"detail": s.detail + package.overlay_note})
+                      if s is failed else s for s in stages]
+            failed = next(s for s in stages if not s.passed)
         result = GenerationResult(
             **base,
             status=ResultStatus.FAILED if failed else ResultStatus.SUCCEEDED,
@@ -231,3 +239,17 @@ def current() -> Engine:
                 _engine = Engine()
             engine = _engine
     return engine
+
+
+def engine_config(settings: Settings, *, composition: bool = True,
+                  mixin_model: bytes | None = None, pattern_model: bytes | None = None,
+                  template_dirs: tuple[Path, ...] | None = None) -> EngineConfig:
+    """The engine configuration of a worker's pool processes, from its settings; ``onexgen
+    generate`` builds its engine with the same function, so a request gives the same
+    package both ways (same detection, mixin gate and templates)."""
+    return EngineConfig(mixin_policy=settings.mixin_policy,
+                        mixin_threshold=settings.mixin_threshold, detect_patterns=True,
+                        composition=composition, mixin_model=mixin_model,
+                        pattern_model=pattern_model,
+                        template_dirs=(settings.template_layers if template_dirs is None
+                                       else template_dirs))

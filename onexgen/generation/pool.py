@@ -168,7 +168,14 @@ class GenerationPool:
         # one recheck interval apart from this one, and store under their own version.
         c = self.config
         self._version_source = (default_renderer() if c.default_templates() else
-                                Renderer(c.template_dir, recheck_s=c.template_recheck_s))
+                                Renderer(c.template_dir, overlays=c.template_dirs,
+                                         recheck_s=c.template_recheck_s))
+
+    @property
+    def renderer(self) -> Renderer:
+        """This process's renderer over the pool's templates (overlays included): its
+        version is what the pool processes converge on within a recheck interval."""
+        return self._version_source
 
     @property
     def in_flight(self) -> int:

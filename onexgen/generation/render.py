@@ -43,6 +43,13 @@ from onexgen.generation.errors import (
     UnknownMixinError,
 )
 from onexgen.generation.filters import FILTERS, Emitted, finalize_guard
+from onexgen.generation.overlays import (
+    OVERLAY_FILTERS,
+    LayeredTemplateCache,
+    compile_guarded,
+    describe,
+    overlay_note,
+)
 from onexgen.generation.template_cache import TemplateCache
 from onexgen.models.identifiers import pascal_case, snake_case
 from onexgen.models.wire import (
@@ -122,6 +129,8 @@ class RenderedPackage:
     class_name: str
     template_version: str
     files: list[GeneratedFile]
+    overlay_note: str = ""
+    """Which overlay files rendered it (empty with the built-ins): named in failed stages."""
 
 
 @functools.cache
@@ -209,8 +218,11 @@ class Renderer:
     (warm-up), so a broken template directory fails here, not on the first request.
     """
 
-    def __init__(self, template_dir: Path = TEMPLATE_DIR, **cache_options: Any) -> None:
+    def __init__(self, template_dir: Path = TEMPLATE_DIR, *, overlays: Sequence[Path] = (),
+                 **cache_options: Any) -> None:
+        """``overlays``: directories searched before ``template_dir`` (module overlays)."""
         self.template_dir = template_dir
+        self.overlays = tuple(overlays)
         loader = _CacheLoader()
         # Not HTML: escaping is per target (Python, YAML, Markdown) by explicit filters,
         # and finalize_guard refuses any unfiltered free text. cache_size=0: the
@@ -220,17 +232,28 @@ class Renderer:
                           keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
                           finalize=finalize_guard, auto_reload=False, cache_size=0)
         env.filters.update(FILTERS)
+        env.filters.update(OVERLAY_FILTERS)
         self.environment = env
+        layered: LayeredTemplateCache[Template] | None = None
 
         def compile_template(name: str, source: str, filename: str) -> Template:
-            code = env.compile(source, name, filename)
+            if layered is not None and layered.layer_of(filename):
+                code = compile_guarded(env, source, name, filename)
+            else:
+                code = env.compile(source, name, filename)
             # A plain copy of the globals, not make_globals' ChainMap: every context Jinja
             # makes (a file, an include, a block in a loop) takes set(globals), and
             # iterating a ChainMap runs in Python. Nothing changes the globals after start.
             return env.template_class.from_code(env, code, dict(env.globals), None)
 
-        self.cache: TemplateCache[Template] = TemplateCache(
-            template_dir, compile_template, series=TEMPLATE_SERIES, **cache_options)
+        self.cache: TemplateCache[Template]
+        if self.overlays:
+            self.cache = layered = LayeredTemplateCache(
+                [*self.overlays, template_dir], compile_template, series=TEMPLATE_SERIES,
+                reserved=["node.py", *_OUTPUTS], **cache_options)
+        else:
+            self.cache = TemplateCache(template_dir, compile_template, series=TEMPLATE_SERIES,
+                                       **cache_options)
         loader.get = self.cache.get
         try:
             self.cache.warm()
@@ -315,7 +338,10 @@ class Renderer:
         path = ""
         env = self.environment
         shared = {**env.globals, **ctx}
+        layered = self.cache if isinstance(self.cache, LayeredTemplateCache) else None
         try:
+            if layered is not None:
+                outputs.update(layered.extra_outputs())
             for path in sorted(outputs):
                 content = _render_shared(env, self.cache.get(outputs[path]), shared)
                 if len(content) > MAX_FILE_CHARS:
@@ -325,9 +351,11 @@ class Renderer:
                         "descriptions or split the operations over several nodes")
                 digest = hashlib.sha256(content.encode()).hexdigest()
                 files.append(GeneratedFile(path=path, content=content, sha256=digest))
-        except (TemplateError, FileNotFoundError, UnicodeDecodeError) as exc:
-            raise RenderError(f"rendering {path} failed: {exc}") from exc
-        return RenderedPackage(ctx["package"], ctx["class_name"], version, files)
+        except (TemplateError, FileNotFoundError, UnicodeDecodeError, RenderError) as exc:
+            target = f"rendering {path}" if path else "reading the overlay manifest"
+            raise RenderError(f"{target} failed: {describe(exc)}") from exc
+        note = overlay_note(layered) if layered is not None else ""
+        return RenderedPackage(ctx["package"], ctx["class_name"], version, files, note)
 
 
 def _render_shared(env: Environment, template: Template, variables: dict[str, Any]) -> str:

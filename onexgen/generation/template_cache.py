@@ -200,7 +200,8 @@ class TemplateCache(Generic[T]):
 
     def warm(self, names: Iterable[str] | None = None) -> int:
         """Load ``names`` (default: every template in the directory); returns how many."""
-        chosen = sorted(self._files) if names is None else list(names)
+        chosen = (sorted(n for n in self._files if n.endswith(".j2")) if names is None
+                  else list(names))
         for name in chosen:
             self.get(name)
         return len(chosen)
@@ -220,10 +221,14 @@ class TemplateCache(Generic[T]):
         finally:
             self._scan_lock.release()
 
+    def _listing(self) -> Iterable[tuple[str, Path]]:
+        """(name, path) of every file the version covers (a layered cache adds layers)."""
+        for path in self.directory.rglob("*.j2"):
+            yield path.relative_to(self.directory).as_posix(), path
+
     def _scan(self) -> int:
         seen: dict[str, _FileState] = {}
-        for path in self.directory.rglob("*.j2"):
-            name = path.relative_to(self.directory).as_posix()
+        for name, path in self._listing():
             try:
                 stamp = _stamp(path.stat())
             except FileNotFoundError:

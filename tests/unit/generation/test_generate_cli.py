@@ -100,11 +100,12 @@ def test_generate_without_action_asks_for_one(
 def test_engine_config_of_cli_equals_the_workers_pool_config() -> None:
     """Same detection, same mixin gate, same templates: the CLI's engine is the worker's."""
     from onexgen.agents.runtime import WorkerRuntime
+    from onexgen.generation.engine import engine_config
     from onexgen.settings import Settings
 
     settings = Settings(mixin_policy="auto_resolve", mixin_threshold=0.7)
     worker = WorkerRuntime(settings)
-    assert generate.engine_config(settings) == worker.pool.config
+    assert engine_config(settings) == worker.pool.config
     assert worker.pool.config.detect_patterns and worker.pool.config.mixin_policy == "auto_resolve"
 
 
