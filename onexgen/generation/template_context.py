@@ -53,7 +53,15 @@ VARIABLES: dict[str, Variable] = {
     "class_doc": Variable("str", "the class docstring: the description or a default",
                           free_text=True),
     "effect_target": Variable("str", "`<domain>.<snake name>`: what an effect node acts on"),
-    "test_name": Variable("str", "the generated test function's name"),
+    "runtime_requirement": Variable("str", "the onexgen-runtime versions the package needs "
+                                    "(`onexgen-runtime>=0.2.0,<0.3`)"),
+    "models_import_fits": Variable("bool", "`from .models import <In>, <Out>` fits in 88 "
+                                   "columns (else the templates wrap it as ruff does)"),
+    "input_class_fits": Variable("bool", "`class <input model>(BaseModel):` fits in 88 columns"),
+    "output_class_fits": Variable("bool", "`class <output model>(BaseModel):` fits in 88 "
+                                  "columns"),
+    "execute_return_fits": Variable("bool", "the execute method's return annotation fits on "
+                                    "its line (else parenthesized, as ruff does)"),
     "dependencies": Variable("tuple[Dependency]", "each has `.name` and `.version` (a "
                              "specifier: filter it)"),
     "performance": Variable("Performance", "`.p95_latency_ms`, `.throughput_per_s`, "
