@@ -42,6 +42,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.cpu_budget import ROOT, CpuBudget, children_of, descendants, local_service_pids
+from bench.profile import Profiler
 from bench.report import Report
 from onexgen.generation.engine import Engine, EngineConfig
 from onexgen.generation.job import run_job
@@ -255,6 +256,9 @@ class Side:
     faults: dict[str, int] = field(default_factory=dict)
     elapsed: float = 0.0
     done: int = 0
+    profile: dict[str, float] = field(default_factory=dict)
+    profile_us: float = 0.0
+    profile_error: str = ""
 
 
 async def _measure(bootstrap: str, db_url: str, per_round: int, latency_n: int,
@@ -303,6 +307,14 @@ async def _measure(bootstrap: str, db_url: str, per_round: int, latency_n: int,
                 side.burst += burst
                 side.done += per_round
                 offset += per_round
+        for side in sides:  # one more round each under a sampling profiler (not counted above)
+            cpu = CpuBudget({"process": functools.partial(list, [side.pid])})
+            cpu.start()
+            with Profiler(side.pid) as profiler:
+                await pipeline_phase(bootstrap, side.topics, tag, offset, per_round, None)
+            side.profile_us = cpu.stop()["process"] / per_round * 1e6
+            side.profile, side.profile_error = profiler.shares, profiler.error
+            offset += per_round
         # Latency at one offered rate for all: half the plain pipeline's median throughput.
         rate = statistics.median(sides[1].throughputs) / 2
         for part in range(2):
@@ -363,6 +375,14 @@ def _report(report: Report, sides: list[Side], ceilings: list[float],
         report.add(f"{s.name}: pool processes busy", s.used.get("pool processes", 0.0)
                    / s.elapsed, "cores", note="during its throughput rounds")
         report.add(f"{s.name}: CPU per request, all", total / s.done * 1e6, "us")
+    for s in sides:
+        if s.profile_error:
+            report.add(f"{s.name}: profile", float("nan"), "", note=s.profile_error)
+        report.add(f"{s.name}: process CPU per request, profiled round", s.profile_us, "us",
+                   note="its own round, under py-spy (non-blocking); split below by samples")
+        for component, share in sorted(s.profile.items(), key=lambda kv: -kv[1]):
+            report.add(f"{s.name}: profile, {component}", share * s.profile_us, "us",
+                       note=f"{share:.0%} of the process's samples")
     report.add("CPU per request: pool processes in the CPU ceiling",
                statistics.median(ceiling_pool_us), "us",
                note="median of rounds " + ", ".join(f"{u:,.0f}" for u in ceiling_pool_us))
