@@ -33,11 +33,18 @@ COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
       "kafka/")),
 )
 OTHER = "event loop and the rest"
+_ENTRIES = ("asyncio/runners.py", "asyncio/base_events.py", "asyncio/events.py",
+            "mode/worker.py", "threading.py")
+"""Frames that start a loop or a thread: what runs below them is a callback or a task."""
 
 
 def classify(stack: list[str]) -> str:
-    """The component of one sampled stack (frames outermost first)."""
-    for frame in reversed(stack):
+    """The component of one sampled stack (frames outermost first): that of the innermost
+    frame belonging to one, looking only below the last loop or thread entry (the frames
+    above it are on every stack); none below it is the event loop's own work (uvloop runs
+    in C, so its time shows as a stack ending at the entry)."""
+    entry = max((i for i, f in enumerate(stack) if any(e in f for e in _ENTRIES)), default=-1)
+    for frame in reversed(stack[entry + 1:]):
         for name, needles in COMPONENTS:
             if any(n in frame for n in needles):
                 return name

@@ -90,6 +90,16 @@ class _FetchLimitedConsumer(faust_aiokafka.Consumer):
 
 
 class _Consumer(_FetchLimitedConsumer):
+    _fetch_delivered: asyncio.Event | None = None
+
+    @property
+    def fetch_delivered(self) -> asyncio.Event:
+        """Set once every message of the last fetch has been handed to the conductor
+        (cleared when the next fetch's first message is)."""
+        if self._fetch_delivered is None:
+            self._fetch_delivered = asyncio.Event()
+        return self._fetch_delivered
+
     async def _drain_messages(self, fetcher: ServiceT) -> None:  # pragma: no cover
         # Faust 0.15.3's loop (pinned below 0.16), with a ``MessageHandoff`` for its
         # per-message ``wait_first``; see the module docstring.
@@ -106,6 +116,7 @@ class _Consumer(_FetchLimitedConsumer):
         handoff = MessageHandoff(self.suspend_flow, cast(Service, self)._stopped,
                                  cast(Service, self)._crashed)
         deliver = handoff.deliver
+        delivered = self.fetch_delivered  # ours: lets a batch close when a fetch is in
         yield_every = 100
         num_since_yield = 0
         try:
@@ -129,11 +140,14 @@ class _Consumer(_FetchLimitedConsumer):
                             if commit_every is not None and self._n_acked >= commit_every:
                                 self._n_acked = 0
                                 await self.commit()
+                            if delivered.is_set():
+                                delivered.clear()
                             await deliver(callback, message)
                             set_read_offset(tp, offset)
                         else:
                             self.log.dev("DROPPED MESSAGE ROFF %r: k=%r v=%r",
                                          offset, message.key, message.value)
+                    delivered.set()
                     unset_flag(CONSUMER_FETCHING)
         except self.consumer_stopped_errors:
             if self.transport.app.should_stop:
@@ -190,6 +204,13 @@ def use_fetch_limits(app: faust.App, fetch_max_wait_ms: int, fetch_min_bytes: in
     transport.fetch_max_wait_ms = fetch_max_wait_ms
     transport.fetch_min_bytes = fetch_min_bytes
     app.transport = transport
+
+
+def fetch_delivered(app: faust.App) -> asyncio.Event | None:
+    """The event our drain loop sets once a fetch's messages are all delivered (None when
+    Faust's own loop runs: then a batch closes on ``IDLE_LINGER_S`` instead)."""
+    event = getattr(app.consumer, "fetch_delivered", None)
+    return event if isinstance(event, asyncio.Event) else None
 
 
 def add_service(app: faust.App, service: ServiceT) -> None:

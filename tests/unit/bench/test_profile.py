@@ -20,6 +20,10 @@ from bench.profile import OTHER, classify, shares
     (["_loop (onexgen/procpool.py:300)", "recv (multiprocessing/connection.py:250)"],
      "pool hand-off"),
     (["run_forever (asyncio/base_events.py:600)"], OTHER),
+    (["main (bench/plain_pipeline.py:1)", "run (asyncio/runners.py:1)"], OTHER),
+    (["execute_from_commandline (mode/worker.py:1)",
+      "codegen (onexgen/agents/codegen.py:1)", "info (structlog/_native.py:1)"],
+     "metrics, monitor, logs"),
 ])
 def test_classify_innermost_known_frame_names_the_component(stack: list[str],
                                                             component: str) -> None:

@@ -6,6 +6,8 @@ to redo. The others show that a changed Faust still runs (on its own code).
 
 from __future__ import annotations
 
+import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import faust
@@ -18,6 +20,7 @@ from onexgen.streams.faust_internals import (
     add_service,
     consumer_thread_hook_exists,
     drain_loop_is_the_copied_one,
+    fetch_delivered,
     use_fetch_limits,
 )
 
@@ -99,3 +102,13 @@ def test_add_service_without_extra_services_falls_back_to_add_dependency() -> No
     bare, service = Bare(), faust.Service()
     add_service(bare, service)  # type: ignore[arg-type]  # an app without the private list
     assert bare.dependencies == [service]
+
+
+def test_fetch_delivered_is_our_drain_loop_event_and_none_on_faust_own_loop() -> None:
+    event = asyncio.Event()
+    ours = SimpleNamespace(consumer=SimpleNamespace(fetch_delivered=event))
+    assert fetch_delivered(ours) is event  # type: ignore[arg-type]  # an app's consumer
+    theirs = SimpleNamespace(consumer=object())
+    assert fetch_delivered(theirs) is None  # type: ignore[arg-type]
+    assert hasattr(BoundedFetchTransport.Consumer, "fetch_delivered")
+    assert not hasattr(faust_internals._FaustLoopTransport.Consumer, "fetch_delivered")
