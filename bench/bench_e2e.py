@@ -1,25 +1,31 @@
-"""End to end through the real broker: a real worker against its baselines, in one run.
+"""End to end through the real broker: onexgen's worker against the pipeline a capable
+engineer would write by hand, side by side in one run (issue 25).
 
-Measured, each on its own fresh topics, after 30,000 requests relayed through the
-broker with no work (its JIT compiler's warm-up, see ``warm_broker``):
-- the pipeline: a real ``onexgen worker`` process, warmed up with 1,000 requests;
-  N requests produced as fast as possible in three rounds (throughput: the median
-  round), then M requests offered at half that rate (latency from produce to the
-  result reaching a consumer: p50/p95/p99); then, because the machine's speed
-  drifts, a burst of N/6 and M requests at half the rate that burst reached;
-- the naive baseline: one message at a time, generation on the event loop,
-  each result awaited before the next message (what the original did);
-- the Kafka ceiling: consume and produce the same volume with no work at all;
-- the CPU ceiling: the same generation through a process pool of the worker's
-  size, no Kafka, measured right before each pipeline round; the ratio to the
-  lower ceiling is taken per round (neighbouring measurements: this machine's
-  speed drifts by tens of percent within minutes) and its median reported.
-Peak RSS of the worker and of each of its pool processes is read from /proc, and
-the CPU each process group used during the throughput phase (``bench.cpu_budget``):
-with two cores, that per-request budget is what bounds the throughput.
+Measured after ``broker_warm_up`` requests relayed through the broker with no work
+(its JIT compiler's warm-up, see ``warm_broker``), three pipelines, each on topics of
+its own and each warmed with 1,000 requests, all running for the whole run:
 
-Run: ``python -m bench.bench_e2e`` with ``ONEXGEN_KAFKA_BOOTSTRAP`` and
-``ONEXGEN_DATABASE_URL`` set (``make bench`` sets them).
+- ``onexgen worker``: a real ``onexgen worker`` process, every feature on;
+- ``plain pipeline``: ``bench.plain_pipeline``, aiokafka ``getmany`` + a 2-process
+  ``ProcessPoolExecutor`` running the same generation function, idempotent ``acks=all``
+  producer, offsets committed after the batch's records are acknowledged;
+- ``plain + features``: the same with the output cache and the metric rows to
+  Postgres switched on, so features and framework cost are reported apart.
+
+Each round measures the CPU ceiling (the same generation in a fresh pool, no Kafka),
+then sends ``per_round`` distinct requests at once through each pipeline in turn,
+the order rotated every round (the machine's speed drifts within minutes, and other
+work shares its two cores): the ratios are taken per round, between neighbours,
+and their median reported. Then one more round each under a sampling profiler
+(``bench.profile``: the pipeline process's CPU per request by component), and
+latency at one offered rate for all, half the plain pipeline's median throughput,
+in two alternating halves. The naive one-at-a-time agent and the Kafka ceiling
+follow, with the pipelines stopped. CPU per process group comes from /proc
+(``bench.cpu_budget``).
+
+Run: ``python -m bench e2e`` (``make bench``), or ``python -m bench.bench_e2e
+--per-round N --rounds 3 --latency M --broker-warm-up W`` with ``ONEXGEN_KAFKA_BOOTSTRAP``
+and ``ONEXGEN_DATABASE_URL`` set.
 """
 
 from __future__ import annotations
@@ -236,7 +242,7 @@ def peak_rss_mb(pid: int) -> dict[str, float]:
 
 
 async def run_async(n: int = 1_500, latency_n: int = 1_500, naive_n: int = 300,
-                    rounds: int = 4, broker_warm_up: int = BROKER_WARM_UP) -> Report:
+                    rounds: int = 3, broker_warm_up: int = BROKER_WARM_UP) -> Report:
     bootstrap = os.environ["ONEXGEN_KAFKA_BOOTSTRAP"]
     async with scratch_database(os.environ["ONEXGEN_DATABASE_URL"]) as db_url:
         return await _measure(bootstrap, db_url, n, latency_n, naive_n, rounds, broker_warm_up)
@@ -441,7 +447,8 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(prog="python -m bench.bench_e2e")
     parser.add_argument("--per-round", type=int, default=1_500)
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="a multiple of 3: each pipeline goes first, second, third alike")
     parser.add_argument("--latency", type=int, default=1_500)
     parser.add_argument("--broker-warm-up", type=int, default=BROKER_WARM_UP)
     a = parser.parse_args()
