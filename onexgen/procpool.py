@@ -16,7 +16,8 @@ numbers (which job of its chunk it is running, and since when):
   into fewer shares instead): under light traffic a small batch goes whole to one
   process, which costs less CPU than waking both for a few jobs each (per-chunk
   work, cold caches);
-- a process sends its answers in groups (every ``FLUSH_S`` and at the end of
+- a process sends its answers in groups (every ``FLUSH_S`` once it has
+  ``FLUSH_MIN`` of them, and at the end of
   the chunk), so the worker process unpickles a few messages per batch, not one
   per job (measured: per-job messages cost the worker 5x the CPU);
 - the shared progress tells the scheduler exactly which job is running (counted
@@ -50,7 +51,12 @@ from typing import Any
 
 Item = tuple[Any, ...]
 FLUSH_S = 0.05
-"""A process sends the answers it has at least this often (and at the end of each chunk)."""
+"""A process sends the answers it has at least this often (and at the end of each chunk)..."""
+FLUSH_MIN = 8
+"""... once it has this many at least: when jobs slow down (a loaded machine), a group a
+job would cost the worker process a message, a wake-up and an unpickling each
+(``python -m bench handoff``: 3.6-4.8x ``ProcessPoolExecutor``'s CPU a request at
+load average ~30, which sends one message a chunk)."""
 _INDEX, _SINCE = 0, 1  # slots of the shared progress array
 DEPTH = 2
 """Chunks a process holds at most: the one it runs and the next, waiting in its pipe."""
@@ -163,7 +169,7 @@ def _run_chunk(conn: Connection, progress: Any, job: Callable[..., Any],
             prepare(items)
     for index, item in enumerate(items):
         now = time.monotonic()
-        if answers and now - flushed >= FLUSH_S:
+        if len(answers) >= FLUSH_MIN and now - flushed >= FLUSH_S:
             conn.send(("answers", answers))
             answers, flushed = [], now
         progress[_SINCE] = now  # written before the index: the reader checks the index twice

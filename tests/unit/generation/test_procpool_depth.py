@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from onexgen import procpool
 from onexgen.procpool import DEPTH, ProcessPool
 from tests.harness.jobs import gated_pid
 
@@ -85,3 +86,25 @@ def test_a_hung_job_with_a_chunk_queued_behind_it_requeues_that_chunk(
     assert answers[0] == ("timed out", ("hang", gate))
     assert len(set(second.result(timeout=30))) == 1
     assert pool.timeouts == 1
+
+
+class _Sent:
+    """Stands in for a process's end of the pipe: records what it sends."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[tuple[bool, object]]]] = []
+
+    def send(self, message: tuple[str, list[tuple[bool, object]]]) -> None:
+        self.messages.append(message)
+
+
+def test_slow_jobs_send_their_answers_in_groups_of_flush_min_not_one_each(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(procpool, "FLUSH_S", 0.0)  # every job is "slow": past the interval
+    conn, progress = _Sent(), [0.0, 0.0]
+    procpool._run_chunk(conn, progress, lambda x: x, [(i,) for i in range(10)],  # type: ignore[arg-type]
+                        first=5)
+    sizes = [len(answers) for _, answers in conn.messages]
+    assert sizes == [procpool.FLUSH_MIN, 10 - procpool.FLUSH_MIN]
+    assert [a for _, answers in conn.messages for _, a in answers] == list(range(10))
+    assert progress[0] == 5 + 9  # the job counter spans chunks: the last job's number
