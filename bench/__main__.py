@@ -63,6 +63,12 @@ def _event_loop() -> Report:
     return run()
 
 
+def _handoff() -> Report:
+    from bench.bench_handoff import run
+
+    return run()
+
+
 def _e2e() -> Report:
     from bench.bench_e2e import run
 
@@ -78,6 +84,7 @@ BENCHMARKS: dict[str, Callable[[], Report]] = {
     "alerts": _alerts,
     "tracing": _tracing,
     "event_loop": _event_loop,
+    "handoff": _handoff,
     "e2e": _e2e,
 }
 

@@ -6,20 +6,25 @@ thread owns ``size`` spawned processes, each with a duplex pipe and two shared
 numbers (which job of its chunk it is running, and since when):
 
 - a batch is cut into one share per process (large batches into a few rounds,
-  to balance uneven jobs); an idle process takes a share at once, the rest waits
-  for the next process to free up, and each chunk is sent as one message. Sized
+  to balance uneven jobs); an idle process takes a share at once, and a busy one
+  takes the next share behind the chunk it is running (``DEPTH`` chunks a process
+  at most), so a process never waits for the scheduler to hear its answers and
+  send more while work waits: ``ProcessPoolExecutor`` keeps its queue filled the
+  same way. Each chunk is sent as one message. Sized
   by the idle processes instead, a batch arriving while one process was busy went
   whole to the other. No share is cut below ``min_chunk`` jobs (the batch is cut
   into fewer shares instead): under light traffic a small batch goes whole to one
   process, which costs less CPU than waking both for a few jobs each (per-chunk
   work, cold caches);
-- a process sends its answers in groups (every ``FLUSH_S`` and at the end of
+- a process sends its answers in groups (every ``FLUSH_S`` once it has
+  ``FLUSH_MIN`` of them, and at the end of
   the chunk), so the worker process unpickles a few messages per batch, not one
   per job (measured: per-job messages cost the worker 5x the CPU);
-- the shared progress tells the scheduler exactly which job is running and
-  since when: a job running longer than ``job_timeout_s`` gets ``on_timeout``'s
-  answer, its process is killed (SIGKILL) and replaced, and every other
-  unanswered job of its chunk goes back to the queue for the other processes;
+- the shared progress tells the scheduler exactly which job is running (counted
+  since the process started, across its chunks) and since when: a job running
+  longer than ``job_timeout_s`` gets ``on_timeout``'s answer, its process is
+  killed (SIGKILL) and replaced, and every other unanswered job it held (of its
+  chunk and of the one queued behind) goes back to the queue for the others;
 - a process that dies on its own fails its unanswered jobs with
   ``WorkerLost`` (the caller retries the batch) and is replaced.
 
@@ -46,8 +51,15 @@ from typing import Any
 
 Item = tuple[Any, ...]
 FLUSH_S = 0.05
-"""A process sends the answers it has at least this often (and at the end of each chunk)."""
+"""A process sends the answers it has at least this often (and at the end of each chunk)..."""
+FLUSH_MIN = 8
+"""... once it has this many at least: when jobs slow down (a loaded machine), a group a
+job would cost the worker process a message, a wake-up and an unpickling each
+(``python -m bench handoff``: 3.6-4.8x ``ProcessPoolExecutor``'s CPU a request at
+load average ~30, which sends one message a chunk)."""
 _INDEX, _SINCE = 0, 1  # slots of the shared progress array
+DEPTH = 2
+"""Chunks a process holds at most: the one it runs and the next, waiting in its pipe."""
 
 
 class ProcessPoolError(Exception):
@@ -94,16 +106,25 @@ class _Task:
 class _Worker:
     process: BaseProcess
     conn: Connection
-    progress: Any  # RawArray('d', 2): index in chunk of the running job, its start (monotonic)
+    progress: Any  # RawArray('d', 2): the running job's number (from 0 since the process
+    # started, across chunks) and its start (monotonic)
     ready: bool = False
-    chunk: deque[_Task] = field(default_factory=deque)
-    answered: int = 0  # answers received for the current chunk
+    chunk: deque[_Task] = field(default_factory=deque)  # sent, unanswered, in order
+    chunks: deque[int] = field(default_factory=deque)  # unanswered jobs of each sent chunk
+    answered: int = 0  # answers received since the process started
     calls: deque[tuple[Callable[[], Any], Future[Any]]] = field(default_factory=deque)
     call: Future[Any] | None = None
 
     @property
     def idle(self) -> bool:
         return self.ready and not self.chunk and self.call is None
+
+    @property
+    def has_room(self) -> bool:
+        """Can take another chunk now: fewer than ``DEPTH``, and no control call waits
+        (a call goes to an idle process, so a busy one gets no chunk queued past it)."""
+        return (self.ready and self.call is None and not self.calls
+                and len(self.chunks) < DEPTH)
 
 
 def _child(conn: Connection, progress: Any, job: Callable[..., Any],
@@ -117,6 +138,7 @@ def _child(conn: Connection, progress: Any, job: Callable[..., Any],
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
     conn.send(("ready", os.getpid()))
+    started = 0  # jobs begun since the process started: the progress counts across chunks
     while True:
         try:
             message = conn.recv()
@@ -126,29 +148,32 @@ def _child(conn: Connection, progress: Any, job: Callable[..., Any],
             return
         kind, payload = message
         if kind == "jobs":
-            _run_chunk(conn, progress, job, payload, prepare)
+            _run_chunk(conn, progress, job, payload, prepare, started)
+            started += len(payload)
         else:
             conn.send(("reply", payload()))
 
 
 def _run_chunk(conn: Connection, progress: Any, job: Callable[..., Any],
-               items: list[Item], prepare: Callable[[list[Item]], None] | None = None) -> None:
+               items: list[Item], prepare: Callable[[list[Item]], None] | None = None,
+               first: int = 0) -> None:
+    """``first``: the number of the chunk's first job since the process started."""
     answers: list[tuple[bool, Any]] = []
     flushed = time.monotonic()
     if prepare is not None:
         # Batch work for the whole chunk (e.g. one vectorised model pass); counted against
         # the first job's timeout, and only an optimisation: jobs work without it.
         progress[_SINCE] = flushed
-        progress[_INDEX] = 0
+        progress[_INDEX] = first
         with contextlib.suppress(Exception):
             prepare(items)
     for index, item in enumerate(items):
         now = time.monotonic()
-        if answers and now - flushed >= FLUSH_S:
+        if len(answers) >= FLUSH_MIN and now - flushed >= FLUSH_S:
             conn.send(("answers", answers))
             answers, flushed = [], now
         progress[_SINCE] = now  # written before the index: the reader checks the index twice
-        progress[_INDEX] = index
+        progress[_INDEX] = first + index
         try:
             answers.append((True, job(*item)))
         except Exception as exc:  # a bug in the job must not kill the process
@@ -157,7 +182,8 @@ def _run_chunk(conn: Connection, progress: Any, job: Callable[..., Any],
 
 
 def _running(worker: _Worker) -> tuple[int, float]:
-    """(index in its chunk, start time) of the job a process is running, read consistently."""
+    """(number since the process started, start time) of the job a process is running,
+    read consistently."""
     while True:
         index = worker.progress[_INDEX]
         since = worker.progress[_SINCE]
@@ -311,13 +337,13 @@ class ProcessPool:
             self._expire(time.monotonic())
 
     def _assign(self) -> None:
-        idle = [w for w in self._workers if w.idle]
-        for worker in idle:
-            if worker.calls:
+        for worker in self._workers:
+            if worker.idle and worker.calls:
                 fn, worker.call = worker.calls.popleft()
                 worker.conn.send(("call", fn))
-        idle = [w for w in idle if w.call is None]
-        if not idle or not self._pending:
+        # Idle processes first, then busy ones with room for the next chunk.
+        takers = sorted((w for w in self._workers if w.has_room), key=lambda w: len(w.chunks))
+        if not takers or not self._pending:
             return
         while self._pending and self._pending[0].batch.future.done():
             self._pending.popleft()  # its batch already failed: nobody waits for the answer
@@ -332,14 +358,15 @@ class ProcessPool:
         shares = max(1, min(len(self._workers) * rounds, pending // self.min_chunk))
         size = math.ceil(pending / shares)
         now = time.monotonic()
-        for worker in idle:
+        for worker in takers:
             chunk = [self._pending.popleft() for _ in range(min(size, len(self._pending)))]
             if not chunk:
                 break
+            if not worker.chunk:  # until the process reports: this chunk's first job, from now
+                worker.progress[_INDEX] = worker.answered
+                worker.progress[_SINCE] = now
             worker.chunk.extend(chunk)
-            worker.answered = 0
-            worker.progress[_INDEX] = 0  # until the process reports: its first job, from now
-            worker.progress[_SINCE] = now
+            worker.chunks.append(len(chunk))
             worker.conn.send(("jobs", [t.item for t in chunk]))
 
     def _drain(self, worker: _Worker) -> None:
@@ -350,6 +377,9 @@ class ProcessPool:
                     for ok, answer in value:
                         task = worker.chunk.popleft()
                         worker.answered += 1
+                        worker.chunks[0] -= 1
+                        if worker.chunks[0] == 0:
+                            worker.chunks.popleft()
                         task.batch.answer(task.index,
                                           answer if ok else self._on_error(task.item, answer))
                 elif kind == "reply" and worker.call is not None:
@@ -384,6 +414,7 @@ class ProcessPool:
             with self._lock:
                 self._pending.extendleft(reversed(worker.chunk))
             worker.chunk.clear()
+            worker.chunks.clear()
             task.batch.answer(task.index, self._on_timeout(task.item, self.job_timeout_s))
             self._replace(worker, None)
 

@@ -19,6 +19,7 @@ from onexgen.observability.logging import configure_logging_from_settings
 from onexgen.settings import Settings
 from onexgen.storage.migrate import migrate
 from onexgen.streams.app import create_app
+from onexgen.streams.faust_internals import add_service
 from onexgen.streams.topics import ensure_topics
 
 log = structlog.get_logger("onexgen.worker")
@@ -34,8 +35,7 @@ async def prepare(settings: Settings) -> None:
 def build_worker(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
     app = create_app(settings)
     runtime = WorkerRuntime(settings)
-    # app.service() takes only classes; faust starts instances from this list just the same.
-    app._extra_services.append(runtime)  # type: ignore[arg-type]
+    add_service(app, runtime)
     runtime.stop_first.append(app.agents)
     register_codegen_agent(app, runtime)
     register_feedback_agent(app, runtime, retrain_after=settings.mixin_retrain_after)

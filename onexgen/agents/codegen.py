@@ -6,9 +6,10 @@ Kafka. Faust's plain ``take`` acks a batch in a ``finally`` even when its body
 failed or was cancelled, which would lose the batch on shutdown or on an error.
 A batch closes when full or ``ONEXGEN_BATCH_WITHIN_S`` after its first event,
 and fills while earlier batches are being processed. When the pool has no
-batch to generate, a batch goes out 10 ms after its first event, and one that
-filled meanwhile goes out as soon as the pool is done with the batch before it
-(``on_generated``, while that one still publishes): small when idle, full under load.
+batch to generate, a batch goes out as soon as the fetch that brought its first
+event is delivered (10 ms at most), and one that filled meanwhile goes out as soon
+as the pool is done with the batch before it (``on_generated``, while that one
+still publishes): small when idle, full under load.
 
 Up to ``ONEXGEN_BATCHES_IN_FLIGHT`` batches are processed at once, so the pool
 generates the next batch while earlier ones are being published: with one, the
@@ -36,6 +37,7 @@ from onexgen.agents.guard import guarded
 from onexgen.agents.runtime import WorkerRuntime
 from onexgen.streams.app import requests_topic
 from onexgen.streams.batching import take_batches
+from onexgen.streams.faust_internals import fetch_delivered
 
 log = structlog.get_logger("onexgen.agents.codegen")
 
@@ -72,7 +74,8 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
                 runtime.monitor.record_progress(m.topic, m.partition, m.offset)
 
         in_flight: deque[asyncio.Task[None]] = deque()
-        batches = take_batches(stream, settings.batch_size, settings.batch_within_s, idle)
+        batches = take_batches(stream, settings.batch_size, settings.batch_within_s, idle,
+                               fetched=fetch_delivered(app))
         try:
             async for events in batches:
                 previous = in_flight[-1] if in_flight else None

@@ -13,7 +13,7 @@ from typing import Any
 import faust
 
 from onexgen.settings import Settings
-from onexgen.streams.consumer import use_fetch_limits
+from onexgen.streams.faust_internals import use_fetch_limits
 
 
 def broker_credentials(settings: Settings) -> Any:

@@ -14,9 +14,10 @@ next batch starts empty. ``take_batches`` differs in three ways:
   backlog without measuring it;
 * when the agent says it is idle (for the codegen agent: its pool has no batch
   to generate), a batch does not wait out the window at all: the pool would sit
-  idle while requests wait. It closes once the events of the same fetch are in,
-  or, if it started filling while the agent was busy, the moment the agent
-  becomes idle.
+  idle while requests wait. It closes once the events of the same fetch are in
+  (``fetched``: set by the drain loop when a fetch is delivered; without it, after
+  ``IDLE_LINGER_S``), or, if it started filling while the agent was busy, the
+  moment the agent becomes idle.
 
 Like ``noack_take`` it turns the stream's own acks off: the caller acks each
 event once its result is durable. Events still in the buffer when the stream
@@ -37,12 +38,14 @@ IDLE_LINGER_S = 0.01
 
 
 async def take_batches(stream: Any, max_: int, within: float,
-                       idle: asyncio.Event | None = None) -> AsyncIterator[list[Any]]:
+                       idle: asyncio.Event | None = None,
+                       fetched: asyncio.Event | None = None) -> AsyncIterator[list[Any]]:
     """Yield lists of at most ``max_`` events from a Faust stream (see the module doc).
 
     ``idle``, when given, is set by the caller while it could start a batch at once:
-    then a batch closes ``IDLE_LINGER_S`` after its first event (what one fetch
-    delivers) instead of waiting out the window, and a batch filling while the
+    then a batch closes as soon as ``fetched`` is set and the stream's channel holds
+    no more events (the rest of the fetch is in), at most ``IDLE_LINGER_S`` after its
+    first event, instead of waiting out the window; a batch filling while the
     caller is busy closes as soon as the caller becomes idle.
     """
     buffer: list[Any] = []
@@ -92,11 +95,18 @@ async def take_batches(stream: Any, max_: int, within: float,
             if idle is not None and idle.is_set():
                 left = min(left, IDLE_LINGER_S - waited)
             if left > 0 and not full.is_set():
+                if idle is None:
+                    wake: tuple[asyncio.Event, ...] = (full,)
+                elif idle.is_set():
+                    wake = (full,) if fetched is None else (full, fetched)
+                else:
+                    wake = (full, idle)
                 # mode's wait_first also reports "stopped" on a timeout: ask should_stop.
-                await stream.wait_first(
-                    *((full,) if idle is None or idle.is_set() else (full, idle)), timeout=left)
+                await stream.wait_first(*wake, timeout=left)
                 if stream.should_stop:
                     break  # never handed out, never acked: delivered again
+                if fetched is not None and fetched.is_set() and idle is not None:
+                    await _take_delivered(stream, buffer, max_)
             batch = buffer[:]  # never more than max_: add_to_buffer waits for room
             buffer.clear()
             started.clear()
@@ -106,3 +116,13 @@ async def take_batches(stream: Any, max_: int, within: float,
     finally:
         stream.enable_acks = acks_were
         stream._processors.remove(add_to_buffer)
+
+
+async def _take_delivered(stream: Any, buffer: list[Any], max_: int) -> None:
+    """Let the stream move the events already delivered to its channel into ``buffer``
+    (a few turns of the loop at most)."""
+    empty = getattr(stream.channel, "empty", None)
+    for _ in range(8):
+        if len(buffer) >= max_ or empty is None or empty():
+            return
+        await asyncio.sleep(0)

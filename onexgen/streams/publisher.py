@@ -23,6 +23,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from onexgen.settings import Settings
+from onexgen.streams.aiokafka_internals import partitions_with_leader
 from onexgen.streams.errors import PublishError
 from onexgen.streams.records import OutboundRecord
 
@@ -77,8 +78,8 @@ class Publisher:
                 choices = partitions.get(r.topic)
                 if choices is None:
                     every = sorted(await producer.partitions_for(r.topic))
-                    led = producer.client.cluster.available_partitions_for_topic(r.topic)
-                    choices = partitions[r.topic] = (every, sorted(led or ()))
+                    led = partitions_with_leader(producer, r.topic, every)
+                    choices = partitions[r.topic] = (every, led)
                 tp = (r.topic, self._partitioner(r.key, *choices))
                 batch = batches.get(tp)
                 if batch is None or batch.append(key=r.key, value=r.value, timestamp=None,

@@ -8,6 +8,7 @@ functions, so spawned pool processes import them by name.
 
 from __future__ import annotations
 
+import os
 import time
 
 import orjson
@@ -30,3 +31,16 @@ def run_job_with_delays(raw: bytes | None, correlation_id: str) -> JobOutcome:
     if name.startswith("TestSlow"):
         time.sleep(SLOW_S)
     return run_job(raw, correlation_id)
+
+
+def gated_pid(kind: str, gate: str) -> int:
+    """For ``ProcessPool`` tests: ``"hang"`` never returns; ``"gate"`` waits until the file
+    ``gate`` exists (the test opens it), then, like ``"now"``, returns this process's id."""
+    if kind == "hang":
+        while True:
+            time.sleep(3600)
+    if kind == "gate":
+        deadline = time.monotonic() + 60
+        while not os.path.exists(gate) and time.monotonic() < deadline:
+            time.sleep(0.005)
+    return os.getpid()

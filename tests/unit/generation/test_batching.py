@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from onexgen.streams import batching
 from onexgen.streams.batching import take_batches
 
 
@@ -189,4 +190,37 @@ async def test_busy_caller_batch_keeps_filling_until_the_caller_becomes_idle() -
     assert not first.done()
     idle.set()  # the earlier batch is done: the pool is free, go now
     assert await first == ["a", "b"]
+    stream.stop()
+
+
+async def test_idle_caller_batch_closes_as_soon_as_its_fetch_is_delivered(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batching, "IDLE_LINGER_S", 60.0)  # only the fetch signal can close it
+    stream = StreamStandIn()
+    idle, fetched = asyncio.Event(), asyncio.Event()
+    idle.set()
+    batches = take_batches(stream, 50, within=60.0, idle=idle, fetched=fetched)
+    first = await _started(stream, batches)
+    await stream.deliver("a")
+    await stream.deliver("b")
+    for _ in range(20):  # the rest of the fetch may still come: the batch stays open
+        await asyncio.sleep(0)
+    assert not first.done()
+    fetched.set()  # the drain loop handed over the whole fetch
+    assert await first == ["a", "b"]
+    stream.stop()
+
+
+async def test_busy_caller_batch_ignores_the_fetch_signal_until_the_caller_is_idle() -> None:
+    stream = StreamStandIn()
+    idle, fetched = asyncio.Event(), asyncio.Event()
+    fetched.set()
+    batches = take_batches(stream, 50, within=60.0, idle=idle, fetched=fetched)
+    first = await _started(stream, batches)
+    await stream.deliver("a")
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not first.done()
+    idle.set()
+    assert await first == ["a"]
     stream.stop()

@@ -7,11 +7,8 @@ in the drain loop (which itself runs in every integration and chaos test).
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import inspect
 
 import pytest
-from faust.transport.consumer import Consumer as FaustConsumer
 
 from onexgen.streams.consumer import MessageHandoff
 
@@ -100,15 +97,3 @@ async def test_cancelling_the_loop_cancels_the_callback_and_propagates() -> None
         await delivering
     assert flow.outcome == ["cancelled"]
     flow.handoff.close()
-
-
-FAUST_DRAIN_LOOP_SHA256 = "44a2500309e83c630493f6828af50166ec8d96a0b3e4fb2bab735f704ae93417"
-"""Of faust-streaming 0.15.3's ``Consumer._drain_messages``, which ``_Consumer`` copies."""
-
-
-def test_the_copied_drain_loop_matches_the_installed_faust() -> None:
-    """A Faust whose loop changed needs the copy in ``streams.consumer`` redone."""
-    source = inspect.getsource(FaustConsumer._drain_messages)
-    assert hashlib.sha256(source.encode()).hexdigest() == FAUST_DRAIN_LOOP_SHA256, (
-        "faust's Consumer._drain_messages changed: port the change into "
-        "streams.consumer._Consumer._drain_messages, then update this hash")

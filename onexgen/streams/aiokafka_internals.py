@@ -1,0 +1,49 @@
+"""Every use of aiokafka's internals, in one module, each with a public-API fallback.
+
+* **Fetch limits on a consumer someone else built** (Faust's worker consumer, see
+  ``streams.faust_internals``): aiokafka takes ``fetch_max_wait_ms`` and
+  ``fetch_min_bytes`` only in its constructor and keeps them in private fields
+  until ``start()`` builds its fetcher from them. Fallback: when those fields are
+  gone, the consumer keeps what it was built with (a warning is logged).
+* **Which partitions have a leader** (``producer.client.cluster``), for records
+  the publisher batches itself: ``send`` picks a keyless record's partition among
+  those, and so do we. Fallback: every partition.
+
+The publisher's record batches (``create_batch``/``send_batch``) and the default
+partitioner are aiokafka's public API and need no adapter.
+
+``tests/unit/streams/test_aiokafka_internals.py`` fails, naming what to redo, when
+the installed aiokafka no longer has what this module relies on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger("onexgen.streams.aiokafka")
+
+_FETCH_FIELDS = ("_fetch_max_wait_ms", "_fetch_min_bytes")
+
+
+def set_fetch_limits(consumer: Any, fetch_max_wait_ms: int, fetch_min_bytes: int) -> bool:
+    """Make a built, not yet started ``AIOKafkaConsumer`` fetch with these limits; False
+    (and a warning) when this aiokafka keeps them elsewhere."""
+    if not all(hasattr(consumer, name) for name in _FETCH_FIELDS):
+        log.warning("aiokafka_internals_changed", fallback="the consumer's own fetch limits",
+                    fix="redo onexgen.streams.aiokafka_internals.set_fetch_limits")
+        return False
+    consumer._fetch_max_wait_ms = fetch_max_wait_ms  # read by start() for its Fetcher
+    consumer._fetch_min_bytes = fetch_min_bytes
+    return True
+
+
+def partitions_with_leader(producer: Any, topic: str, every: list[int]) -> list[int]:
+    """The partitions of ``topic`` that have a leader now, as ``send`` would choose among
+    (``every`` when this aiokafka does not say)."""
+    try:
+        led = producer.client.cluster.available_partitions_for_topic(topic)
+    except AttributeError:
+        return every
+    return sorted(led or ())

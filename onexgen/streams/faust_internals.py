@@ -1,0 +1,228 @@
+"""Every use of Faust's internals, in one module, each with a public-API fallback.
+
+Faust is the consumer of the request and feedback topics (the design card); three
+things it does not offer publicly pay for themselves (measured) or are needed:
+
+* **The worker consumer's fetch limits.** aiokafka keeps at most one fetch request
+  in flight per broker, and it leaves out of that request every partition whose
+  fetched records are not yet consumed. Right after a fetch that returned every busy
+  partition, then, the next request names only quiet partitions (the feedback topic,
+  idle request partitions) and the broker holds it for up to ``fetch_max_wait_ms``
+  waiting for data on them; the busy partitions cannot be fetched again until it
+  returns. Faust hard-codes 1,500 ms there (a pause of up to 1.5 s would explain the
+  0.7-0.8 s consumption stalls once seen at moderate load; read from the code). The
+  wait is a setting here (``ONEXGEN_KAFKA_FETCH_MAX_WAIT_MS``, 25 ms). Its price is
+  paid when idle: an idle worker measured 3.2% of a core and the local broker
+  5.5-5.9% at 25 ms, 1.2% and 2.2-2.3% at 1,500 ms (``python -m bench.bench_idle``).
+  Faust leaves ``fetch_min_bytes`` at 1: at 550 requests/s ``ONEXGEN_KAFKA_FETCH_MIN_BYTES``
+  (16384) cut the worker's event loop from 700 to 415 µs a request (BENCHMARKS.md,
+  session 8). Faust builds the aiokafka consumer in a private method of its consumer
+  thread; the limits are set on it through ``streams.aiokafka_internals``. Fallback:
+  when that method is gone, Faust's consumer as it is (a warning is logged).
+* **The drain loop.** Faust hands each fetched message to the conductor with
+  ``wait_first(callback(message), suspend_flow.wait())``: four tasks a message, three
+  of them cancelled again, 18 µs of the event loop a message on uvloop. The copy here
+  uses ``streams.consumer.MessageHandoff`` instead: one task a message, 4.6 µs
+  (``python -m bench event_loop``). It is used only when Faust's own loop is, byte
+  for byte, the one it copies (SHA-256 of its source, checked once at start); any
+  other Faust runs its own loop (a warning is logged), and a test fails until the
+  copy is redone.
+* **Starting the worker's runtime as an app service.** ``app.service()`` takes only
+  classes; Faust starts instances from its ``_extra_services`` list just the same,
+  after the app is fully started, and stops them first. Fallback: mode's public
+  ``add_dependency`` (started and stopped with the app).
+
+``tests/unit/streams/test_faust_internals.py`` fails, naming what to redo, when the
+installed Faust no longer has what this module relies on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar, cast
+
+import aiokafka
+import faust
+import structlog
+from faust.transport.consumer import CONSUMER_FETCHING
+from faust.transport.consumer import Consumer as FaustConsumer
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types.transports import ConsumerT
+from mode import Service, ServiceT
+
+from onexgen.streams.aiokafka_internals import set_fetch_limits
+from onexgen.streams.consumer import MessageHandoff
+
+log = structlog.get_logger("onexgen.streams.faust")
+
+DRAIN_LOOP_SHA256 = "44a2500309e83c630493f6828af50166ec8d96a0b3e4fb2bab735f704ae93417"
+"""Of faust-streaming 0.15.3's ``Consumer._drain_messages``, which ``_Consumer`` copies."""
+
+
+def drain_loop_is_the_copied_one() -> bool:
+    """Whether the installed Faust's drain loop is the one ``_Consumer`` copies."""
+    try:
+        source = inspect.getsource(FaustConsumer._drain_messages)
+    except (AttributeError, OSError, TypeError):
+        return False
+    return hashlib.sha256(source.encode()).hexdigest() == DRAIN_LOOP_SHA256
+
+
+def consumer_thread_hook_exists() -> bool:
+    """Whether Faust still builds its worker consumer in ``_create_worker_consumer``."""
+    return callable(getattr(faust_aiokafka.AIOKafkaConsumerThread,
+                            "_create_worker_consumer", None))
+
+
+class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        set_fetch_limits(consumer, transport.fetch_max_wait_ms, transport.fetch_min_bytes)
+        return consumer
+
+
+class _FetchLimitedConsumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class _Consumer(_FetchLimitedConsumer):
+    _fetch_delivered: asyncio.Event | None = None
+
+    @property
+    def fetch_delivered(self) -> asyncio.Event:
+        """Set once every message of the last fetch has been handed to the conductor
+        (cleared when the next fetch's first message is)."""
+        if self._fetch_delivered is None:
+            self._fetch_delivered = asyncio.Event()
+        return self._fetch_delivered
+
+    async def _drain_messages(self, fetcher: ServiceT) -> None:  # pragma: no cover
+        # Faust 0.15.3's loop (pinned below 0.16), with a ``MessageHandoff`` for its
+        # per-message ``wait_first``; see the module docstring.
+        callback = self.callback
+        getmany = self.getmany
+        consumer_should_stop = cast(Service, self)._stopped.is_set
+        fetcher_should_stop = cast(Service, fetcher)._stopped.is_set
+        get_read_offset = self._read_offset.__getitem__
+        set_read_offset = self._read_offset.__setitem__
+        set_flag = self.diag.set_flag
+        unset_flag = self.diag.unset_flag
+        commit_every = self._commit_every
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        handoff = MessageHandoff(self.suspend_flow, cast(Service, self)._stopped,
+                                 cast(Service, self)._crashed)
+        deliver = handoff.deliver
+        delivered = self.fetch_delivered  # ours: lets a batch close when a fetch is in
+        yield_every = 100
+        num_since_yield = 0
+        try:
+            while not (consumer_should_stop() or fetcher_should_stop()):
+                set_flag(CONSUMER_FETCHING)
+                ait = cast(AsyncIterator[tuple[Any, Any]], getmany(timeout=1.0))
+                # Faust sleeps here: getmany may otherwise loop without yielding.
+                await self.sleep(0)
+                if not self.should_stop:
+                    async for tp, message in ait:
+                        num_since_yield += 1
+                        if num_since_yield > yield_every:
+                            await asyncio.sleep(0)
+                            num_since_yield = 0
+                        offset = message.offset
+                        r_offset = get_read_offset(tp)
+                        if r_offset is None or offset >= r_offset:
+                            gap = offset - (r_offset or 0)
+                            if gap > 1 and r_offset and acks_enabled_for(message.topic):
+                                await self._add_gap(tp, r_offset + 1, offset)
+                            if commit_every is not None and self._n_acked >= commit_every:
+                                self._n_acked = 0
+                                await self.commit()
+                            if delivered.is_set():
+                                delivered.clear()
+                            await deliver(callback, message)
+                            set_read_offset(tp, offset)
+                        else:
+                            self.log.dev("DROPPED MESSAGE ROFF %r: k=%r v=%r",
+                                         offset, message.key, message.value)
+                    delivered.set()
+                    unset_flag(CONSUMER_FETCHING)
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
+                self.log.info("Broker stopped consumer, shutting down...")
+                return
+            raise
+        except asyncio.CancelledError:
+            if self.transport.app.should_stop:
+                self.log.info("Consumer shutting down for user cancel.")
+                return
+            raise
+        except Exception as exc:
+            self.log.exception("Drain messages raised: %r", exc)
+            raise
+        finally:
+            unset_flag(CONSUMER_FETCHING)
+            handoff.close()
+
+
+class BoundedFetchTransport(faust_aiokafka.Transport):
+    """The aiokafka transport whose worker consumer waits ``fetch_max_wait_ms`` at most,
+    for ``fetch_min_bytes`` at least, and drains with ``MessageHandoff``."""
+
+    Consumer: ClassVar[type[ConsumerT]] = _Consumer
+    fetch_max_wait_ms = 1500  # Faust's own values until ``use_fetch_limits`` sets them
+    fetch_min_bytes = 1
+
+
+class _FaustLoopTransport(BoundedFetchTransport):
+    """The fallback when Faust's drain loop is not the copied one: Faust's own loop."""
+
+    Consumer = _FetchLimitedConsumer
+
+
+def use_fetch_limits(app: faust.App, fetch_max_wait_ms: int, fetch_min_bytes: int) -> None:
+    """Make ``app``'s worker consumer wait at most ``fetch_max_wait_ms`` per fetch, for
+    ``fetch_min_bytes`` of records at least (whichever comes first).
+
+    Call before anything touches ``app.transport`` (agents, topics): Faust
+    builds the transport once, lazily. With a Faust this module does not fit (see
+    the module docstring), Faust's own consumer, loop or both, with a warning.
+    """
+    if not consumer_thread_hook_exists():
+        log.warning("faust_internals_changed", fallback="faust's own consumer",
+                    fix="redo onexgen.streams.faust_internals for this Faust version")
+        return
+    kind = BoundedFetchTransport
+    if not drain_loop_is_the_copied_one():
+        log.warning("faust_internals_changed", fallback="faust's own drain loop",
+                    fix="port Faust's Consumer._drain_messages into "
+                    "onexgen.streams.faust_internals._Consumer, then update its hash")
+        kind = _FaustLoopTransport
+    transport = kind(app.conf.broker_consumer, app)
+    transport.fetch_max_wait_ms = fetch_max_wait_ms
+    transport.fetch_min_bytes = fetch_min_bytes
+    app.transport = transport
+
+
+def fetch_delivered(app: faust.App) -> asyncio.Event | None:
+    """The event our drain loop sets once a fetch's messages are all delivered (None when
+    Faust's own loop runs: then a batch closes on ``IDLE_LINGER_S`` instead)."""
+    event = getattr(app.consumer, "fetch_delivered", None)
+    return event if isinstance(event, asyncio.Event) else None
+
+
+def add_service(app: faust.App, service: ServiceT) -> None:
+    """Start ``service`` (an instance) once ``app`` is fully started; stop it first.
+
+    Falls back to mode's public ``add_dependency`` (started and stopped with the app)
+    when Faust's ``_extra_services`` list is gone.
+    """
+    extra = getattr(app, "_extra_services", None)
+    if isinstance(extra, list):
+        extra.append(service)  # Faust's on_init_extra_service takes instances too
+    else:
+        log.warning("faust_internals_changed", fallback="app.add_dependency",
+                    fix="redo onexgen.streams.faust_internals.add_service")
+        app.add_dependency(service)

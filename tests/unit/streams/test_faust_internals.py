@@ -1,0 +1,114 @@
+"""What ``streams.faust_internals`` relies on in the installed Faust, and its fallbacks.
+
+The first three tests fail loudly when Faust changes under us: each names what
+to redo. The others show that a changed Faust still runs (on its own code).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+import pytest
+from faust.transport.consumer import Consumer as FaustConsumer
+
+from onexgen.streams import faust_internals
+from onexgen.streams.faust_internals import (
+    BoundedFetchTransport,
+    add_service,
+    consumer_thread_hook_exists,
+    drain_loop_is_the_copied_one,
+    fetch_delivered,
+    use_fetch_limits,
+)
+
+
+def _app() -> faust.App:
+    return faust.App("onexgen-test-internals", broker="kafka://127.0.0.1:1")
+
+
+def test_the_installed_faust_drain_loop_is_the_one_we_copy() -> None:
+    assert drain_loop_is_the_copied_one(), (
+        "faust's Consumer._drain_messages changed: port the change into "
+        "onexgen.streams.faust_internals._Consumer._drain_messages, then update "
+        "DRAIN_LOOP_SHA256 (until then the worker runs Faust's own loop)")
+
+
+def test_the_installed_faust_builds_its_worker_consumer_in_the_hooked_method() -> None:
+    assert consumer_thread_hook_exists(), (
+        "faust's AIOKafkaConsumerThread._create_worker_consumer is gone: find where Faust "
+        "builds its aiokafka consumer and redo _ConsumerThread (until then the worker "
+        "fetches with Faust's limits)")
+
+
+def test_the_installed_faust_starts_service_instances_from_its_extra_services() -> None:
+    app = _app()
+    service = faust.Service()
+    assert isinstance(getattr(app, "_extra_services", None), list), (
+        "faust.App._extra_services is gone: redo faust_internals.add_service")
+    assert app._prepare_subservice(service) is service, (
+        "faust no longer starts instances from _extra_services: redo add_service")
+
+
+def test_use_fetch_limits_installs_the_copied_loop_and_the_limits() -> None:
+    app = _app()
+    use_fetch_limits(app, 25, 16384)
+    transport = app.transport
+    assert type(transport) is BoundedFetchTransport
+    assert (transport.fetch_max_wait_ms, transport.fetch_min_bytes) == (25, 16384)
+    consumer: Any = transport.Consumer
+    assert consumer._drain_messages is not FaustConsumer._drain_messages
+
+
+def test_use_fetch_limits_with_a_changed_drain_loop_runs_faust_own_loop(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(faust_internals, "DRAIN_LOOP_SHA256", "0" * 64)
+    app = _app()
+    use_fetch_limits(app, 25, 16384)
+    transport = app.transport
+    assert isinstance(transport, BoundedFetchTransport)
+    assert transport.fetch_max_wait_ms == 25
+    consumer: Any = transport.Consumer
+    assert consumer._drain_messages is FaustConsumer._drain_messages
+
+
+def test_use_fetch_limits_without_the_consumer_hook_leaves_faust_transport(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(faust_internals, "consumer_thread_hook_exists", lambda: False)
+    app = _app()
+    use_fetch_limits(app, 25, 16384)
+    assert not isinstance(app.transport, BoundedFetchTransport)
+
+
+def test_add_service_appends_the_instance_to_faust_extra_services() -> None:
+    app = _app()
+    service = faust.Service()
+    add_service(app, service)
+    extra: list[Any] = app._extra_services  # instances, though typed as classes
+    assert extra[-1] is service
+
+
+def test_add_service_without_extra_services_falls_back_to_add_dependency() -> None:
+    class Bare:
+        def __init__(self) -> None:
+            self.dependencies: list[Any] = []
+
+        def add_dependency(self, service: Any) -> Any:
+            self.dependencies.append(service)
+            return service
+
+    bare, service = Bare(), faust.Service()
+    add_service(bare, service)  # type: ignore[arg-type]  # an app without the private list
+    assert bare.dependencies == [service]
+
+
+def test_fetch_delivered_is_our_drain_loop_event_and_none_on_faust_own_loop() -> None:
+    event = asyncio.Event()
+    ours = SimpleNamespace(consumer=SimpleNamespace(fetch_delivered=event))
+    assert fetch_delivered(ours) is event  # type: ignore[arg-type]  # an app's consumer
+    theirs = SimpleNamespace(consumer=object())
+    assert fetch_delivered(theirs) is None  # type: ignore[arg-type]
+    assert hasattr(BoundedFetchTransport.Consumer, "fetch_delivered")
+    assert not hasattr(faust_internals._FaustLoopTransport.Consumer, "fetch_delivered")
