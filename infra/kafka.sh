@@ -4,13 +4,14 @@
 #   infra/kafka.sh stop    stop the broker (state is kept; `clean` removes it)
 #   infra/kafka.sh status  print the bootstrap address if running
 #   infra/kafka.sh clean   stop and delete all broker state
-# ONEXGEN_STACK=secure: SASL_SSL + SCRAM-SHA-512 only, ACLs enforced (infra/secure/README.md);
+# ONEXGEN_STACK=secure: SASL_SSL + SCRAM-SHA-512 only, ACLs enforced (docs/operations.md);
 # `start` then also writes $K/client.env (what a client needs) and makes the users' ACLs.
 source "$(dirname "$0")/common.sh"
 K="$LOCAL/kafka"
 SECURE=$([ "${ONEXGEN_STACK:-plain}" = secure ] && echo 1 || true)
-# ONEXGEN_KAFKA_LIBS lets a second broker (fault tests) reuse jars already fetched.
-LIBS="${ONEXGEN_KAFKA_LIBS:-$K/libs}"
+# ONEXGEN_KAFKA_LIBS lets a second broker (fault tests) reuse jars already fetched; a stack
+# under another ONEXGEN_LOCAL_DIR (the secured tests' one) uses the checkout's by default.
+LIBS="${ONEXGEN_KAFKA_LIBS:-$ROOT/.local/kafka/libs}"
 mkdir -p "$K"
 
 fetch_jars() {
@@ -101,8 +102,8 @@ acl_tool() {  # acl_tool ARGS...: infra/secure/Acls.java, compiled once
 
 worker_acls() {  # worker_acls PRINCIPAL PREFIX APP_ID: what docs/operations.md lists
   acl_tool add "$K/admin.properties" "User:$1" \
-    "topic:$2.requests:READ,DESCRIBE" "topic:$2.feedback:READ,DESCRIBE" \
-    "topic:$2.results:WRITE,DESCRIBE" "topic:$2.dlq:WRITE,DESCRIBE" "topic:$2.alerts:WRITE,DESCRIBE" \
+    "topic:$2.requests:READ,DESCRIBE" "topic:$2.feedback:READ,WRITE,DESCRIBE" \
+    "topic:$2.results:WRITE,DESCRIBE" "topic:$2.dlq:WRITE,DESCRIBE" "topic:$2.alerts:READ,WRITE,DESCRIBE" \
     "topic:$3-__assignor-__leader:READ,WRITE,DESCRIBE,CREATE" \
     "group:$3:READ,DESCRIBE" "cluster:kafka-cluster:CREATE"
 }
@@ -110,16 +111,16 @@ worker_acls() {  # worker_acls PRINCIPAL PREFIX APP_ID: what docs/operations.md 
 write_client_env() {
   local port; port=$(cat "$K/port")
   (umask 077; cat >"$K/client.env" <<ENV
-ONEXGEN_KAFKA_BOOTSTRAP=127.0.0.1:$port
-ONEXGEN_KAFKA_SECURITY_PROTOCOL=SASL_SSL
-ONEXGEN_KAFKA_SASL_MECHANISM=SCRAM-SHA-512
-ONEXGEN_KAFKA_SASL_USERNAME=admin
-ONEXGEN_KAFKA_SASL_PASSWORD=$(pass admin)
-ONEXGEN_KAFKA_SSL_CAFILE=$LOCAL/certs/ca.crt
-ONEXGEN_STACK_KAFKA_WORKER_USERNAME=worker
-ONEXGEN_STACK_KAFKA_WORKER_PASSWORD=$(pass worker)
-ONEXGEN_STACK_KAFKA_NOACL_PASSWORD=$(pass noacl)
-ONEXGEN_STACK_CERTS=$LOCAL/certs
+ONEXGEN_KAFKA_BOOTSTRAP='127.0.0.1:$port'
+ONEXGEN_KAFKA_SECURITY_PROTOCOL='SASL_SSL'
+ONEXGEN_KAFKA_SASL_MECHANISM='SCRAM-SHA-512'
+ONEXGEN_KAFKA_SASL_USERNAME='admin'
+ONEXGEN_KAFKA_SASL_PASSWORD='$(pass admin)'
+ONEXGEN_KAFKA_SSL_CAFILE='$LOCAL/certs/ca.crt'
+ONEXGEN_STACK_KAFKA_WORKER_USERNAME='worker'
+ONEXGEN_STACK_KAFKA_WORKER_PASSWORD='$(pass worker)'
+ONEXGEN_STACK_KAFKA_NOACL_PASSWORD='$(pass noacl)'
+ONEXGEN_STACK_CERTS='$LOCAL/certs'
 ENV
   )
 }

@@ -2,6 +2,7 @@
 # Brings the local Kafka + Postgres stack up or down and records the addresses.
 #   infra/stack.sh up     start what is not provided externally; write .local/stack.env
 #   infra/stack.sh down   stop what `up` started
+# stack.env's values are single-quoted (a DSN's query string has '&'), for `source`.
 # When ONEXGEN_KAFKA_BOOTSTRAP / ONEXGEN_DATABASE_URL are already set, those external
 # services are used and nothing local is started for them.
 # ONEXGEN_STACK=secure (`make stack-up STACK=secure`): Kafka with SASL_SSL + SCRAM-SHA-512
@@ -31,12 +32,12 @@ up() {
     [ -f "$LOCAL/started-kafka" ] || die "STACK=secure starts its own Kafka: unset ONEXGEN_KAFKA_BOOTSTRAP"
     [ -f "$LOCAL/started-postgres" ] || die "STACK=secure starts its own Postgres: unset ONEXGEN_DATABASE_URL"
     { cat "$LOCAL/kafka/client.env"
-      printf 'ONEXGEN_DATABASE_URL=%s\n' "$db"
-      printf 'ONEXGEN_STACK_DATABASE_WORKER_URL=%s\n' "$("$ROOT/infra/postgres.sh" worker-url)"
-      printf 'ONEXGEN_STACK=secure\n'
+      printf "ONEXGEN_DATABASE_URL='%s'\n" "$db"
+      printf "ONEXGEN_STACK_DATABASE_WORKER_URL='%s'\n" "$("$ROOT/infra/postgres.sh" worker-url)"
+      printf "ONEXGEN_STACK='secure'\n"
     } >"$ENV_FILE"
   else
-    printf 'ONEXGEN_KAFKA_BOOTSTRAP=%s\nONEXGEN_DATABASE_URL=%s\n' "$kafka" "$db" >"$ENV_FILE"
+    printf "ONEXGEN_KAFKA_BOOTSTRAP='%s'\nONEXGEN_DATABASE_URL='%s'\n" "$kafka" "$db" >"$ENV_FILE"
   fi
   say "stack up; addresses in ${ENV_FILE#"$ROOT"/}"
 }

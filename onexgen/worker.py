@@ -19,14 +19,17 @@ from onexgen.observability.logging import configure_logging_from_settings
 from onexgen.settings import Settings
 from onexgen.storage.migrate import migrate
 from onexgen.streams.app import create_app
+from onexgen.streams.acl_check import check_worker_acls
 from onexgen.streams.topics import ensure_topics
 
 log = structlog.get_logger("onexgen.worker")
 
 
 async def prepare(settings: Settings) -> None:
-    """Topics and migrations, both safe to run on every start and from several workers."""
+    """Topics, the principal's ACLs and migrations; safe on every start and from several
+    workers. A missing right stops the start here, with the ACL named."""
     created = await ensure_topics(settings)
+    await check_worker_acls(settings)
     applied = await migrate(settings.database_url.get_secret_value())
     log.info("prepared", topics_created=created, migrations_applied=applied)
 

@@ -131,8 +131,9 @@ async def scratch_database(server_url: str, prefix: str = "scratch") -> AsyncIte
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
+    base, sep, query = server_url.partition("?")  # keeps sslmode= and the like
     try:
-        yield f"{server_url.rpartition('/')[0]}/{name}"
+        yield f"{base.rpartition('/')[0]}/{name}{sep}{query}"
     finally:
         admin = await asyncpg.connect(server_url)
         try:
