@@ -18,8 +18,8 @@ from onexgen.agents.runtime import WorkerRuntime
 from onexgen.observability.logging import configure_logging_from_settings
 from onexgen.settings import Settings
 from onexgen.storage.migrate import migrate
-from onexgen.streams.app import create_app
 from onexgen.streams.acl_check import check_worker_acls
+from onexgen.streams.app import create_app
 from onexgen.streams.topics import ensure_topics
 
 log = structlog.get_logger("onexgen.worker")

@@ -28,7 +28,7 @@ _UNKNOWN = -(2**31)  # the broker did not compute them (it has no authorizer)
 _TOPIC_AUTHORIZATION_FAILED, _GROUP_AUTHORIZATION_FAILED = 29, 30
 
 
-class _MetadataResponse_v8(Response):
+class _MetadataResponse_v8(Response):  # type: ignore[misc]  # aiokafka is untyped
     API_KEY = 3
     API_VERSION = 8
     SCHEMA = Schema(
@@ -47,7 +47,7 @@ class _MetadataResponse_v8(Response):
     )
 
 
-class _MetadataRequest_v8(RequestStruct):
+class _MetadataRequest_v8(RequestStruct):  # type: ignore[misc]  # aiokafka is untyped
     API_KEY = 3
     API_VERSION = 8
     RESPONSE_TYPE = _MetadataResponse_v8
@@ -56,7 +56,7 @@ class _MetadataRequest_v8(RequestStruct):
                     ("include_topic_authorized_operations", Boolean))
 
 
-class _DescribeGroupsRequest_v3(RequestStruct):
+class _DescribeGroupsRequest_v3(RequestStruct):  # type: ignore[misc]  # aiokafka is untyped
     # aiokafka's own v3 request parses the answer as v2, without authorized_operations.
     API_KEY = 15
     API_VERSION = 3
@@ -65,7 +65,7 @@ class _DescribeGroupsRequest_v3(RequestStruct):
                     ("include_authorized_operations", Boolean))
 
 
-class _TopicRights(Request[_MetadataRequest_v8]):
+class _TopicRights(Request[_MetadataRequest_v8]):  # type: ignore[misc]  # aiokafka is untyped
     API_KEY = 3
 
     def __init__(self, topics: list[str]) -> None:
@@ -75,7 +75,7 @@ class _TopicRights(Request[_MetadataRequest_v8]):
         return request_struct_class(self._topics, False, False, True)
 
 
-class _GroupRights(Request[_DescribeGroupsRequest_v3]):
+class _GroupRights(Request[_DescribeGroupsRequest_v3]):  # type: ignore[misc]  # untyped base
     API_KEY = 15
 
     def __init__(self, group: str) -> None:
@@ -131,8 +131,9 @@ async def check_worker_acls(settings: Settings) -> None:
         response: Any = await client.send(node, _TopicRights(list(needs)))
         for error, topic, _, _, granted in response.topics:
             if error == _TOPIC_AUTHORIZATION_FAILED:
+                wanted = ", ".join(_NAMES[o] for o in needs[topic])
                 raise KafkaAccessError(f"user {user!r} lacks the DESCRIBE ACL on topic "
-                                       f"{topic} (and {', '.join(_NAMES[o] for o in needs[topic])}): {fix}")
+                                       f"{topic} (and {wanted}): {fix}")
             if granted == _UNKNOWN:
                 return
             missing = _missing(granted, needs.get(topic, ()))

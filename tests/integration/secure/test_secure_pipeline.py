@@ -86,8 +86,11 @@ async def test_least_privilege_worker_on_secured_stack_runs_whole_pipeline(
             until=lambda rs: sum(header(r, "correlation-id") == f"{tag}-bad".encode()
                                  for r in rs) >= 2)
         assert sorted(r.value for r in letters) == sorted(bad)
-        assert await _eventually_sql(admin_url, "SELECT count(*) FROM mixin_feedback_events",
-                                     1) == 1
+        # The user's event, consumed; and the worker's own automated ones, which it
+        # published to the feedback topic (its WRITE there) and consumed back.
+        events = "SELECT count(*) FROM mixin_feedback_events WHERE source = "
+        assert await _eventually_sql(admin_url, events + "'user'", 1) == 1
+        assert await _eventually_sql(admin_url, events + "'automated'", 1) >= 1
 
         # No plaintext anywhere: every session of the worker's role is TLS ...
         conn = await asyncpg.connect(admin_url)
