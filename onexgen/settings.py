@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     # --- Worker web server (/metrics, /health) -----------------------------------
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=0, le=65535)
+    web_config_file: Path | None = Field(
+        None, description="TLS and basic auth for every endpoint: an exporter-toolkit web "
+        "config file (tls_server_config, basic_auth_users with bcrypt hashes), the format "
+        "Prometheus reads; unset: plain HTTP without auth (keep web_host on loopback then)")
 
     # --- Logging ---------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
