@@ -201,9 +201,6 @@ class Settings(BaseSettings):
                 raise ValueError(f"{', '.join(stray)} set, but ONEXGEN_KAFKA_SECURITY_PROTOCOL="
                                  f"{protocol} does not use TLS: set it to SASL_SSL or SSL "
                                  "(or unset them)")
-        for name, path in tls.items():
-            if path is not None and not path.is_file():
-                raise ValueError(f"{name}={path} is not a readable file")
         return self
 
     @cached_property
@@ -225,6 +222,12 @@ class Settings(BaseSettings):
     def ssl_context(self) -> Any:
         """Verifies the broker's certificate and host name; the system CAs when no CA file."""
         from aiokafka.helpers import create_ssl_context
+
+        for name, path in (("CAFILE", self.kafka_ssl_cafile), ("CERTFILE", self.kafka_ssl_certfile),
+                           ("KEYFILE", self.kafka_ssl_keyfile)):
+            if path is not None and not path.is_file():
+                raise FileNotFoundError(f"ONEXGEN_KAFKA_SSL_{name}={path} is not a readable "
+                                        "file: fix the path")
 
         return create_ssl_context(
             cafile=str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None,

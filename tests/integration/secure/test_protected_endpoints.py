@@ -17,8 +17,9 @@ from pathlib import Path
 
 import bcrypt
 import pytest
+import yaml
 
-from tests.harness import WorkerProcess, free_port
+from tests.harness import ROOT, WorkerProcess, free_port
 from tests.integration.secure.conftest import SecureStack
 
 pytestmark = pytest.mark.integration
@@ -102,16 +103,16 @@ def test_prometheus_scrapes_worker_through_tls_and_basic_auth(
     worker, password = protected_worker
     (tmp_path / "password").write_text(password)
     port = free_port()
+    # The example config's own scrape job, pointed at this worker, its CA and password.
+    example = yaml.safe_load((ROOT / "infra" / "prometheus" / "prometheus.yml").read_text())
+    job = example["scrape_configs"][0]
+    assert job["scheme"] == "https" and job["basic_auth"]["username"] == "prometheus"
+    job["tls_config"]["ca_file"] = str(secure_stack.certs / "ca.crt")
+    job["basic_auth"]["password_file"] = str(tmp_path / "password")
+    job["static_configs"] = [{"targets": [f"127.0.0.1:{worker.port}"]}]
+    job["scrape_interval"], job["scrape_timeout"] = "1s", "900ms"
     config = tmp_path / "prometheus.yml"
-    config.write_text(f"""
-global: {{scrape_interval: 1s, scrape_timeout: 900ms}}
-scrape_configs:
-  - job_name: onexgen-worker
-    scheme: https
-    tls_config: {{ca_file: {secure_stack.certs / 'ca.crt'}}}
-    basic_auth: {{username: prometheus, password_file: {tmp_path / 'password'}}}
-    static_configs: [{{targets: ["127.0.0.1:{worker.port}"]}}]
-""")
+    config.write_text(yaml.safe_dump({"scrape_configs": [job]}))
     with (tmp_path / "log").open("wb") as log:
         proc = subprocess.Popen([binary, f"--config.file={config}",
                                  f"--storage.tsdb.path={tmp_path / 'data'}",
