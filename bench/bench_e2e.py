@@ -32,6 +32,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -75,9 +76,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def offer(bootstrap: str, topic: str, tag: str, start: int, n: int,
-                rate: float | None) -> dict[bytes, float]:
-    """Produce ``n`` requests (paced at ``rate``/s when given); returns key -> send time."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+                rate: float | None, security: dict[str, Any] | None = None
+                ) -> dict[bytes, float]:
+    """Produce ``n`` requests (paced at ``rate``/s when given); returns key -> send time.
+
+    ``security``: ``Settings.kafka_client_kwargs()`` for a secured broker."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all",
+                                **(security or {}))
     await producer.start()
     sent: dict[bytes, float] = {}
     t0 = time.perf_counter()
@@ -99,12 +104,13 @@ async def offer(bootstrap: str, topic: str, tag: str, start: int, n: int,
 
 
 async def pipeline_phase(bootstrap: str, topics: TopicNames, tag: str, start: int, n: int,
-                         rate: float | None) -> tuple[float, list[float]]:
+                         rate: float | None, security: dict[str, Any] | None = None
+                         ) -> tuple[float, list[float]]:
     """Throughput (requests/s) and per-request latencies (ms) through the worker."""
-    watcher = ResultWatcher(bootstrap, topics.results)
+    watcher = ResultWatcher(bootstrap, topics.results, security=security)
     await watcher.start()
     try:
-        sent = await offer(bootstrap, topics.requests, tag, start, n, rate)
+        sent = await offer(bootstrap, topics.requests, tag, start, n, rate, security)
         await watcher.expect(n, timeout_s=max(120.0, n / 50))
     finally:
         await watcher.stop()
@@ -350,7 +356,14 @@ def worker_budget(worker_pid: int) -> CpuBudget:
 
 
 def run() -> Report:
-    return asyncio.run(run_async())
+    report = asyncio.run(run_async())
+    # The cost of TLS + SCRAM-SHA-512 + ACLs: the same pipeline on a secured stack beside
+    # the plaintext one, rounds alternating (bench.bench_secure).
+    from bench.bench_secure import run as run_secure
+
+    for row in run_secure().rows:
+        report.rows.append(row)
+    return report
 
 
 if __name__ == "__main__":
