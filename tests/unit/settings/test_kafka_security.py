@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from onexgen.settings import Settings, _unquote
 
-SASL = {"kafka_sasl_mechanism": "SCRAM-SHA-512", "kafka_sasl_username": "u",
+SASL: dict[str, Any] = {"kafka_sasl_mechanism": "SCRAM-SHA-512", "kafka_sasl_username": "u",
         "kafka_sasl_password": "p"}
 
 
@@ -23,7 +24,7 @@ def test_sasl_credentials_with_non_sasl_protocol_are_refused(protocol: str) -> N
 
 @pytest.mark.parametrize("protocol", ["PLAINTEXT", "SASL_PLAINTEXT"])
 def test_ca_file_with_non_tls_protocol_is_refused(protocol: str, tmp_path: Path) -> None:
-    extra = SASL if protocol.startswith("SASL") else {}
+    extra: dict[str, Any] = SASL if protocol.startswith("SASL") else {}
     with pytest.raises(ValidationError, match="ONEXGEN_KAFKA_SSL_CAFILE set, but"):
         Settings(kafka_security_protocol=protocol, kafka_ssl_cafile=tmp_path / "ca.crt",
                  **extra)
