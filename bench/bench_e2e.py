@@ -66,6 +66,12 @@ def request_bytes(tag: str, i: int) -> bytes:
     })
 
 
+def env_security() -> dict[str, Any]:
+    """The ``ONEXGEN_KAFKA_*`` security settings of this process, for raw aiokafka clients
+    (clients built from ``Settings`` read them themselves)."""
+    return Settings().kafka_client_kwargs()
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -82,7 +88,7 @@ async def offer(bootstrap: str, topic: str, tag: str, start: int, n: int,
 
     ``security``: ``Settings.kafka_client_kwargs()`` for a secured broker."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all",
-                                **(security or {}))
+                                **(env_security() if security is None else security))
     await producer.start()
     sent: dict[bytes, float] = {}
     t0 = time.perf_counter()
@@ -107,7 +113,8 @@ async def pipeline_phase(bootstrap: str, topics: TopicNames, tag: str, start: in
                          rate: float | None, security: dict[str, Any] | None = None
                          ) -> tuple[float, list[float]]:
     """Throughput (requests/s) and per-request latencies (ms) through the worker."""
-    watcher = ResultWatcher(bootstrap, topics.results, security=security)
+    watcher = ResultWatcher(bootstrap, topics.results,
+                            security=env_security() if security is None else security)
     await watcher.start()
     try:
         sent = await offer(bootstrap, topics.requests, tag, start, n, rate, security)
@@ -128,9 +135,10 @@ async def relay(bootstrap: str, source: str, sink: str, n: int,
     """
     consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap,
                                 group_id=f"relay-{uuid.uuid4().hex[:8]}",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+                                auto_offset_reset="earliest", enable_auto_commit=False,
+                                **env_security())
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0 if one_at_a_time else 5,
-                                acks="all")
+                                acks="all", **env_security())
     await consumer.start()
     await producer.start()
     done = 0
