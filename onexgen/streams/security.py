@@ -94,3 +94,15 @@ async def raise_access_error(settings: Settings, exc: BaseException) -> None:
     found = await diagnose(settings)
     if found is not None:
         raise found from exc
+
+
+async def start_client(settings: Settings, client: Any) -> None:
+    """``await client.start()`` for an aiokafka client; a refused start leaves as the
+    ``KafkaAccessError`` that names the setting, when ``diagnose`` finds one."""
+    try:
+        await client.start()
+    except KafkaError as exc:
+        with contextlib.suppress(KafkaError, OSError):
+            await client.stop()
+        await raise_access_error(settings, exc)
+        raise

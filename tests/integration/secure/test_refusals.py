@@ -17,17 +17,19 @@ pytestmark = pytest.mark.integration
 
 def _run(env: dict[str, str], cwd: Path, *args: str, timeout_s: float = 120) -> tuple[int, str]:
     """``onexgen ARGS`` with only ``env`` (no stack.env fallback); exit code, last line."""
-    done = subprocess.run([sys.executable, "-m", "onexgen", *args], cwd=cwd,
+    done = subprocess.run([sys.executable, "-m", "onexgen", *args], cwd=cwd, input="",
                           env={"PATH": "/usr/bin:/bin", "ONEXGEN_ROOT": str(cwd), **env},
                           capture_output=True, text=True, timeout=timeout_s, check=False)
     lines = [line for line in done.stderr.splitlines() if line.startswith("onexgen: ")]
     return done.returncode, lines[-1] if lines else done.stderr[-2000:]
 
 
-def test_topics_with_wrong_password_fails_naming_password_setting(
-        secure_stack: SecureStack, tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [("topics",), ("tail", "results", "--timeout", "1"),
+                                     ("submit", "--no-progress", "-")])
+def test_cli_with_wrong_password_fails_naming_password_setting(
+        secure_stack: SecureStack, tmp_path: Path, command: tuple[str, ...]) -> None:
     env = {**secure_stack.kafka_env("admin"), "ONEXGEN_KAFKA_SASL_PASSWORD": "not-it"}
-    code, line = _run(env, tmp_path, "topics")
+    code, line = _run(env, tmp_path, *command)
     assert code != 0
     assert "login refused for user 'admin'" in line and "ONEXGEN_KAFKA_SASL_PASSWORD" in line
     assert "not-it" not in line
