@@ -21,7 +21,8 @@ import pytest
 from onexgen.settings import Settings
 from tests.harness import ROOT, scratch_database
 
-LOCAL = ROOT / ".local" / "secure"
+LOCAL = Path(os.environ.get("ONEXGEN_LOCAL_DIR") or ROOT / ".local") / "secure"
+"""Beside the plaintext stack's state (``ONEXGEN_LOCAL_DIR`` moves both)."""
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ import pytest
 
 from onexgen.models.wire import GenerationResult, ResultStatus
 from onexgen.settings import TopicNames
-from tests.harness import ROOT, WorkerProcess
+from tests.harness import WorkerProcess
 from tests.harness.kafka import collect, header, produce
-from tests.integration.secure.conftest import SecureStack
+from tests.integration.secure.conftest import LOCAL, SecureStack
 from tests.integration.test_pipeline_e2e import make_request
 
 pytestmark = pytest.mark.integration
@@ -102,7 +102,7 @@ async def test_least_privilege_worker_on_secured_stack_runs_whole_pipeline(
             await conn.close()
         assert rows and all(r["ssl"] for r in rows)
         # ... and the broker offers no listener but SASL_SSL (and the TLS controller).
-        server = (ROOT / ".local" / "secure" / "kafka" / "server.properties").read_text()
+        server = (LOCAL / "kafka" / "server.properties").read_text()
         protocol_map = next(line for line in server.splitlines()
                             if line.startswith("listener.security.protocol.map="))
         assert protocol_map.split("=", 1)[1] == "SASL_SSL:SASL_SSL,CONTROLLER:SSL"
