@@ -8,6 +8,7 @@ ifeq ($(origin PY),undefined)
 PY := $(shell /usr/bin/python3.11 -c 'import ensurepip, venv' >/dev/null 2>&1 \
 	&& echo /usr/bin/python3.11 || echo python3)
 endif
+STACK ?= plain
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(subst /,_,$(PY))
@@ -33,11 +34,11 @@ install: $(STAMP) ## create the venv and install onexgen with its dev tools
 system-deps: ## install chromium and promtool (Debian packages) if missing; needs root
 	@infra/system-deps.sh
 
-stack-up: ## start local Kafka + Postgres in the background (addresses in .local/stack.env)
-	@infra/stack.sh up
+stack-up: ## start local Kafka + Postgres in the background (addresses in .local/stack.env); STACK=secure: TLS, SCRAM, ACLs
+	@ONEXGEN_STACK=$(STACK) infra/stack.sh up
 
 stack-down: ## stop what stack-up started
-	@infra/stack.sh down
+	@ONEXGEN_STACK=$(STACK) infra/stack.sh down
 
 run: $(STAMP) ## start the stack and a worker in the foreground; Ctrl-C stops everything
 	@infra/run.sh

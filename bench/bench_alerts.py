@@ -109,7 +109,8 @@ async def bench_breach_to_topic(report: Report, bootstrap: str) -> None:
     publisher = Publisher(settings)
     await publisher.start()
     consumer = AIOKafkaConsumer(settings.topics.alerts, bootstrap_servers=bootstrap,
-                                group_id=f"{prefix}-c", auto_offset_reset="earliest")
+                                group_id=f"{prefix}-c", auto_offset_reset="earliest",
+                                **settings.kafka_client_kwargs())
     await consumer.start()
     beyond: list[float] = []
     try:
@@ -187,7 +188,8 @@ async def bench_alert_to_webhook(report: Report, bootstrap: str) -> None:
     stop = asyncio.Event()
     ticker = asyncio.create_task(service.run(stop))
     consumer = AIOKafkaConsumer(settings.topics.alerts, bootstrap_servers=bootstrap,
-                                group_id=f"{prefix}-am", auto_offset_reset="latest")
+                                group_id=f"{prefix}-am", auto_offset_reset="latest",
+                                **settings.kafka_client_kwargs())
     await consumer.start()
     await consumer.seek_to_end()
 

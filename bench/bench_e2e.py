@@ -43,6 +43,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -78,6 +79,12 @@ def request_bytes(tag: str, i: int) -> bytes:
     })
 
 
+def env_security() -> dict[str, Any]:
+    """The ``ONEXGEN_KAFKA_*`` security settings of this process, for raw aiokafka clients
+    (clients built from ``Settings`` read them themselves)."""
+    return Settings().kafka_client_kwargs()
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -88,9 +95,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def offer(bootstrap: str, topic: str, tag: str, start: int, n: int,
-                rate: float | None) -> dict[bytes, float]:
-    """Produce ``n`` requests (paced at ``rate``/s when given); returns key -> send time."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+                rate: float | None, security: dict[str, Any] | None = None
+                ) -> dict[bytes, float]:
+    """Produce ``n`` requests (paced at ``rate``/s when given); returns key -> send time.
+
+    ``security``: ``Settings.kafka_client_kwargs()`` for a secured broker."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all",
+                                **(env_security() if security is None else security))
     await producer.start()
     sent: dict[bytes, float] = {}
     t0 = time.perf_counter()
@@ -112,12 +123,14 @@ async def offer(bootstrap: str, topic: str, tag: str, start: int, n: int,
 
 
 async def pipeline_phase(bootstrap: str, topics: TopicNames, tag: str, start: int, n: int,
-                         rate: float | None) -> tuple[float, list[float]]:
+                         rate: float | None, security: dict[str, Any] | None = None
+                         ) -> tuple[float, list[float]]:
     """Throughput (requests/s) and per-request latencies (ms) through the worker."""
-    watcher = ResultWatcher(bootstrap, topics.results)
+    watcher = ResultWatcher(bootstrap, topics.results,
+                            security=env_security() if security is None else security)
     await watcher.start()
     try:
-        sent = await offer(bootstrap, topics.requests, tag, start, n, rate)
+        sent = await offer(bootstrap, topics.requests, tag, start, n, rate, security)
         await watcher.expect(n, timeout_s=max(120.0, n / 50))
     finally:
         await watcher.stop()
@@ -138,9 +151,10 @@ async def relay(bootstrap: str, source: str, sink: str, n: int,
     consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap,
                                 group_id=f"relay-{uuid.uuid4().hex[:8]}",
                                 auto_offset_reset="earliest", enable_auto_commit=False,
-                                session_timeout_ms=45_000, max_poll_interval_ms=300_000)
+                                session_timeout_ms=45_000, max_poll_interval_ms=300_000,
+                                **env_security())
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0 if one_at_a_time else 5,
-                                acks="all")
+                                acks="all", **env_security())
     await consumer.start()
     await producer.start()
     done = 0
@@ -439,7 +453,14 @@ def worker_budget(worker_pid: int) -> CpuBudget:
 
 
 def run() -> Report:
-    return asyncio.run(run_async())
+    report = asyncio.run(run_async())
+    # The cost of TLS + SCRAM-SHA-512 + ACLs: the same pipeline on a secured stack beside
+    # the plaintext one, rounds alternating (bench.bench_secure).
+    from bench.bench_secure import run as run_secure
+
+    for row in run_secure().rows:
+        report.rows.append(row)
+    return report
 
 
 if __name__ == "__main__":

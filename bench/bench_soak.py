@@ -21,7 +21,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
-from bench.bench_e2e import request_bytes
+from bench.bench_e2e import env_security, request_bytes
 from bench.cpu_budget import children_of
 from bench.report import Report
 from onexgen.settings import TopicNames
@@ -37,7 +37,7 @@ def rss_mb(pid: int) -> float:
 
 async def feed(bootstrap: str, topic: str, tag: str, rate: float, seconds: float) -> int:
     """Produce requests at ``rate`` per second for ``seconds``; returns how many were sent."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, **env_security())
     await producer.start()
     sent = 0
     t0 = time.perf_counter()

@@ -5,8 +5,12 @@
 #   infra/postgres.sh status  print the URL if running
 #   infra/postgres.sh clean   stop and delete the cluster
 # As root, the server runs as the `postgres` user (PostgreSQL refuses to run as root).
+# ONEXGEN_STACK=secure: ssl=on, scram-sha-256, hostssl-only pg_hba (no plaintext TCP at
+# all); the URL then asks for sslmode=verify-full against the local CA, and a least-privilege
+# role for workers (docs/operations.md) is made with its password in $P/worker-password.
 source "$(dirname "$0")/common.sh"
 P="$LOCAL/postgres"
+SECURE=$([ "${ONEXGEN_STACK:-plain}" = secure ] && echo 1 || true)
 DATA="$P/data"
 
 find_bindir() {
@@ -28,8 +32,38 @@ as_owner() {  # run a command as the cluster owner
   fi
 }
 
-url() {
-  echo "postgresql://onexgen:$(cat "$P/password")@127.0.0.1:$(cat "$P/port")/onexgen"
+url() {  # url [USER PASSWORD]
+  local q=""
+  [ -f "$P/secure" ] && q="?sslmode=verify-full&sslrootcert=$LOCAL/certs/ca.crt"
+  echo "postgresql://${1:-onexgen}:${2:-$(cat "$P/password")}@127.0.0.1:$(cat "$P/port")/onexgen$q"
+}
+
+secure_setup() {  # certificates for the server, and a pg_hba that takes TLS connections only
+  "$ROOT/infra/secure/certs.sh" "$LOCAL/certs"
+  install -m 600 "$LOCAL/certs/server.key" "$P/server.key"
+  install -m 644 "$LOCAL/certs/server.crt" "$P/server.crt"
+  install -m 644 "$LOCAL/certs/ca.crt" "$P/ca.crt"
+  if [ "$(id -u)" = 0 ]; then chown postgres "$P/server.key" "$P/server.crt" "$P/ca.crt"; fi
+  cat >"$DATA/pg_hba.conf" <<HBA
+# Secured local stack: the unix socket (the cluster owner's, in the data directory) for
+# administration; TCP only with TLS and SCRAM.
+local   all  all                 trust
+hostssl all  all  127.0.0.1/32   scram-sha-256
+hostssl all  all  ::1/128        scram-sha-256
+HBA
+  if [ "$(id -u)" = 0 ]; then chown postgres "$DATA/pg_hba.conf"; fi
+  touch "$P/secure"
+}
+
+secure_roles() {  # the worker's role: exactly the grants docs/operations.md lists
+  [ -f "$P/worker-password" ] && return
+  local pw; pw=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
+  as_owner "$BIN/psql" -h "$DATA" -p "$port" -U onexgen -d onexgen -qv ON_ERROR_STOP=1 >/dev/null <<SQL
+CREATE ROLE onexgen_worker LOGIN PASSWORD '$pw';
+GRANT CONNECT ON DATABASE onexgen TO onexgen_worker;
+GRANT USAGE, CREATE ON SCHEMA public TO onexgen_worker;
+SQL
+  (umask 077; echo "$pw" >"$P/worker-password")
 }
 
 running() { [ -f "$DATA/postmaster.pid" ] && as_owner "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; }
@@ -47,19 +81,29 @@ start() {
         --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$P/initdb.log" 2>&1 \
       || { tail -20 "$P/initdb.log" >&2; die "initdb failed (log: $P/initdb.log)"; }
   fi
+  if [ -n "$SECURE" ] && [ ! -f "$P/secure" ] && [ -f "$P/port" ]; then
+    die "the cluster under $P was made without STACK=secure; start it so, or remove it (infra/postgres.sh clean)"
+  fi
+  if [ -z "$SECURE" ] && [ -f "$P/secure" ]; then
+    die "the cluster under $P was made STACK=secure; start it so, or remove it (infra/postgres.sh clean)"
+  fi
+  if [ -n "$SECURE" ]; then secure_setup; fi
+  local tls=""
+  [ -f "$P/secure" ] && tls="-c ssl=on -c ssl_cert_file=$P/server.crt -c ssl_key_file=$P/server.key -c ssl_ca_file=$P/ca.crt -c password_encryption=scram-sha-256"
   # A restarted server keeps its port when it is still free, so clients can reconnect.
   local port; port=$(cat "$P/port" 2>/dev/null || true)
   { [ -n "$port" ] && ! port_open "$port"; } || port=$(free_port)
   echo "$port" >"$P/port"
   [ "$(id -u)" = 0 ] && chown postgres "$P"
   as_owner "$BIN/pg_ctl" -D "$DATA" -l "$P/server.log" -w -t 60 \
-      -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$DATA -c fsync=${ONEXGEN_PG_FSYNC:-on} -c max_connections=200 -c shared_buffers=256MB" \
+      -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$DATA -c fsync=${ONEXGEN_PG_FSYNC:-on} -c max_connections=200 -c shared_buffers=256MB $tls" \
       start >/dev/null \
     || { tail -20 "$P/server.log" >&2; die "postgres did not start (log: $P/server.log)"; }
   as_owner "$BIN/psql" -h "$DATA" -p "$port" -U onexgen -d postgres -qAtc \
       "SELECT 1 FROM pg_database WHERE datname='onexgen'" | grep -q 1 \
     || as_owner "$BIN/psql" -h "$DATA" -p "$port" -U onexgen -d postgres -qc "CREATE DATABASE onexgen" >/dev/null
-  say "postgres ready on 127.0.0.1:$port"
+  [ -f "$P/secure" ] && secure_roles
+  say "postgres ready on 127.0.0.1:$port$([ -f "$P/secure" ] && echo ' (TLS only)')"
   url
 }
 
@@ -72,6 +116,7 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) BIN=$(find_bindir); running && url || { echo "stopped"; exit 1; } ;;
+  worker-url) url onexgen_worker "$(cat "$P/worker-password")" ;;
   clean) stop; rm -rf "$P" ;;
   *) die "usage: infra/postgres.sh start|stop|status|clean" ;;
 esac

@@ -2,10 +2,16 @@
 # Brings the local Kafka + Postgres stack up or down and records the addresses.
 #   infra/stack.sh up     start what is not provided externally; write .local/stack.env
 #   infra/stack.sh down   stop what `up` started
+# stack.env's values are single-quoted (a DSN's query string has '&'), for `source`.
 # When ONEXGEN_KAFKA_BOOTSTRAP / ONEXGEN_DATABASE_URL are already set, those external
 # services are used and nothing local is started for them.
+# ONEXGEN_STACK=secure (`make stack-up STACK=secure`): Kafka with SASL_SSL + SCRAM-SHA-512
+# and ACLs, Postgres with TLS only; stack.env then also carries the credentials and the CA.
+# ONEXGEN_LOCAL_DIR puts a second stack's state elsewhere (the secured tests' own stack).
 source "$(dirname "$0")/common.sh"
 ENV_FILE="$LOCAL/stack.env"
+# A stack under another directory reuses the jars the main one fetched.
+export ONEXGEN_KAFKA_LIBS="${ONEXGEN_KAFKA_LIBS:-$ROOT/.local/kafka/libs}"
 
 up() {
   local kafka db
@@ -22,7 +28,17 @@ up() {
     db=$("$ROOT/infra/postgres.sh" start | tail -1); touch "$LOCAL/started-postgres"
   fi
   umask 077
-  printf 'ONEXGEN_KAFKA_BOOTSTRAP=%s\nONEXGEN_DATABASE_URL=%s\n' "$kafka" "$db" >"$ENV_FILE"
+  if [ "${ONEXGEN_STACK:-plain}" = secure ]; then
+    [ -f "$LOCAL/started-kafka" ] || die "STACK=secure starts its own Kafka: unset ONEXGEN_KAFKA_BOOTSTRAP"
+    [ -f "$LOCAL/started-postgres" ] || die "STACK=secure starts its own Postgres: unset ONEXGEN_DATABASE_URL"
+    { cat "$LOCAL/kafka/client.env"
+      printf "ONEXGEN_DATABASE_URL='%s'\n" "$db"
+      printf "ONEXGEN_STACK_DATABASE_WORKER_URL='%s'\n" "$("$ROOT/infra/postgres.sh" worker-url)"
+      printf "ONEXGEN_STACK='secure'\n"
+    } >"$ENV_FILE"
+  else
+    printf "ONEXGEN_KAFKA_BOOTSTRAP='%s'\nONEXGEN_DATABASE_URL='%s'\n" "$kafka" "$db" >"$ENV_FILE"
+  fi
   say "stack up; addresses in ${ENV_FILE#"$ROOT"/}"
 }
 

@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
@@ -29,7 +29,14 @@ def stack_env() -> dict[str, str]:
     if not path.is_file():
         return {}
     pairs = (line.partition("=") for line in path.read_text().splitlines())
-    return {key: value for key, sep, value in pairs if sep and value}
+    return {key: _unquote(value) for key, sep, value in pairs if sep and _unquote(value)}
+
+
+def _unquote(value: str) -> str:
+    """stack.env quotes its values for the shell (a DSN's query string holds ``&``)."""
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1]
+    return value
 
 
 def stack_value(name: str) -> str | None:
@@ -107,6 +114,10 @@ class Settings(BaseSettings):
     # --- Worker web server (/metrics, /health) -----------------------------------
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=0, le=65535)
+    web_config_file: Path | None = Field(
+        None, description="TLS and basic auth for every endpoint: an exporter-toolkit web "
+        "config file (tls_server_config, basic_auth_users with bcrypt hashes), the format "
+        "Prometheus reads; unset: plain HTTP without auth (keep web_host on loopback then)")
 
     # --- Logging ---------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -194,6 +205,35 @@ class Settings(BaseSettings):
                 )
         return value
 
+    @model_validator(mode="after")
+    def _kafka_security_consistent(self) -> Settings:
+        """Refuse settings that would be ignored: a password or CA file set for a protocol
+        that does not use it would connect with less protection than asked for."""
+        protocol = self.kafka_security_protocol
+        sasl = {"ONEXGEN_KAFKA_SASL_MECHANISM": self.kafka_sasl_mechanism,
+                "ONEXGEN_KAFKA_SASL_USERNAME": self.kafka_sasl_username,
+                "ONEXGEN_KAFKA_SASL_PASSWORD": self.kafka_sasl_password}
+        tls = {"ONEXGEN_KAFKA_SSL_CAFILE": self.kafka_ssl_cafile,
+               "ONEXGEN_KAFKA_SSL_CERTFILE": self.kafka_ssl_certfile,
+               "ONEXGEN_KAFKA_SSL_KEYFILE": self.kafka_ssl_keyfile}
+        if protocol.startswith("SASL"):
+            missing = [name for name, value in sasl.items() if value is None]
+            if missing and self.kafka_sasl_mechanism not in ("GSSAPI", "OAUTHBEARER"):
+                raise ValueError(f"ONEXGEN_KAFKA_SECURITY_PROTOCOL={protocol} needs "
+                                 f"{', '.join(missing)}")
+        else:
+            stray = [name for name, value in sasl.items() if value is not None]
+            if stray:
+                raise ValueError(f"{', '.join(stray)} set, but ONEXGEN_KAFKA_SECURITY_PROTOCOL="
+                                 f"{protocol} does not log in: set it to SASL_SSL (or unset them)")
+        if protocol not in ("SSL", "SASL_SSL"):
+            stray = [name for name, value in tls.items() if value is not None]
+            if stray:
+                raise ValueError(f"{', '.join(stray)} set, but ONEXGEN_KAFKA_SECURITY_PROTOCOL="
+                                 f"{protocol} does not use TLS: set it to SASL_SSL or SSL "
+                                 "(or unset them)")
+        return self
+
     @cached_property
     def topics(self) -> TopicNames:
         return TopicNames(self.topic_prefix)
@@ -211,7 +251,14 @@ class Settings(BaseSettings):
         return kwargs
 
     def ssl_context(self) -> Any:
+        """Verifies the broker's certificate and host name; the system CAs when no CA file."""
         from aiokafka.helpers import create_ssl_context
+
+        for name, path in (("CAFILE", self.kafka_ssl_cafile), ("CERTFILE", self.kafka_ssl_certfile),
+                           ("KEYFILE", self.kafka_ssl_keyfile)):
+            if path is not None and not path.is_file():
+                raise FileNotFoundError(f"ONEXGEN_KAFKA_SSL_{name}={path} is not a readable "
+                                        "file: fix the path")
 
         return create_ssl_context(
             cafile=str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None,

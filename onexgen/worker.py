@@ -18,6 +18,7 @@ from onexgen.agents.runtime import WorkerRuntime
 from onexgen.observability.logging import configure_logging_from_settings
 from onexgen.settings import Settings
 from onexgen.storage.migrate import migrate
+from onexgen.streams.acl_check import check_worker_acls
 from onexgen.streams.app import create_app
 from onexgen.streams.faust_internals import add_service
 from onexgen.streams.topics import ensure_topics
@@ -26,8 +27,10 @@ log = structlog.get_logger("onexgen.worker")
 
 
 async def prepare(settings: Settings) -> None:
-    """Topics and migrations, both safe to run on every start and from several workers."""
+    """Topics, the principal's ACLs and migrations; safe on every start and from several
+    workers. A missing right stops the start here, with the ACL named."""
     created = await ensure_topics(settings)
+    await check_worker_acls(settings)
     applied = await migrate(settings.database_url.get_secret_value())
     log.info("prepared", topics_created=created, migrations_applied=applied)
 

@@ -1,19 +1,35 @@
 """The worker's HTTP server: ``/metrics`` for Prometheus, ``/health`` and ``/ready``.
 
+TLS and basic auth on every route come from ONEXGEN_WEB_CONFIG_FILE (``webauth``).
+
 Our own aiohttp server rather than Faust's web component, so that it serves the
 same routes whatever Faust's web settings are, and starts before the agents.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from typing import Any
 
+import structlog
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from onexgen.agents.webauth import WebSecurity, load_web_config
 from onexgen.observability.metrics import render_metrics
 from onexgen.settings import Settings
+
+log = structlog.get_logger("onexgen.web")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 RouteHook = Callable[[web.Application, Callable[[], bool]], None]
 """Adds routes to the app before it starts; gets the worker's "started" predicate."""
@@ -30,9 +46,14 @@ class WebServer:
         self._runner: web.AppRunner | None = None
         self.route_hooks: list[RouteHook] = []
         self.port = settings.web_port
+        path = settings.web_config_file
+        self.security = load_web_config(path) if path is not None else WebSecurity()
+        """TLS and basic auth (ONEXGEN_WEB_CONFIG_FILE); loaded here so a bad file stops
+        the start."""
 
     def build_app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[self.security.middleware()]
+                              if self.security.users else [])
         app.router.add_get("/metrics", self._metrics)
         for hook in self.route_hooks:
             hook(app, self._ready)
@@ -44,7 +65,12 @@ class WebServer:
     async def start(self) -> None:
         self._runner = web.AppRunner(self.build_app(), access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._settings.web_host, self._settings.web_port)
+        host = self._settings.web_host
+        if not self.security.users and not _loopback(host):
+            log.warning("web_unauthenticated", host=host, fix="set ONEXGEN_WEB_CONFIG_FILE "
+                        "with basic_auth_users (and tls_server_config), or bind to loopback")
+        site = web.TCPSite(self._runner, host, self._settings.web_port,
+                           ssl_context=self.security.ssl_context)
         await site.start()
         server: Any = site._server  # aiohttp has no public API for the bound port
         sockets = server.sockets if server is not None else []

@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 
 from onexgen.observability.context import CORRELATION_ID_HEADER, new_correlation_id
 from onexgen.settings import Settings
+from onexgen.streams.security import start_client
 
 CHUNK = 1_000
 
@@ -61,7 +62,7 @@ async def submit_file(settings: Settings, path: Path, *, progress: bool = True) 
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
                                 enable_idempotence=True, linger_ms=10,
                                 **settings.kafka_client_kwargs())
-    await producer.start()
+    await start_client(settings, producer)
     bar = Progress(progress)
     sent = 0
     try:

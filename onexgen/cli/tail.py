@@ -18,6 +18,7 @@ from onexgen.cli.args import non_negative_float, non_negative_int
 from onexgen.settings import Settings, TopicNames
 from onexgen.streams.dead_letter import parse_dead_letter
 from onexgen.streams.records import InboundMessage
+from onexgen.streams.security import start_client
 
 
 def render(what: str, message: InboundMessage) -> bytes:
@@ -40,7 +41,7 @@ async def tail(settings: Settings, what: str, *, from_beginning: bool, limit: in
         enable_auto_commit=False, auto_offset_reset="earliest" if from_beginning else "latest",
         **settings.kafka_client_kwargs(),
     )
-    await consumer.start()
+    await start_client(settings, consumer)
     shown = 0
     out = sys.stdout.buffer
     try:

@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
+
 __all__ = [
     "CheckResult",
     "HealthCheck",
@@ -45,6 +47,9 @@ class HealthCheck:
     fn: CheckFn
     timeout_s: float = 0.08
     critical: bool = True
+
+
+log = structlog.get_logger("onexgen.health")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +106,13 @@ class HealthChecker:
             return CheckResult(check.name, "failed", (time.perf_counter() - started) * 1000,
                                check.critical, error=f"no answer within {timeout * 1000:.0f} ms")
         except Exception as exc:  # a probe failing is the answer, not a crash of /health
+            # /health and /dashboard.json are served to whoever may scrape: they name the
+            # check and the kind of failure only. The text (hosts, DSNs, user names) is
+            # in the worker's log, which is redacted and not served.
+            log.warning("health_check_failed", check=check.name, error=f"{exc}"[:500],
+                        error_type=type(exc).__name__)
             return CheckResult(check.name, "failed", (time.perf_counter() - started) * 1000,
-                               check.critical, error=f"{type(exc).__name__}: {exc}"[:300])
+                               check.critical, error=f"{type(exc).__name__} (see the worker log)")
         status = str(detail.pop("status", "ok"))
         return CheckResult(check.name, status, (time.perf_counter() - started) * 1000,
                            check.critical, detail)

@@ -18,6 +18,7 @@ attempt with backoff; the others are bugs or operator work and must surface.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -96,7 +97,25 @@ def translate(exc: BaseException, action: str = "talking to Postgres") -> Storag
     state = getattr(exc, "sqlstate", None)
     state = state if isinstance(state, str) else None
     if isinstance(exc, asyncpg.PostgresError) and state is not None:
+        if state.startswith("28") and "no encryption" in str(exc):
+            return ConnectionRejected(
+                f"{action} failed: Postgres takes TLS connections only ({detail}); add "
+                "sslmode=verify-full&sslrootcert=<CA file> to ONEXGEN_DATABASE_URL",
+                sqlstate=state)
         return _from_sqlstate(state, action, detail)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ConnectionRejected(
+            f"{action} failed: the server's certificate failed verification "
+            f"({exc.verify_message}); check sslrootcert= in ONEXGEN_DATABASE_URL (the CA "
+            "that signed it) and that the certificate is current")
+    if isinstance(exc, ssl.SSLError):
+        return ConnectionRejected(
+            f"{action} failed: TLS with Postgres failed ({detail}); check sslmode=, "
+            "sslcert= and sslkey= in ONEXGEN_DATABASE_URL")
+    if isinstance(exc, FileNotFoundError | PermissionError):
+        return ConnectionRejected(
+            f"{action} failed: a TLS file named in ONEXGEN_DATABASE_URL cannot be read "
+            f"({detail}); check sslrootcert=, sslcert= and sslkey=")
     if isinstance(exc, OSError | TimeoutError):
         return DatabaseUnavailable(
             f"{action} failed: cannot reach Postgres ({detail}); check that the server is up "

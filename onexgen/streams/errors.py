@@ -4,6 +4,7 @@
     ├── InvalidMessage      never processable (bad JSON, schema): dead-letter at once
     ├── PublishError        Kafka did not take a record (transient: retry, then dead-letter)
     └── TopicSetupError     topics could not be created or checked at start
+        └── KafkaAccessError    TLS, login or ACL refused: names the setting or ACL to fix
 """
 
 from __future__ import annotations
@@ -28,3 +29,8 @@ class PublishError(StreamsError):
 
 class TopicSetupError(StreamsError):
     """Topics could not be created; the message says which broker and what to check."""
+
+
+class KafkaAccessError(TopicSetupError):
+    """The broker refused us at connection time (TLS, login, or an ACL); the message names
+    the ``ONEXGEN_KAFKA_*`` setting or the ACL to fix."""

@@ -9,10 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    KafkaError,
+    TopicAlreadyExistsError,
+    TopicAuthorizationFailedError,
+)
 
 from onexgen.settings import Settings
-from onexgen.streams.errors import TopicSetupError
+from onexgen.streams.errors import KafkaAccessError, TopicSetupError
+from onexgen.streams.security import raise_access_error
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -55,6 +61,7 @@ async def ensure_topics(settings: Settings) -> list[str]:
     try:
         await admin.start()
     except KafkaError as exc:
+        await raise_access_error(settings, exc)
         raise TopicSetupError(
             f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}; "
             "start it with `make stack-up` or set ONEXGEN_KAFKA_BOOTSTRAP"
@@ -74,6 +81,16 @@ async def ensure_topics(settings: Settings) -> list[str]:
         for name, code, message in _topic_errors(response):
             if code == 0:
                 created.append(name)
+            elif code == TopicAuthorizationFailedError.errno:
+                raise KafkaAccessError(
+                    f"could not create topic {name}: user {settings.kafka_sasl_username!r} "
+                    "lacks the CREATE ACL on the cluster (or on the topic): grant it, or "
+                    "create the topics beforehand with `onexgen topics` as an admin")
+            elif code == ClusterAuthorizationFailedError.errno:
+                raise KafkaAccessError(
+                    f"could not create topic {name}: user {settings.kafka_sasl_username!r} "
+                    "lacks the CREATE ACL on the cluster: grant it, or create the topics "
+                    "beforehand with `onexgen topics` as an admin")
             elif code != TopicAlreadyExistsError.errno:
                 raise TopicSetupError(f"could not create topic {name}: error {code} {message}")
         return created

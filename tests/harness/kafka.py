@@ -15,9 +15,12 @@ Record: TypeAlias = Any  # aiokafka's ConsumerRecord; the package ships no type 
 Outgoing = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
 
 
-async def produce(bootstrap: str, topic: str, messages: Sequence[Outgoing]) -> None:
-    """Send (key, value, headers) triples and wait until all are acknowledged."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+async def produce(bootstrap: str, topic: str, messages: Sequence[Outgoing],
+                  **security: Any) -> None:
+    """Send (key, value, headers) triples and wait until all are acknowledged.
+
+    ``security``: ``Settings.kafka_client_kwargs()`` for a secured broker."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, **security)
     await producer.start()
     try:
         futures = [await producer.send(topic, value, key=key, headers=headers)
@@ -28,10 +31,11 @@ async def produce(bootstrap: str, topic: str, messages: Sequence[Outgoing]) -> N
 
 
 async def collect(bootstrap: str, topic: str, *, until: Callable[[list[Record]], bool],
-                  timeout_s: float) -> list[Record]:
+                  timeout_s: float, **security: Any) -> list[Record]:
     """Read ``topic`` from the beginning until ``until(records)`` holds or the time is up."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+                                auto_offset_reset="earliest", enable_auto_commit=False,
+                                **security)
     await consumer.start()
     records: list[Record] = []
     deadline = time.monotonic() + timeout_s

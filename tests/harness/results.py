@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections import defaultdict
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -23,8 +24,11 @@ class ResultWatcher:
     """Consumes ``topic``; ``seen`` maps key -> first-seen time, ``values`` key -> values."""
 
     def __init__(self, bootstrap: str, topic: str, *, key_prefix: str | bytes = b"",
-                 from_start: bool = False, keep_values: bool = False) -> None:
+                 from_start: bool = False, keep_values: bool = False,
+                 security: dict[str, Any] | None = None) -> None:
         self.bootstrap, self.topic = bootstrap, topic
+        self.security = security or {}
+        """``Settings.kafka_client_kwargs()`` for a secured broker."""
         self.prefix = key_prefix.encode() if isinstance(key_prefix, str) else key_prefix
         self.from_start, self.keep_values = from_start, keep_values
         self.seen: dict[bytes, float] = {}
@@ -82,7 +86,8 @@ class ResultWatcher:
     async def _follow(self) -> None:
         while True:
             consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
-                                        enable_auto_commit=False, fetch_max_wait_ms=20)
+                                        enable_auto_commit=False, fetch_max_wait_ms=20,
+                                        **self.security)
             try:
                 await consumer.start()
                 await self._position(consumer)

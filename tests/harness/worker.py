@@ -7,9 +7,11 @@ graceful drain) or SIGKILL (a crash, for fault tests).
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -19,6 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -36,8 +39,13 @@ class WorkerProcess:
 
     def __init__(self, *, bootstrap: str, database_url: str, prefix: str, log_file: Path,
                  log_level: str = "INFO", extra_env: dict[str, str] | None = None,
-                 python: str | None = None, cwd: Path | None = None) -> None:
+                 python: str | None = None, cwd: Path | None = None,
+                 web_cafile: Path | None = None, web_auth: tuple[str, str] | None = None
+                 ) -> None:
         self.port = free_port()
+        self.web_cafile, self.web_auth = web_cafile, web_auth
+        """With ONEXGEN_WEB_CONFIG_FILE in ``extra_env``: the CA its TLS certificate is
+        signed by (https then) and the basic-auth user and password to send."""
         self.python = python or sys.executable
         """The worker's interpreter (its pool processes use the same): this one by default."""
         self.cwd = cwd or ROOT
@@ -60,7 +68,17 @@ class WorkerProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.web_cafile else 'http'}://127.0.0.1:{self.port}"
+
+    def get(self, path: str, timeout_s: float = 5) -> Any:
+        """GET ``path`` with the worker's web TLS and credentials (a response to close)."""
+        request = urllib.request.Request(f"{self.url}{path}")
+        if self.web_auth:
+            token = base64.b64encode(":".join(self.web_auth).encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
+        context = ssl.create_default_context(cafile=str(self.web_cafile)) \
+            if self.web_cafile else None
+        return urllib.request.urlopen(request, timeout=timeout_s, context=context)
 
     def start(self, timeout_s: float = 90.0) -> None:
         with self.stderr_path.open("ab") as stderr:  # the child keeps its own descriptor
@@ -73,7 +91,7 @@ class WorkerProcess:
                 raise RuntimeError(f"worker exited with {self.proc.returncode}: "
                                    f"{self.stderr_path.read_text()[-3000:]}")
             try:
-                with urllib.request.urlopen(f"{self.url}/ready", timeout=1) as resp:
+                with self.get("/ready", timeout_s=1) as resp:
                     if resp.status == 200:
                         return
             except OSError:
@@ -84,7 +102,7 @@ class WorkerProcess:
         raise RuntimeError(f"worker not ready in {timeout_s}s: {tail}")
 
     def metrics(self) -> str:
-        with urllib.request.urlopen(f"{self.url}/metrics", timeout=5) as resp:
+        with self.get("/metrics") as resp:
             return str(resp.read().decode())
 
     def stop(self, timeout_s: float = 60.0) -> int:
@@ -131,8 +149,9 @@ async def scratch_database(server_url: str, prefix: str = "scratch") -> AsyncIte
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
+    base, sep, query = server_url.partition("?")  # keeps sslmode= and the like
     try:
-        yield f"{server_url.rpartition('/')[0]}/{name}"
+        yield f"{base.rpartition('/')[0]}/{name}{sep}{query}"
     finally:
         admin = await asyncpg.connect(server_url)
         try:

@@ -1,0 +1,132 @@
+"""The whole pipeline on the secured stack, with a worker holding only the documented rights.
+
+Kafka: SASL_SSL + SCRAM-SHA-512, ACLs enforced (allow.everyone.if.no.acl.found=false);
+the worker's user has exactly the ACLs docs/operations.md lists. Postgres: TLS only
+(hostssl), the worker's role exactly the documented grants. Requests become results,
+malformed ones dead letters, feedback rows; the CLI submits and tails; and no client
+connected in plaintext (the broker has no plaintext listener to offer, and every
+Postgres session of the worker's role is TLS).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import orjson
+import pytest
+
+from onexgen.models.wire import GenerationResult, ResultStatus
+from onexgen.settings import TopicNames
+from tests.harness import WorkerProcess
+from tests.harness.kafka import collect, header, produce
+from tests.integration.secure.conftest import LOCAL, SecureStack
+from tests.integration.test_pipeline_e2e import make_request
+
+pytestmark = pytest.mark.integration
+
+
+async def _eventually_sql(url: str, sql: str, expected: int, timeout_s: float = 60.0) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            value = int(await conn.fetchval(sql))
+            if value >= expected or time.monotonic() > deadline:
+                return value
+            await asyncio.sleep(0.3)
+    finally:
+        await conn.close()
+
+
+async def test_least_privilege_worker_on_secured_stack_runs_whole_pipeline(
+        secure_stack: SecureStack, worker_database: tuple[str, str], secure_prefix: str,
+        tmp_path: Path) -> None:
+    admin_url, worker_url = worker_database
+    app_id = f"{secure_prefix}-app"
+    secure_stack.grant_worker_acls(secure_prefix, app_id)
+    topics = TopicNames(secure_prefix)
+    admin = secure_stack.client_kwargs("admin")
+    proc = WorkerProcess(bootstrap=secure_stack.bootstrap, database_url=worker_url,
+                         prefix=secure_prefix, log_file=tmp_path / "worker.log",
+                         extra_env=secure_stack.kafka_env("worker"))
+    proc.start()
+    try:
+        tag = uuid.uuid4().hex[:8]
+        requests = [make_request(i, tag) for i in range(20)]
+        bad = [b"not json", b'{"request_id": "x", "node_type": "teleporter"}']
+        await produce(secure_stack.bootstrap, topics.requests,
+                      [(str(r["request_id"]).encode(), orjson.dumps(r), []) for r in requests]
+                      + [(None, value, [("correlation-id", f"{tag}-bad".encode())])
+                         for value in bad], **admin)
+        feedback = {"kind": "mixin", "node_type": "orchestrator", "mixins": ["Retry", "Audit"],
+                    "success": True, "source": "user"}
+        await produce(secure_stack.bootstrap, topics.feedback,
+                      [(None, orjson.dumps(feedback), [])], **admin)
+
+        def mine(records: list) -> dict[str, GenerationResult]:  # type: ignore[type-arg]
+            out = {}
+            for rec in records:
+                result = GenerationResult.model_validate_json(rec.value)
+                if result.request_id.startswith(tag):
+                    out[result.request_id] = result
+            return out
+
+        results = mine(await collect(secure_stack.bootstrap, topics.results, timeout_s=120,
+                                     until=lambda rs: len(mine(rs)) >= 20, **admin))
+        assert len(results) == 20
+        assert all(r.status is ResultStatus.SUCCEEDED for r in results.values())
+        letters = await collect(
+            secure_stack.bootstrap, topics.dlq, timeout_s=60, **admin,
+            until=lambda rs: sum(header(r, "correlation-id") == f"{tag}-bad".encode()
+                                 for r in rs) >= 2)
+        assert sorted(r.value for r in letters) == sorted(bad)
+        # The user's event, consumed; and the worker's own automated ones, which it
+        # published to the feedback topic (its WRITE there) and consumed back.
+        events = "SELECT count(*) FROM mixin_feedback_events WHERE source = "
+        assert await _eventually_sql(admin_url, events + "'user'", 1) == 1
+        assert await _eventually_sql(admin_url, events + "'automated'", 1) >= 1
+
+        # No plaintext anywhere: every session of the worker's role is TLS ...
+        conn = await asyncpg.connect(admin_url)
+        try:
+            rows = await conn.fetch(
+                "SELECT s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) "
+                "WHERE a.usename = 'onexgen_worker'")
+        finally:
+            await conn.close()
+        assert rows and all(r["ssl"] for r in rows)
+        # ... and the broker offers no listener but SASL_SSL (and the TLS controller).
+        server = (LOCAL / "kafka" / "server.properties").read_text()
+        protocol_map = next(line for line in server.splitlines()
+                            if line.startswith("listener.security.protocol.map="))
+        assert protocol_map.split("=", 1)[1] == "SASL_SSL:SASL_SSL,CONTROLLER:SSL"
+        assert "allow.everyone.if.no.acl.found=false" in server.splitlines()
+    finally:
+        assert proc.stop() == 0, proc.stderr_path.read_text()[-3000:]
+
+
+def test_cli_submit_topics_and_tail_work_on_secured_stack(
+        secure_stack: SecureStack, secure_prefix: str, tmp_path: Path) -> None:
+    env = {**secure_stack.kafka_env("admin"), "ONEXGEN_TOPIC_PREFIX": secure_prefix,
+           "ONEXGEN_ROOT": str(tmp_path), "PATH": "/usr/bin:/bin"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "onexgen", *args], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    topics = cli("topics")
+    assert topics.returncode == 0, topics.stderr
+    assert f"{secure_prefix}.requests" in topics.stdout
+    request = tmp_path / "req.json"
+    request.write_text(orjson.dumps(make_request(3, "cli")).decode())
+    submitted = cli("submit", "--no-progress", str(request))
+    assert submitted.returncode == 0, submitted.stderr
+    tailed = cli("tail", "requests", "--from-beginning", "--limit", "1", "--timeout", "30")
+    assert tailed.returncode == 0, tailed.stderr
+    assert "cli-3" in tailed.stdout
