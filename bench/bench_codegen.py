@@ -284,7 +284,7 @@ def _overlays(report: Report) -> None:
 
 
 def run() -> Report:
-    report = Report("code generation (codegen, pipeline.pool)",
+    report = Report("code generation (onexgen.generation)",
                     params={"cpus": os.cpu_count() or 1, "template_gets": GET_CALLS,
                             "pool_requests": POOL_REQUESTS})
     _template_gets(report)

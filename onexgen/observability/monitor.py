@@ -1,7 +1,7 @@
 """The live figures alert rules read, and the stage/cache/model metrics behind them.
 
 Components report what they see; the monitor keeps a sliding window per figure
-(:mod:`observability.alerts.windows`) and answers "what is ``metric`` now?"
+(:mod:`onexgen.observability.windows`) and answers "what is ``metric`` now?"
 for the rule engine, the dashboard and the ``onexgen_monitor_value`` gauge.
 Reporting is a few appends - safe on the hot path - and every call also feeds
 the matching Prometheus metric so Prometheus and the in-process rules see the

@@ -110,7 +110,7 @@ _GETTER = _HeaderGetter()
 def stage_timings(outcome: object) -> Sequence[tuple[str, int, int]]:
     """``(stage, start ns, end ns)`` measured in the pool process, if the outcome has them.
 
-    ``pipeline.job.JobOutcome.stage_ns`` holds wall-clock ``time.time_ns()``
+    ``onexgen.generation.job.JobOutcome.stage_ns`` holds wall-clock ``time.time_ns()``
     pairs, comparable with the worker's clock on the same host. An outcome without
     them (a cache hit, a timed-out job, a dead letter) returns ``()`` and its
     ``consume`` span gets no stage children: no stage span is ever invented.

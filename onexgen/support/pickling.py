@@ -2,7 +2,7 @@
 
 A dataclass with ``slots=True`` pickles through Python-level ``__getstate__`` and
 ``__setstate__`` that walk its fields one ``setattr`` at a time; answers crossing the
-generation pool's pipes (``pipeline.job.JobOutcome`` and the ``CompositionOutcome`` it
+generation pool's pipes (``onexgen.generation.job.JobOutcome`` and the ``CompositionOutcome`` it
 carries) paid that twice per request. ``pickled_by_constructor`` gives the class a
 ``__reduce__`` that hands back ``(cls, field values)``, read by one ``attrgetter``
 built from the class's own fields, so a field added later is pickled too.
