@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -75,7 +76,9 @@ class Profiler:
         self._dir = Path(tempfile.mkdtemp(prefix="onexgen-profile-"))
 
     def __enter__(self) -> Profiler:
-        spy = shutil.which("py-spy")
+        # The venv's own copy first: benchmarks run as .venv/bin/python, venv not activated.
+        beside = Path(sys.executable).parent / "py-spy"
+        spy = str(beside) if beside.is_file() else shutil.which("py-spy")
         if spy is None:
             self.error = "py-spy is not installed (pip install py-spy; it is a dev extra)"
             return self
