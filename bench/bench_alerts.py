@@ -32,6 +32,7 @@ import socket
 import statistics
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
@@ -101,6 +102,40 @@ def bench_evaluation(report: Report, cycles: int = 5000) -> None:
                met=_p(times, 0.99) <= 1)
 
 
+
+@contextlib.asynccontextmanager
+async def breached_round(round_no: int, interval: float, publisher: Publisher,
+                         settings: Settings) -> AsyncIterator[float]:
+    """One round's latency rule (``for`` 1 s) evaluated on the monitor's timer, breached at a
+    random phase of it; yields the breach's ``time.monotonic()``, stops the timer on exit."""
+    monitor = Monitor()
+    rules = parse_rules({"evaluation_interval_s": interval, "labels": {
+        "round": str(round_no)}, "rules": [{
+            "name": "latency_high", "metric": "event_latency_p95_ms", "threshold": 100,
+            "comparison": ">", "severity": "warning", "for": 1}]})
+    loop = MonitorLoop(monitor, RuleEngine(rules, monitor.value),
+                       AlertPublisher(publisher.publish, settings.topics.alerts))
+    breached = asyncio.Event()
+
+    async def evaluate() -> None:
+        while True:  # the monitor's timer, already running when the breach starts
+            if breached.is_set():
+                monitor.observe("event_latency_p95_ms", 500.0)
+            await loop.run_once()
+            await asyncio.sleep(interval)
+
+    task = asyncio.create_task(evaluate())
+    try:
+        await asyncio.sleep(random.uniform(0, interval))  # breach at a random timer phase
+        t0 = time.monotonic()
+        monitor.observe("event_latency_p95_ms", 500.0)
+        breached.set()
+        yield t0
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
 async def bench_breach_to_topic(report: Report, bootstrap: str) -> None:
     interval = load_rules().evaluation_interval_s
     prefix = f"bench{uuid.uuid4().hex[:8]}"
@@ -115,39 +150,13 @@ async def bench_breach_to_topic(report: Report, bootstrap: str) -> None:
     beyond: list[float] = []
     try:
         for round_no in range(ROUNDS):
-            monitor = Monitor()
-            rules = parse_rules({"evaluation_interval_s": interval, "labels": {
-                "round": str(round_no)}, "rules": [{
-                    "name": "latency_high", "metric": "event_latency_p95_ms", "threshold": 100,
-                    "comparison": ">", "severity": "warning", "for": 1}]})
-            loop = MonitorLoop(monitor, RuleEngine(rules, monitor.value),
-                               AlertPublisher(publisher.publish, settings.topics.alerts))
-            breached = asyncio.Event()
-
-            async def evaluate(loop: MonitorLoop = loop, monitor: Monitor = monitor,
-                               breached: asyncio.Event = breached) -> None:
-                while True:  # the monitor's timer, already running when the breach starts
-                    if breached.is_set():
-                        monitor.observe("event_latency_p95_ms", 500.0)
-                    await loop.run_once()
-                    await asyncio.sleep(interval)
-
-            task = asyncio.create_task(evaluate())
-            await asyncio.sleep(random.uniform(0, interval))  # breach at a random timer phase
-            t0 = time.monotonic()
-            monitor.observe("event_latency_p95_ms", 500.0)
-            breached.set()
-            try:
+            async with breached_round(round_no, interval, publisher, settings) as t0:
                 while True:
                     record = await asyncio.wait_for(consumer.getone(), 30)
                     alert = AlertMessage.model_validate_json(record.value or b"")
                     if alert.labels.get("round") == str(round_no):
                         beyond.append(time.monotonic() - t0 - 1.0)
                         break
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
     finally:
         await consumer.stop()
         await publisher.stop()
@@ -262,31 +271,8 @@ async def bench_breach_to_alertmanager(report: Report, bootstrap: str) -> None:
     beyond: list[float] = []
     try:
         for round_no in range(ROUNDS):
-            monitor = Monitor()
-            rules = parse_rules({"evaluation_interval_s": interval, "labels": {
-                "round": str(round_no)}, "rules": [{
-                    "name": "latency_high", "metric": "event_latency_p95_ms", "threshold": 100,
-                    "comparison": ">", "severity": "warning", "for": 1}]})
-            loop = MonitorLoop(monitor, RuleEngine(rules, monitor.value),
-                               AlertPublisher(publisher.publish, settings.topics.alerts))
-
-            breached = asyncio.Event()
-
-            async def evaluate(loop: MonitorLoop = loop, monitor: Monitor = monitor,
-                               breached: asyncio.Event = breached) -> None:
-                while True:  # the monitor's timer, already running when the breach starts
-                    if breached.is_set():
-                        monitor.observe("event_latency_p95_ms", 500.0)
-                    await loop.run_once()
-                    await asyncio.sleep(interval)
-
-            task = asyncio.create_task(evaluate())
-            await asyncio.sleep(random.uniform(0, interval))  # breach at a random timer phase
-            t0 = time.monotonic()
-            monitor.observe("event_latency_p95_ms", 500.0)
-            breached.set()
             url = f"{alertmanager.url}/api/v2/alerts?filter=round%3D%22{round_no}%22"
-            try:
+            async with breached_round(round_no, interval, publisher, settings) as t0:
                 while True:
                     async with session.get(url) as answer:
                         if await answer.json():
@@ -295,10 +281,6 @@ async def bench_breach_to_alertmanager(report: Report, bootstrap: str) -> None:
                     if time.monotonic() - t0 > 30:
                         raise RuntimeError("the alert never reached Alertmanager")
                     await asyncio.sleep(0.01)
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
     finally:
         stop.set()
         reader.cancel()

@@ -30,11 +30,11 @@ from typing import Any
 import aiohttp
 import orjson
 import structlog
-from pydantic import ValidationError
 
 from onexgen.alerting.errors import AlertmanagerError
 from onexgen.alerting.metrics import NotificationMetrics
 from onexgen.alerting.receivers.base import alert_annotations, rfc3339
+from onexgen.alerting.service import decode_alert
 from onexgen.models.wire import AlertMessage, AlertStatus
 from onexgen.observability.windows import Clock
 
@@ -88,12 +88,9 @@ class AlertmanagerHandoff:
 
     def handle(self, value: bytes | None) -> bool:
         """One consumed record's value; False when it was not an alert or changed nothing."""
-        try:
-            alert = AlertMessage.model_validate_json(value or b"")
-        except ValidationError as exc:
+        alert = decode_alert(value)
+        if alert is None:
             self.invalid += 1
-            log.warning("alert_message_invalid", error=exc.errors()[0]["msg"],
-                        hint="only onexgen alerts (AlertMessage JSON) belong on this topic")
             return False
         fp = alert.fingerprint
         if alert.status is AlertStatus.FIRING:

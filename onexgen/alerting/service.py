@@ -138,12 +138,9 @@ class AlertManagerService:
 
     def handle(self, value: bytes | None) -> bool:
         """One consumed record's value; False when it was not an alert or changed nothing."""
-        try:
-            alert = AlertMessage.model_validate_json(value or b"")
-        except ValidationError as exc:
+        alert = decode_alert(value)
+        if alert is None:
             self.invalid += 1
-            log.warning("alert_message_invalid", error=exc.errors()[0]["msg"],
-                        hint="only onexgen alerts (AlertMessage JSON) belong on this topic")
             return False
         return self.manager.ingest(alert)
 
@@ -171,3 +168,13 @@ class AlertManagerService:
             await self.tick()
             with contextlib.suppress(TimeoutError):  # the tick interval passed: tick again
                 await asyncio.wait_for(stop.wait(), self.extras.tick)
+
+
+def decode_alert(value: bytes | None) -> AlertMessage | None:
+    """A record of the alerts topic as an alert; None (logged) when it is not one."""
+    try:
+        return AlertMessage.model_validate_json(value or b"")
+    except ValidationError as exc:
+        log.warning("alert_message_invalid", error=exc.errors()[0]["msg"],
+                    hint="only onexgen alerts (AlertMessage JSON) belong on this topic")
+        return None

@@ -14,7 +14,8 @@ from tests.harness.worker import (
     free_port,
     running_worker,
     scratch_database,
+    wait_for_count,
 )
 
 __all__ = ["ROOT", "ResultWatcher", "WorkerProcess", "free_port", "running_worker",
-           "scratch_database"]
+           "scratch_database", "wait_for_count"]

@@ -7,6 +7,7 @@ graceful drain) or SIGKILL (a crash, for fault tests).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import signal
@@ -158,3 +159,18 @@ async def scratch_database(server_url: str, prefix: str = "scratch") -> AsyncIte
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+async def wait_for_count(url: str, sql: str, expected: int, timeout_s: float = 30.0) -> int:
+    """Poll ``sql`` until it returns at least ``expected`` (rows are written in the
+    background) or ``timeout_s`` passes; the last value read."""
+    deadline = time.monotonic() + timeout_s
+    conn = await asyncpg.connect(url)
+    try:
+        while True:
+            value = int(await conn.fetchval(sql))
+            if value >= expected or time.monotonic() > deadline:
+                return value
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()

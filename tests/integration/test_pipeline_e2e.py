@@ -7,13 +7,12 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import orjson
 import pytest
 
 from onexgen.models.wire import GenerationResult, ResultStatus
 from onexgen.settings import TopicNames
-from tests.harness import WorkerProcess, scratch_database
+from tests.harness import WorkerProcess, scratch_database, wait_for_count
 from tests.harness.kafka import Outgoing, collect, header, produce
 
 pytestmark = pytest.mark.integration
@@ -39,23 +38,6 @@ def make_request(i: int, tag: str) -> dict[str, object]:
                        {"name": f"step_{i % 5}", "description": ""}],
         "mixins": mixins,
     }
-
-
-async def wait_for_count(url: str, sql: str, expected: int, timeout_s: float = 30.0) -> int:
-    """Poll ``sql`` until it returns ``expected`` (rows are written in the background)."""
-    import asyncio
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    conn = await asyncpg.connect(url)
-    try:
-        while True:
-            value = int(await conn.fetchval(sql))
-            if value >= expected or time.monotonic() > deadline:
-                return value
-            await asyncio.sleep(0.2)
-    finally:
-        await conn.close()
 
 
 async def lines_containing(path: Path, needle: bytes, timeout_s: float = 10.0) -> list[dict]:  # type: ignore[type-arg]

@@ -10,10 +10,8 @@ Postgres session of the worker's role is TLS).
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -23,25 +21,12 @@ import pytest
 
 from onexgen.models.wire import GenerationResult, ResultStatus
 from onexgen.settings import TopicNames
-from tests.harness import WorkerProcess
+from tests.harness import WorkerProcess, wait_for_count
 from tests.harness.kafka import collect, header, produce
 from tests.integration.secure.conftest import LOCAL, SecureStack
 from tests.integration.test_pipeline_e2e import make_request
 
 pytestmark = pytest.mark.integration
-
-
-async def _eventually_sql(url: str, sql: str, expected: int, timeout_s: float = 60.0) -> int:
-    conn = await asyncpg.connect(url)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            value = int(await conn.fetchval(sql))
-            if value >= expected or time.monotonic() > deadline:
-                return value
-            await asyncio.sleep(0.3)
-    finally:
-        await conn.close()
 
 
 async def test_least_privilege_worker_on_secured_stack_runs_whole_pipeline(
@@ -89,8 +74,8 @@ async def test_least_privilege_worker_on_secured_stack_runs_whole_pipeline(
         # The user's event, consumed; and the worker's own automated ones, which it
         # published to the feedback topic (its WRITE there) and consumed back.
         events = "SELECT count(*) FROM mixin_feedback_events WHERE source = "
-        assert await _eventually_sql(admin_url, events + "'user'", 1) == 1
-        assert await _eventually_sql(admin_url, events + "'automated'", 1) >= 1
+        assert await wait_for_count(admin_url, events + "'user'", 1, timeout_s=60) == 1
+        assert await wait_for_count(admin_url, events + "'automated'", 1, timeout_s=60) >= 1
 
         # No plaintext anywhere: every session of the worker's role is TLS ...
         conn = await asyncpg.connect(admin_url)
