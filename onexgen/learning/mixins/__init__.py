@@ -10,8 +10,8 @@
     (the model in a worker, with its stored versions: ``learning.mixin_service``)
     explain     blame by ablation, suggestions verified by a real probe
     gate        assess(): the codegen job's accept / reject / auto-resolve decision
-    evaluate    held-out accuracy, incompatible precision/recall, Brier, ECE,
-                learning curve against feedback events
+    evaluate    held-out accuracy, incompatible precision/recall, Brier, ECE
+    curve       learning curve against feedback events
     errors      MixinLearningError and its subclasses
 """
 

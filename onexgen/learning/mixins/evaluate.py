@@ -12,10 +12,7 @@ threshold and a user-facing number):
 ``static_accuracy`` is the runtime's own declared catalogue (``check_composition``)
 judged against the same real outcomes: the baseline the model must not fall below.
 
-``learning_curve`` replays training outcomes as a stream of feedback events
-(every third from a user, weight 1.0; the rest automated, 0.5) into a fresh
-``OnlineLearner`` and scores it on the held-out set after chosen numbers of
-events: how much feedback the model needs to become useful.
+(How much feedback the model needs is ``learning.mixins.curve``.)
 """
 
 from __future__ import annotations
@@ -29,9 +26,7 @@ import numpy.typing as npt
 from onex_runtime import check_composition
 
 from onexgen.learning.mixins.data import Outcome
-from onexgen.learning.mixins.model import CompatibilityModel, ModelConfig
-from onexgen.learning.mixins.online import OnlineLearner
-from onexgen.learning.patterns.weights import AUTOMATED_WEIGHT, USER_WEIGHT
+from onexgen.learning.mixins.model import CompatibilityModel
 from onexgen.learning.scoring import Counts
 
 ECE_BINS = 10
@@ -96,40 +91,3 @@ def _figures(predicted_ok: npt.NDArray[np.bool_], y: npt.NDArray[np.float64],
                       recall_incompatible=counts.recall,
                       brier=float(np.mean((p - y) ** 2)),
                       ece=expected_calibration_error(p, y))
-
-
-@dataclass(frozen=True, slots=True)
-class CurvePoint:
-    events: int
-    accuracy: float
-    brier: float
-    update_ms_median: float
-
-
-def as_feedback_stream(outcomes: Sequence[Outcome], *, seed: int = 0) -> list[Outcome]:
-    """``outcomes`` shuffled and re-weighted as feedback: every third one from a user."""
-    order = np.random.RandomState(seed).permutation(len(outcomes))
-    return [Outcome(o.node_type, o.mixins, o.works,
-                    USER_WEIGHT if i % 3 == 0 else AUTOMATED_WEIGHT, o.detail)
-            for i, o in enumerate(outcomes[j] for j in order)]
-
-
-def learning_curve(train: Sequence[Outcome], test: Sequence[Outcome],
-                   checkpoints: Sequence[int], *, batch: int = 50,
-                   config: ModelConfig | None = None, seed: int = 0) -> list[CurvePoint]:
-    """Held-out accuracy of a model that has learned from only the first N feedback events."""
-    stream = as_feedback_stream(train, seed=seed)
-    learner = OnlineLearner(CompatibilityModel(config or ModelConfig()), seed=seed)
-    points: list[CurvePoint] = []
-    seen, times = 0, []
-    for target in sorted(set(checkpoints)):
-        while seen < min(target, len(stream)):
-            chunk = stream[seen:min(seen + batch, target)]
-            times.append(learner.apply(chunk).seconds * 1e3)
-            seen += len(chunk)
-        result = evaluate(learner.model, test)
-        points.append(CurvePoint(seen, result.accuracy, result.brier,
-                                 float(np.median(times)) if times else 0.0))
-        if seen >= len(stream):
-            break
-    return points

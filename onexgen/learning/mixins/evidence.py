@@ -24,18 +24,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from onexgen.learning.mixins.catalogue import ComboKey
+from onexgen.learning.mixins.curve import as_feedback_stream, learning_curve
 from onexgen.learning.mixins.data import (
     Outcome,
     probe_outcomes,
     sample_combinations,
     split_by_combination,
 )
-from onexgen.learning.mixins.evaluate import (
-    as_feedback_stream,
-    evaluate,
-    learning_curve,
-    static_accuracy,
-)
+from onexgen.learning.mixins.evaluate import evaluate, static_accuracy
 from onexgen.learning.mixins.model import CompatibilityModel, ModelConfig
 from onexgen.learning.mixins.online import OnlineLearner
 

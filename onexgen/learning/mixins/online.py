@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from onexgen.learning.mixins.data import Outcome, split_by_combination
+from onexgen.learning.mixins.evaluate import evaluate
 from onexgen.learning.mixins.model import CompatibilityModel
 
 DEFAULT_REPLAY = 200
@@ -114,8 +115,6 @@ def retrain(snapshot: Snapshot, template: CompatibilityModel, *,
 
     Pure (no I/O, no shared state): run it in an executor, never on the event loop.
     """
-    from onexgen.learning.mixins.evaluate import evaluate
-
     started = time.perf_counter()
     data = [*snapshot.base, *snapshot.feedback]
     train, test = split_by_combination(data, test_fraction, seed=seed)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from onexgen.learning.mixins.curve import learning_curve
 from onexgen.learning.mixins.data import Outcome
 from onexgen.learning.mixins.errors import ModelFormatError, TrainingDataError
-from onexgen.learning.mixins.evaluate import evaluate, expected_calibration_error, learning_curve
+from onexgen.learning.mixins.evaluate import evaluate, expected_calibration_error
 from onexgen.learning.mixins.model import CompatibilityModel, ModelConfig, from_bytes, to_bytes
 
 
