@@ -17,7 +17,8 @@ Needs no services. Every comparison is measured side by side in one run:
 ``--against DIR`` compares the single-core render rate of this checkout with another's
 (``git worktree add /tmp/old <commit>``): alternating rounds, each a fresh interpreter in
 one tree, rates by wall clock and by the process's CPU time (a shared machine's load
-moves the first much more than the second).
+moves the first much more than the second), and the CPU rate of ``Renderer.render`` alone
+on further distinct requests (the templates without the syntax stage and serialisation).
 """
 
 from __future__ import annotations
@@ -308,7 +309,12 @@ wall, cpu = time.perf_counter(), time.process_time()
 done = [run_job(raw, cid, engine) for raw, cid in items[50:]]
 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
 assert all(o.status == "succeeded" and not o.cached for o in done)
-print(json.dumps([len(done) / wall, len(done) / cpu]))
+from onexgen.generation.job import decode_request
+requests = [decode_request(raw)[1] for raw, _ in _mixed(len(done), 30_000_000)]
+render_cpu = time.process_time()
+packages = [engine.renderer.render(request) for request in requests]
+render_cpu = time.process_time() - render_cpu
+print(json.dumps([len(done) / wall, len(done) / cpu, len(packages) / render_cpu]))
 """
 
 
@@ -319,22 +325,22 @@ def compare(other: Path, rounds: int = 4) -> Report:
     import sys
 
     trees = {"this checkout": Path(__file__).resolve().parents[1], "other": other.resolve()}
-    rates: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
+    rates: dict[str, list[tuple[float, ...]]] = {name: [] for name in trees}
     for number in range(rounds):
         order = list(trees.items()) if number % 2 == 0 else list(trees.items())[::-1]
         for name, tree in order:
             out = subprocess.run([sys.executable, "-c", _ONE_ROUND], cwd=tree, check=True,
                                  capture_output=True, text=True).stdout
-            wall, cpu = json.loads(out.strip().splitlines()[-1])
-            rates[name].append((wall, cpu))
+            rates[name].append(tuple(json.loads(out.strip().splitlines()[-1])))
     report = Report("code generation, this checkout against another",
                     params={"other": str(other), "rounds": rounds})
     for name, values in rates.items():
-        for index, what in enumerate(("wall clock", "CPU time")):
+        for index, what in enumerate(("render + compile + serialise, one core, wall clock",
+                                      "render + compile + serialise, one core, CPU time",
+                                      "render alone (Renderer.render), CPU time")):
             median = statistics.median(v[index] for v in values)
-            report.add(f"render + compile + serialise, one core, {what}: {name}", median,
-                       "requests/s", note="rounds: " + ", ".join(f"{v[index]:.0f}"
-                                                                for v in values))
+            report.add(f"{what}: {name}", median, "requests/s",
+                       note="rounds: " + ", ".join(f"{v[index]:.0f}" for v in values))
     return report
 
 

@@ -22,6 +22,7 @@ template that forgets a filter fails loudly instead of emitting injection.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from onexgen.generation.confusables import unconfused
@@ -60,6 +61,13 @@ def _printable_line(text: str) -> str:
     return _SPACES.sub(" ", cleaned).strip()
 
 
+def _is_name(text: str) -> bool:
+    """An identifier or dotted name in ASCII (``bench.store_1``): as a literal in Python or
+    YAML it needs no escape, so it is just quoted (two C calls, where the general path
+    costs a ``repr``, a regular expression and the quote choice)."""
+    return text.isascii() and (text.isidentifier() or text.replace(".", "_").isidentifier())
+
+
 def _literal(text: str) -> str:
     """``repr(text)`` re-quoted the way ``ruff format`` (and black) quote a string: double
     quotes, unless the text holds more double than single quotes (fewer escapes)."""
@@ -76,6 +84,8 @@ def _literal(text: str) -> str:
 
 def pyrepr(value: Any) -> Emitted:
     """A Python string literal for ``value``, as ``ruff format`` writes it; one line."""
+    if type(value) is str and _is_name(value):
+        return Emitted(f'"{value}"')  # the usual case (names): nothing to escape or requote
     return Emitted(_literal(_text(value, "pyrepr")))
 
 
@@ -118,6 +128,10 @@ def pycomments(value: Any, prefix: str = "", width: int = 88) -> Emitted:
 
 def yaml_str(value: Any) -> Emitted:
     """A double-quoted YAML scalar that loads back to exactly ``value``."""
+    if type(value) is str and (known := _KNOWN_YAML.get(value)) is not None:
+        return known
+    if type(value) is str and _is_name(value):
+        return Emitted(f'"{value}"')  # names: the usual case, checked without the regex
     text = _text(value, "yaml_str")
     if _YAML_PLAIN.fullmatch(text):  # printable ASCII without quote or backslash: as is
         return Emitted(f'"{text}"')
@@ -140,9 +154,24 @@ def yaml_str(value: Any) -> Emitted:
 
 def md_text(value: Any) -> Emitted:
     """One line of Markdown that renders as the literal text (no links, HTML or emphasis)."""
+    if type(value) is str and (known := _KNOWN_MD.get(value)) is not None:
+        return known
     line = _printable_line(_text(value, "md_text"))
     line = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return Emitted(line.translate(_MD_ESCAPES))
+
+
+_KNOWN_YAML: dict[str, Emitted] = {}
+_KNOWN_MD: dict[str, Emitted] = {}
+
+
+def precompute(texts: Iterable[str]) -> None:
+    """Filter once, at start, text that every package of a process prints the same (the
+    mixin catalogue's descriptions, the dependencies): ``yaml_str`` and ``md_text``
+    then answer it from a dict. Request text is filtered per request as before."""
+    for text in texts:
+        _KNOWN_YAML[text] = yaml_str(text)
+        _KNOWN_MD[text] = md_text(text)
 
 
 _PASS = (Emitted, bool, int, float)

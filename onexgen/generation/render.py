@@ -42,7 +42,15 @@ from onexgen.generation.errors import (
     RenderError,
     UnknownMixinError,
 )
-from onexgen.generation.filters import FILTERS, Emitted, finalize_guard
+from onexgen.generation.filters import (
+    FILTERS,
+    Emitted,
+    finalize_guard,
+    precompute,
+    pycomment,
+    pycomments,
+)
+from onexgen.generation.layout import layout, operation_view
 from onexgen.generation.overlays import (
     OVERLAY_FILTERS,
     LayeredTemplateCache,
@@ -111,6 +119,8 @@ def runtime_requirement(version: str = RUNTIME_VERSION) -> str:
 RUNTIME_REQUIREMENT = runtime_requirement()
 _DEPENDENCIES = (_Dependency("onexgen-runtime", RUNTIME_REQUIREMENT),
                  _Dependency("pydantic", ">=2.7,<3"))
+precompute([*(spec.description for spec in MIXINS.values()),
+            *(text for dep in _DEPENDENCIES for text in (dep.name, dep.version))])
 _OUTPUTS = {"__init__.py": "init.py.j2", "models.py": "models.py.j2",
             "contract.yaml": "contract.yaml.j2", "test_node.py": "test_node.py.j2",
             "README.md": "README.md.j2"}
@@ -173,25 +183,6 @@ def _check_mixins(node_type: NodeType, mixins: list[str]) -> None:
         raise UnknownMixinError(unknown)
     if conflicts:
         raise CompositionRejected(node_type.value, conflicts)
-
-
-_WIDTH = 88
-"""``ruff format``'s default line length: the templates wrap where it would."""
-
-
-def _layout(class_name: str, model_stem: str) -> dict[str, bool]:
-    """Where the lines that carry the node's own names fit in ``_WIDTH`` columns (decided
-    once per request here, not by an ``include`` per file in the templates)."""
-    input_model, output_model = f"Model{model_stem}Input", f"Model{model_stem}Output"
-    return {
-        "models_import_fits":
-            len(f"from .models import {input_model}, {output_model}") <= _WIDTH,
-        "input_class_fits": len(f"class {input_model}(BaseModel):") <= _WIDTH,
-        "output_class_fits": len(f"class {output_model}(BaseModel):") <= _WIDTH,
-        # ruff parenthesizes a long return annotation only when that makes it fit
-        "execute_return_fits": (len(f"    ) -> {output_model}:") <= _WIDTH
-                                or len(f"        {output_model}") > _WIDTH),
-    }
 
 
 class _CacheLoader(BaseLoader):
@@ -270,38 +261,51 @@ class Renderer:
         """Everything the templates see; free text stays raw here and is filtered there."""
         mixins = canonical_order(request.mixins) if mixins is None else mixins
         kind, pascal, snake = request.node_type, pascal_case(request.name), snake_case(request.name)
-        type_title = kind.value.title()
+        type_title, type_upper = kind.value.title(), kind.value.upper()
         class_name = f"Node{pascal}{type_title}"
+        input_model = f"Model{pascal}{type_title}Input"
+        output_model = f"Model{pascal}{type_title}Output"
+        base_class = _BASES[kind].__name__
         version_dir = "v" + request.version.replace(".", "_")
         package = f"node_{request.domain}_{snake}_{kind.value}/{version_dir}"
-        operations = _operations(request)
+        import_path = package.replace("/", ".")
+        operations = [operation_view(op.name, op.description) for op in _operations(request)]
         specs = [MIXINS[m] for m in mixins]
+        mixin_imports = sorted(s.class_name for s in specs)
         published = [f"{request.name}.{op.name}.{outcome}" for op in operations
                      for outcome in ("completed", "failed")] if "EventBus" in mixins else []
         subscribed = [f"{request.name}.requested"] if "EventHandler" in mixins else []
+        version = version or self.version
+        # The comment lines every Python file starts with, filtered once per request here
+        # rather than by an include in each of the four files.
+        header = (pycomments(f"{class_name}: {type_upper} node of domain {request.domain}, "
+                             f"version {request.version}.") + "\n"
+                  + pycomments(request.description, "Description: "))
         return {
-            "template_version": version or self.version, "node_type": kind.value,
-            "node_type_upper": kind.value.upper(), "base_class": _BASES[kind].__name__,
+            "template_version": version, "template_comment": pycomment(version),
+            "header_comments": Emitted(header), "node_type": kind.value,
+            "node_type_upper": type_upper, "base_class": base_class,
             "execute_method": _EXECUTE[kind],
-            "runtime_imports": sorted([_BASES[kind].__name__, "NodeContext"]),
+            "runtime_imports": sorted([base_class, "NodeContext"]),
             "name": request.name, "domain": request.domain,
-            "init_exports": sorted([class_name, f"Model{pascal}{type_title}Input",
-                                    f"Model{pascal}{type_title}Output"]),
+            "init_exports": sorted([class_name, input_model, output_model]),
             "version": request.version, "description": request.description,
-            "class_name": class_name, "input_model": f"Model{pascal}{type_title}Input",
-            "output_model": f"Model{pascal}{type_title}Output", "package": package,
-            "import_path": package.replace("/", "."), "operations": operations,
+            "class_name": class_name, "input_model": input_model,
+            "output_model": output_model, "package": package,
+            "import_path": import_path, "operations": operations,
             "default_operation": operations[0].name,
             "operations_key": "io_operations" if kind is NodeType.EFFECT else "operations",
             "mixins": specs,  # MixinSpec: name, class_name, description
-            "mixin_classes": [s.class_name for s in specs],
-            "mixin_imports": sorted(s.class_name for s in specs),
-            "module_doc": f"The {kind.value.upper()} node {request.name}.",
-            "class_doc": request.description or f"{kind.value.upper()} node {request.name}.",
+            "mixin_classes": [s.class_name for s in specs], "mixin_imports": mixin_imports,
+            "module_doc": f"The {type_upper} node {request.name}.",
+            "class_doc": request.description or f"{type_upper} node {request.name}.",
             "effect_target": f"{request.domain}.{snake}", "dependencies": _DEPENDENCIES,
             "runtime_requirement": Emitted(RUNTIME_REQUIREMENT),  # ours, not the request's
             "performance": _PERFORMANCE[kind], "events_published": published,
-            "events_subscribed": subscribed, **_layout(class_name, pascal + type_title),
+            "events_subscribed": subscribed,
+            **layout(class_name=class_name, input_model=input_model, output_model=output_model,
+                     base_class=base_class, mixin_imports=mixin_imports,
+                     default_operation=operations[0].name, import_path=import_path),
         }
 
     def render(self, request: GenerationRequest, *, check_mixins: bool = True,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from onexgen.generation.layout import LINES
+
 
 @dataclass(frozen=True, slots=True)
 class Variable:
@@ -21,6 +23,9 @@ class Variable:
 
 
 VARIABLES: dict[str, Variable] = {
+    "template_comment": Variable("str", "the template version as comment text"),
+    "header_comments": Variable("str", "the `# <Class>: ...` and `# Description: ...` "
+                                "comment lines that start every Python file"),
     "template_version": Variable("str", "`<series>+<digest>` (with an overlay "
                                  "`<series>+<name>-<series>.<digest>`): the version of the "
                                  "templates rendering this package", free_text=True),
@@ -40,8 +45,11 @@ VARIABLES: dict[str, Variable] = {
     "output_model": Variable("str", "the output model class"),
     "package": Variable("str", "the package path (`node_<domain>_<name>_<type>/v1_0_0`)"),
     "import_path": Variable("str", "the package path as a dotted import path"),
-    "operations": Variable("list[Operation]", "each has `.name` (identifier) and "
-                           "`.description` (free text: filter it)"),
+    "operations": Variable("list[OperationView]", "each has `.name` (identifier), "
+                           "`.description` (free text: filter it), `.doc` (the method "
+                           "docstring literal) and where its dispatch call fits: "
+                           "`.call_fits`, `.call_wrapped`, `.state_call_fits` (reducer), "
+                           "`.step_call_fits` (orchestrator)"),
     "default_operation": Variable("str", "the first operation's name"),
     "operations_key": Variable("str", "the contract's key for operations (`io_operations` "
                                "on effect nodes)"),
@@ -55,13 +63,8 @@ VARIABLES: dict[str, Variable] = {
     "effect_target": Variable("str", "`<domain>.<snake name>`: what an effect node acts on"),
     "runtime_requirement": Variable("str", "the onexgen-runtime versions the package needs "
                                     "(`onexgen-runtime>=0.2.0,<0.3`)"),
-    "models_import_fits": Variable("bool", "`from .models import <In>, <Out>` fits in 88 "
-                                   "columns (else the templates wrap it as ruff does)"),
-    "input_class_fits": Variable("bool", "`class <input model>(BaseModel):` fits in 88 columns"),
-    "output_class_fits": Variable("bool", "`class <output model>(BaseModel):` fits in 88 "
-                                  "columns"),
-    "execute_return_fits": Variable("bool", "the execute method's return annotation fits on "
-                                    "its line (else parenthesized, as ruff does)"),
+    **{key: Variable("bool", f"true when {line} fits in 88 columns (else wrapped as "
+                           "ruff wraps it)") for key, line in LINES.items()},
     "dependencies": Variable("tuple[Dependency]", "each has `.name` and `.version` (a "
                              "specifier: filter it)"),
     "performance": Variable("Performance", "`.p95_latency_ms`, `.throughput_per_s`, "
