@@ -81,16 +81,19 @@ async def test_least_privilege_worker_on_secured_stack_runs_whole_pipeline(
         conn = await asyncpg.connect(admin_url)
         try:
             rows = await conn.fetch(
-                "SELECT s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) "
+                "SELECT s.ssl, s.client_dn FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) "
                 "WHERE a.usename = 'onexgen_worker'")
         finally:
             await conn.close()
         assert rows and all(r["ssl"] for r in rows)
+        # ... with the role's client certificate (pg_hba `cert`: no password) ...
+        assert {r["client_dn"] for r in rows} == {"/CN=onexgen_worker"}
         # ... and the broker offers no listener but SASL_SSL (and the TLS controller).
         server = (LOCAL / "kafka" / "server.properties").read_text()
         protocol_map = next(line for line in server.splitlines()
                             if line.startswith("listener.security.protocol.map="))
-        assert protocol_map.split("=", 1)[1] == "SASL_SSL:SASL_SSL,CONTROLLER:SSL"
+        protocols = dict(pair.split(":") for pair in protocol_map.split("=", 1)[1].split(","))
+        assert set(protocols.values()) == {"SASL_SSL", "SSL"}, protocols
         assert "allow.everyone.if.no.acl.found=false" in server.splitlines()
     finally:
         assert proc.stop() == 0, proc.stderr_path.read_text()[-3000:]
