@@ -32,8 +32,8 @@ def cert(tmp_path: Path) -> Path:
     return path
 
 
-def _at(*date: int) -> float:
-    return datetime(*date, tzinfo=UTC).timestamp()
+def _at(year: int, month: int, day: int) -> float:
+    return datetime(year, month, day, tzinfo=UTC).timestamp()
 
 
 def test_out_of_date_after_not_after_says_expired_on_that_day(cert: Path) -> None:
