@@ -20,7 +20,7 @@ import asyncpg
 import pytest
 
 from onexgen.settings import Settings
-from tests.harness import ROOT, scratch_database
+from tests.harness import ROOT, WorkerProcess, scratch_database
 
 LOCAL = Path(os.environ.get("ONEXGEN_LOCAL_DIR") or ROOT / ".local") / "secure"
 """Beside the plaintext stack's state (``ONEXGEN_LOCAL_DIR`` moves both)."""
@@ -67,6 +67,15 @@ class SecureStack:
     def grant_worker_acls(self, prefix: str, app_id: str, user: str = "worker") -> None:
         """The ACLs docs/operations.md lists, for ``prefix``'s topics and ``app_id``'s group."""
         _infra("kafka.sh", "worker-acls", user, prefix, app_id)
+
+    def least_privilege_worker(self, prefix: str, database_url: str, log_file: Path,
+                               **extra_env: str) -> WorkerProcess:
+        """A worker (not started yet) as the ``worker`` user holding only the documented
+        ACLs, for ``prefix``'s topics and its group ``<prefix>-app``."""
+        self.grant_worker_acls(prefix, f"{prefix}-app")
+        return WorkerProcess(bootstrap=self.bootstrap, database_url=database_url,
+                             prefix=prefix, log_file=log_file,
+                             extra_env={**self.kafka_env("worker"), **extra_env})
 
     def revoke(self, user: str, *specs: str) -> None:
         self._acl("remove", user, *specs)

@@ -64,14 +64,10 @@ async def _committed(stack: SecureStack, group: str, topic: str) -> int:
 async def test_worker_with_results_write_revoked_mid_run_waits_unready_and_loses_nothing(
         secure_stack: SecureStack, worker_database: tuple[str, str], secure_prefix: str,
         tmp_path: Path) -> None:
-    _, worker_url = worker_database
-    app_id = f"{secure_prefix}-app"
-    secure_stack.grant_worker_acls(secure_prefix, app_id)
-    topics = TopicNames(secure_prefix)
+    worker = secure_stack.least_privilege_worker(secure_prefix, worker_database[1],
+                                                 tmp_path / "worker.log")
+    app_id, topics = f"{secure_prefix}-app", TopicNames(secure_prefix)
     admin = secure_stack.client_kwargs("admin")
-    worker = WorkerProcess(bootstrap=secure_stack.bootstrap, database_url=worker_url,
-                           prefix=secure_prefix, log_file=tmp_path / "worker.log",
-                           extra_env=secure_stack.kafka_env("worker"))
     worker.start()
     tag = uuid.uuid4().hex[:8]
 

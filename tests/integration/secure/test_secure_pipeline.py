@@ -23,7 +23,7 @@ import pytest
 
 from onexgen.models.wire import GenerationResult, ResultStatus
 from onexgen.settings import TopicNames
-from tests.harness import WorkerProcess, wait_for_count
+from tests.harness import wait_for_count
 from tests.harness.kafka import Outgoing, collect, header, produce
 from tests.harness.receivers import HttpSink, wait_until
 from tests.integration.secure.conftest import LOCAL, SecureStack
@@ -37,19 +37,15 @@ async def test_least_privilege_worker_on_secured_stack_runs_whole_pipeline(
         secure_stack: SecureStack, worker_database: tuple[str, str], secure_prefix: str,
         tmp_path: Path) -> None:
     admin_url, worker_url = worker_database
-    app_id = f"{secure_prefix}-app"
-    secure_stack.grant_worker_acls(secure_prefix, app_id)
     topics = TopicNames(secure_prefix)
     admin = secure_stack.client_kwargs("admin")
     hook = HttpSink()
     await hook.start()
     rules_file, manager_file = write_configs(tmp_path, hook.url("/hook"))
-    proc = WorkerProcess(bootstrap=secure_stack.bootstrap, database_url=worker_url,
-                         prefix=secure_prefix, log_file=tmp_path / "worker.log",
-                         extra_env={**secure_stack.kafka_env("worker"),
-                                    "ONEXGEN_ALERT_RULES_FILE": str(rules_file),
-                                    "ONEXGEN_ALERTMANAGER_CONFIG": str(manager_file),
-                                    "ONEXGEN_ALERTING_EXTRAS": str(tmp_path / "extras.yaml")})
+    proc = secure_stack.least_privilege_worker(
+        secure_prefix, worker_url, tmp_path / "worker.log",
+        ONEXGEN_ALERT_RULES_FILE=str(rules_file), ONEXGEN_ALERTMANAGER_CONFIG=str(manager_file),
+        ONEXGEN_ALERTING_EXTRAS=str(tmp_path / "extras.yaml"))
     proc.start()
     try:
         tag = uuid.uuid4().hex[:8]
