@@ -93,6 +93,8 @@ class Publisher:
                 self._producer = await self._new_producer()
 
     async def _current(self) -> AIOKafkaProducer:
+        if self._producer is not None:
+            return self._producer
         async with self._renewing:
             if self._producer is None and self._started:  # a renewal could not connect
                 self._producer = await self._new_producer()
