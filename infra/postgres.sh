@@ -72,7 +72,8 @@ HBA
 }
 
 secure_roles() {  # the worker's role: exactly the grants docs/operations.md lists
-  [ -f "$P/worker-role" ] && return
+  # (worker-password: a cluster made before the role logged in with a certificate)
+  { [ -f "$P/worker-role" ] || [ -f "$P/worker-password" ]; } && return
   as_owner "$BIN/psql" -h "$DATA" -p "$port" -U onexgen -d onexgen -qv ON_ERROR_STOP=1 >/dev/null <<SQL
 CREATE ROLE onexgen_worker LOGIN;
 GRANT CONNECT ON DATABASE onexgen TO onexgen_worker;
