@@ -5,6 +5,7 @@
 #   infra/kafka.sh status  print the bootstrap address if running
 #   infra/kafka.sh clean   stop and delete all broker state
 # ONEXGEN_STACK=secure: SASL_SSL + SCRAM-SHA-512 only, ACLs enforced (docs/operations.md);
+# a second SASL_SSL listener (EXPIRED) presents a certificate that expired, for the tests;
 # `start` then also writes $K/client.env (what a client needs) and makes the users' ACLs.
 source "$(dirname "$0")/common.sh"
 K="$LOCAL/kafka"
@@ -52,7 +53,11 @@ write_config() {
   echo "$ctl" >"$K/ctl_port"
   if [ -n "$SECURE" ]; then
     secure_files
-    sed -e "s|@PORT@|$port|g" -e "s|@CTL@|$ctl|g" -e "s|@DATA@|$K/data|g" \
+    local exp; exp=$(cat "$K/expired_port" 2>/dev/null || true)
+    { [ -n "$exp" ] && ! port_open "$exp"; } || exp=$(free_port)
+    while [ "$exp" = "$port" ] || [ "$exp" = "$ctl" ]; do exp=$(free_port); done
+    echo "$exp" >"$K/expired_port"
+    sed -e "s|@PORT@|$port|g" -e "s|@CTL@|$ctl|g" -e "s|@DATA@|$K/data|g" -e "s|@EXPIRED@|$exp|g" \
         -e "s|@CERTS@|$LOCAL/certs|g" -e "s|@STORE_PASS@|$(cat "$LOCAL/certs/store.pass")|g" \
         -e "s|@ADMIN_PASS@|$(pass admin)|g" \
         "$ROOT/infra/kafka/server-secure.properties.in" >"$K/server.properties"
@@ -121,6 +126,7 @@ ONEXGEN_STACK_KAFKA_WORKER_USERNAME='worker'
 ONEXGEN_STACK_KAFKA_WORKER_PASSWORD='$(pass worker)'
 ONEXGEN_STACK_KAFKA_NOACL_PASSWORD='$(pass noacl)'
 ONEXGEN_STACK_CERTS='$LOCAL/certs'
+ONEXGEN_STACK_KAFKA_EXPIRED_BOOTSTRAP='127.0.0.1:$(cat "$K/expired_port")'
 ENV
   )
 }
@@ -189,7 +195,7 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) pid_alive "$(cat "$K/pid" 2>/dev/null)" && echo "127.0.0.1:$(cat "$K/port")" || { echo "stopped"; exit 1; } ;;
-  clean) stop; rm -rf "$K/data" "$K/logs" "$K/server.properties" "$K/port" "$K/ctl_port" \
+  clean) stop; rm -rf "$K/data" "$K/logs" "$K/server.properties" "$K/port" "$K/ctl_port" "$K/expired_port" \
            "$K/users" "$K/acls-made" "$K/client.env" "$K/admin.properties" ;;
   acl) shift; acl_tool "$@" ;;
   worker-acls) shift; worker_acls "$@" ;;

@@ -4,10 +4,13 @@
 #   infra/postgres.sh stop    stop the server (data kept; `clean` removes it)
 #   infra/postgres.sh status  print the URL if running
 #   infra/postgres.sh clean   stop and delete the cluster
+#   infra/postgres.sh worker-url   (secure) the worker role's URL, with its client certificate
+#   infra/postgres.sh server-cert NAME   (secure) serve certs/NAME.{crt,key} instead; reload
 # As root, the server runs as the `postgres` user (PostgreSQL refuses to run as root).
 # ONEXGEN_STACK=secure: ssl=on, scram-sha-256, hostssl-only pg_hba (no plaintext TCP at
 # all); the URL then asks for sslmode=verify-full against the local CA, and a least-privilege
-# role for workers (docs/operations.md) is made with its password in $P/worker-password.
+# role for workers (docs/operations.md), onexgen_worker, logs in with its client certificate
+# only (pg_hba `cert`: the certificate's CN names the role; no password).
 source "$(dirname "$0")/common.sh"
 P="$LOCAL/postgres"
 SECURE=$([ "${ONEXGEN_STACK:-plain}" = secure ] && echo 1 || true)
@@ -32,22 +35,35 @@ as_owner() {  # run a command as the cluster owner
   fi
 }
 
-url() {  # url [USER PASSWORD]
+url() {  # url: the owner's, with its password
   local q=""
   [ -f "$P/secure" ] && q="?sslmode=verify-full&sslrootcert=$LOCAL/certs/ca.crt"
-  echo "postgresql://${1:-onexgen}:${2:-$(cat "$P/password")}@127.0.0.1:$(cat "$P/port")/onexgen$q"
+  echo "postgresql://onexgen:$(cat "$P/password")@127.0.0.1:$(cat "$P/port")/onexgen$q"
+}
+
+worker_url() {  # the worker role's: TLS with its client certificate, no password
+  local c="$LOCAL/certs"
+  echo "postgresql://onexgen_worker@127.0.0.1:$(cat "$P/port")/onexgen?sslmode=verify-full&sslrootcert=$c/ca.crt&sslcert=$c/worker.crt&sslkey=$c/worker.key"
+}
+
+install_server_cert() {  # install_server_cert NAME: $LOCAL/certs/NAME.{crt,key} as the server's
+  install -m 600 "$LOCAL/certs/$1.key" "$P/server.key"
+  install -m 644 "$LOCAL/certs/$1.crt" "$P/server.crt"
+  if [ "$(id -u)" = 0 ]; then chown postgres "$P/server.key" "$P/server.crt"; fi
 }
 
 secure_setup() {  # certificates for the server, and a pg_hba that takes TLS connections only
   "$ROOT/infra/secure/certs.sh" "$LOCAL/certs"
-  install -m 600 "$LOCAL/certs/server.key" "$P/server.key"
-  install -m 644 "$LOCAL/certs/server.crt" "$P/server.crt"
+  install_server_cert server
   install -m 644 "$LOCAL/certs/ca.crt" "$P/ca.crt"
-  if [ "$(id -u)" = 0 ]; then chown postgres "$P/server.key" "$P/server.crt" "$P/ca.crt"; fi
+  if [ "$(id -u)" = 0 ]; then chown postgres "$P/ca.crt"; fi
   cat >"$DATA/pg_hba.conf" <<HBA
 # Secured local stack: the unix socket (the cluster owner's, in the data directory) for
-# administration; TCP only with TLS and SCRAM.
+# administration; TCP only with TLS: the worker role with a client certificate (CN=the
+# role, signed by ssl_ca_file), the others with SCRAM.
 local   all  all                 trust
+hostssl all  onexgen_worker  127.0.0.1/32  cert
+hostssl all  onexgen_worker  ::1/128       cert
 hostssl all  all  127.0.0.1/32   scram-sha-256
 hostssl all  all  ::1/128        scram-sha-256
 HBA
@@ -56,14 +72,14 @@ HBA
 }
 
 secure_roles() {  # the worker's role: exactly the grants docs/operations.md lists
-  [ -f "$P/worker-password" ] && return
-  local pw; pw=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
+  # (worker-password: a cluster made before the role logged in with a certificate)
+  { [ -f "$P/worker-role" ] || [ -f "$P/worker-password" ]; } && return
   as_owner "$BIN/psql" -h "$DATA" -p "$port" -U onexgen -d onexgen -qv ON_ERROR_STOP=1 >/dev/null <<SQL
-CREATE ROLE onexgen_worker LOGIN PASSWORD '$pw';
+CREATE ROLE onexgen_worker LOGIN;
 GRANT CONNECT ON DATABASE onexgen TO onexgen_worker;
 GRANT USAGE, CREATE ON SCHEMA public TO onexgen_worker;
 SQL
-  (umask 077; echo "$pw" >"$P/worker-password")
+  touch "$P/worker-role"
 }
 
 running() { [ -f "$DATA/postmaster.pid" ] && as_owner "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; }
@@ -116,7 +132,11 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) BIN=$(find_bindir); running && url || { echo "stopped"; exit 1; } ;;
-  worker-url) url onexgen_worker "$(cat "$P/worker-password")" ;;
+  worker-url) worker_url ;;
+  server-cert)  # server-cert NAME: serve another certificate from $LOCAL/certs (tests); reload
+    [ -f "$P/secure" ] || die "server-cert needs a STACK=secure cluster"
+    BIN=$(find_bindir); install_server_cert "${2:?usage: infra/postgres.sh server-cert NAME}"
+    as_owner "$BIN/pg_ctl" -D "$DATA" reload >/dev/null ;;
   clean) stop; rm -rf "$P" ;;
-  *) die "usage: infra/postgres.sh start|stop|status|clean" ;;
+  *) die "usage: infra/postgres.sh start|stop|status|clean|worker-url|server-cert" ;;
 esac

@@ -7,8 +7,8 @@
 * a rule engine over the rules file and a timer evaluating it every
   ``evaluation_interval_s``, publishing transitions to ``<prefix>.alerts``
   through the worker's publisher (acks=all, idempotent);
-* the health checks (Kafka, Postgres, templates, process pool, models, agent
-  liveness) and the dashboard, for the web server's routes.
+* the health checks (Kafka, publishing refused for want of an ACL, Postgres, templates,
+  process pool, models, agent liveness) and the dashboard, for the web server's routes.
 
 Each worker evaluates its own windows; alerts carry an ``instance`` label
 (``<hostname>:<web port>`` unless ``ONEXGEN_ALERT_INSTANCE`` is set), so two
@@ -42,6 +42,7 @@ from onexgen.observability.health import (
     liveness_check,
     pool_check,
     postgres_check,
+    refusal_check,
 )
 from onexgen.observability.monitor import Monitor
 
@@ -111,6 +112,7 @@ def register_monitor(app: faust.App, runtime: WorkerRuntime, *,
         lambda: getattr(getattr(runtime, "database", None), "pool", None)))
     health.add("templates", template_check(renderer=lambda: runtime.pool.renderer))
     health.add("process_pool", pool_check(runtime.pool))
+    health.add("kafka_publish", refusal_check(lambda: runtime.publisher.refused))
     health.add("models", figures_check(monitor.value, MODEL_FIGURES), critical=False)
     health.add("agents", liveness_check(monitor.progress, consumer_offsets(app),
                                         stall_after_s=cfg.health_stall_after_s))

@@ -43,7 +43,7 @@ from onexgen.observability.tracing import (
 )
 from onexgen.settings import TopicNames
 from onexgen.streams.dead_letter import dead_letter
-from onexgen.streams.errors import PublishError
+from onexgen.streams.errors import PublishError, PublishRefused
 from onexgen.streams.publisher import Publisher
 from onexgen.streams.records import InboundMessage, OutboundRecord
 from onexgen.streams.retry import RetriesExhausted, RetryPolicy, retry
@@ -266,6 +266,10 @@ class BatchProcessor:
 
 def _log_retry(what: str) -> Callable[[int, BaseException, float], None]:
     def on_retry(attempt: int, exc: BaseException, pause: float) -> None:
+        if isinstance(exc, PublishRefused):  # an operator's fix: an error, naming the ACL
+            log.error("publish_refused", attempt=attempt, error=str(exc),
+                      pause_s=round(pause, 3))
+            return
         log.warning("retrying", what=what, attempt=attempt, error=str(exc),
                     pause_s=round(pause, 3))
 

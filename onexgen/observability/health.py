@@ -34,6 +34,7 @@ __all__ = [
     "liveness_check",
     "pool_check",
     "postgres_check",
+    "refusal_check",
 ]
 
 CheckFn = Callable[[], Awaitable[dict[str, Any]]]
@@ -185,6 +186,18 @@ def pool_check(pool: Any) -> CheckFn:
         if alive < len(pids):
             detail["status"] = "degraded"
         return detail
+
+    return check
+
+
+def refusal_check(refused: Callable[[], str | None]) -> CheckFn:
+    """Failed while ``refused()`` names why the broker refuses the worker's records (an ACL
+    revoked while it runs): the worker is unready until a publish succeeds again. The
+    reason names an ACL and a topic, no host or credential, so it is served as it is."""
+
+    async def check() -> dict[str, Any]:
+        why = refused()
+        return {"status": "failed", "refused": why} if why else {}
 
     return check
 

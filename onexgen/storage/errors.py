@@ -97,13 +97,17 @@ def translate(exc: BaseException, action: str = "talking to Postgres") -> Storag
     state = getattr(exc, "sqlstate", None)
     state = state if isinstance(state, str) else None
     if isinstance(exc, asyncpg.PostgresError) and state is not None:
-        if state.startswith("28") and "no encryption" in str(exc):
-            return ConnectionRejected(
-                f"{action} failed: Postgres takes TLS connections only ({detail}); add "
-                "sslmode=verify-full&sslrootcert=<CA file> to ONEXGEN_DATABASE_URL",
-                sqlstate=state)
+        if state.startswith("28"):
+            rejected = _refused_tls(str(exc), action, detail, state)
+            if rejected is not None:
+                return rejected
         return _from_sqlstate(state, action, detail)
     if isinstance(exc, ssl.SSLCertVerificationError):
+        if exc.verify_code in _OUT_OF_DATE:
+            return ConnectionRejected(
+                f"{action} failed: the server's certificate failed verification "
+                f"({exc.verify_message}); renew it on the server (its ssl_cert_file); "
+                "sslrootcert= in ONEXGEN_DATABASE_URL is not the cause")
         return ConnectionRejected(
             f"{action} failed: the server's certificate failed verification "
             f"({exc.verify_message}); check sslrootcert= in ONEXGEN_DATABASE_URL (the CA "
@@ -126,6 +130,29 @@ def translate(exc: BaseException, action: str = "talking to Postgres") -> Storag
             f"{action} failed: the connection was closed ({detail}); the call can be retried"
         )
     return QueryError(f"{action} failed: {detail}", sqlstate=state)
+
+
+_OUT_OF_DATE = {9, 10}  # X509_V_ERR_CERT_NOT_YET_VALID, X509_V_ERR_CERT_HAS_EXPIRED
+
+
+def _refused_tls(message: str, action: str, detail: str, state: str
+                 ) -> ConnectionRejected | None:
+    """The login refusals pg_hba's ``hostssl`` and ``cert`` rules give, naming the fix."""
+    if "no encryption" in message:
+        return ConnectionRejected(
+            f"{action} failed: Postgres takes TLS connections only ({detail}); add "
+            "sslmode=verify-full&sslrootcert=<CA file> to ONEXGEN_DATABASE_URL", sqlstate=state)
+    if "requires a valid client certificate" in message:
+        return ConnectionRejected(
+            f"{action} failed: Postgres requires a client certificate for this role "
+            f"({detail}); add sslcert=<certificate file>&sslkey=<key file> to "
+            "ONEXGEN_DATABASE_URL", sqlstate=state)
+    if "certificate authentication failed" in message:
+        return ConnectionRejected(
+            f"{action} failed: Postgres refused the client certificate for this role "
+            f"({detail}); its CN must be the role's name (or be mapped in pg_ident.conf): "
+            "check sslcert= and sslkey= in ONEXGEN_DATABASE_URL", sqlstate=state)
+    return None
 
 
 def _from_sqlstate(state: str, action: str, detail: str) -> StorageError:

@@ -12,18 +12,27 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import orjson
 
-from onexgen.storage.errors import DatabaseUnavailable, StorageError, redact_dsn, translate
+from onexgen.storage.errors import (
+    ConnectionRejected,
+    DatabaseUnavailable,
+    StorageError,
+    redact_dsn,
+    translate,
+)
 from onexgen.storage.repositories.events import EventMetricsRepository
 from onexgen.storage.repositories.feedback import PatternFeedbackRepository
 from onexgen.storage.repositories.generation import GenerationMetricsRepository
 from onexgen.storage.repositories.mixins import MixinCompatibilityRepository
 from onexgen.storage.repositories.templates import TemplateCacheRepository
 from onexgen.storage.repositories.views import ViewsRepository
+from onexgen.support.certificates import out_of_date
 
 T = TypeVar("T")
 
@@ -57,6 +66,7 @@ async def with_retry(
     if attempts < 1:
         raise ValueError(f"attempts must be >= 1, got {attempts}")
     action = f"connecting to {redact_dsn(dsn)}"
+    check_client_certificate(dsn, action)
     for number in range(1, attempts + 1):
         try:
             return await attempt()
@@ -71,6 +81,19 @@ async def with_retry(
         delay = backoff_s * 2 ** (number - 1)
         await asyncio.sleep(delay * random.uniform(0.5, 1.0))
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def check_client_certificate(dsn: str, action: str) -> None:
+    """Refuse an out-of-date ``sslcert=`` before connecting: Postgres answers one by
+    closing the connection, which would otherwise be retried as an outage."""
+    cert = parse_qs(urlsplit(dsn).query).get("sslcert")
+    if not cert:
+        return
+    problem = out_of_date(Path(cert[-1]))
+    if problem is not None:
+        raise ConnectionRejected(
+            f"{action} failed: the client certificate {cert[-1]} {problem}; renew it, or "
+            "point sslcert= (and sslkey=) in ONEXGEN_DATABASE_URL at a current one")
 
 
 async def connect(

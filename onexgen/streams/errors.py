@@ -3,6 +3,7 @@
     StreamsError
     ├── InvalidMessage      never processable (bad JSON, schema): dead-letter at once
     ├── PublishError        Kafka did not take a record (transient: retry, then dead-letter)
+    │   └── PublishRefused  an ACL is missing (revoked while running): names it; retried slowly
     └── TopicSetupError     topics could not be created or checked at start
         └── KafkaAccessError    TLS, login or ACL refused: names the setting or ACL to fix
 """
@@ -25,6 +26,15 @@ class InvalidMessage(StreamsError):
 
 class PublishError(StreamsError):
     """Kafka did not acknowledge a record; the batch is retried and nothing is acked."""
+
+
+class PublishRefused(PublishError):
+    """The broker refused records for want of an ACL; the message names the ACL and topic.
+
+    Retried like any publish failure, but no sooner than ``retry_after_s``: the fix is an
+    operator's, at the broker, and nothing is acknowledged meanwhile."""
+
+    retry_after_s = 1.0
 
 
 class TopicSetupError(StreamsError):

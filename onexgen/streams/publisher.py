@@ -10,6 +10,13 @@ own (``create_batch``/``send_batch``), one delivery future each, instead of one
 (``python -m bench event_loop``, BENCHMARKS.md). Partitions are chosen as ``send``
 chooses them (the default partitioner: murmur2 of the key, a random available
 partition without one), so a request's result lands where a replay's does.
+
+A record the broker refuses for want of an ACL (an ACL revoked while the worker runs)
+fails as ``PublishRefused``, naming the ACL and topic, and ``refused`` says so until a
+publish succeeds again (the worker's readiness check reads it). The producer is then
+replaced: an idempotent producer counts a refused batch in its sequence numbers, and
+aiokafka's never recovers from the gap (every later send to that partition fails with
+OutOfOrderSequenceNumber, also once the ACL is back); a new producer starts from zero.
 """
 
 from __future__ import annotations
@@ -18,27 +25,35 @@ import asyncio
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber, TopicAuthorizationFailedError
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from onexgen.settings import Settings
 from onexgen.streams.aiokafka_internals import partitions_with_leader
-from onexgen.streams.errors import PublishError
+from onexgen.streams.errors import PublishError, PublishRefused
 from onexgen.streams.records import OutboundRecord
 
 
 class Publisher:
-    """Owns one idempotent aiokafka producer."""
+    """Owns one idempotent aiokafka producer (a new one after a refusal: see above)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._producer: AIOKafkaProducer | None = None
+        self._started = False
+        self._renewing = asyncio.Lock()
         self._partitioner = DefaultPartitioner()
+        self.refused: str | None = None
+        """Why the broker refuses our records (the missing ACL), until a publish succeeds."""
 
     async def start(self) -> None:
         if self._producer is not None:
             return
+        self._producer = await self._new_producer()
+        self._started = True
+
+    async def _new_producer(self) -> AIOKafkaProducer:
         producer = AIOKafkaProducer(
             bootstrap_servers=self._settings.kafka_bootstrap,
             client_id=f"{self._settings.app_id}-publisher",
@@ -58,18 +73,47 @@ class Publisher:
                 f"cannot connect producer to {self._settings.kafka_bootstrap}: {exc}; "
                 "check ONEXGEN_KAFKA_BOOTSTRAP and that the broker is up"
             ) from exc
-        self._producer = producer
+        return producer
 
     async def stop(self) -> None:
+        self._started = False
         if self._producer is not None:
             producer, self._producer = self._producer, None
             await producer.stop()  # flushes what is buffered
 
-    async def publish(self, records: Sequence[OutboundRecord]) -> None:
-        """Return once every record is acknowledged by all in-sync replicas."""
+    async def _renew(self, failed: AIOKafkaProducer) -> None:
+        """Replace ``failed`` with a new producer (once, however many batches saw it fail)."""
+        async with self._renewing:
+            current, self._producer = self._producer, None
+            if id(current) != id(failed):  # another batch renewed it already
+                self._producer = current
+                return
+            await failed.stop()
+            if self._started:
+                self._producer = await self._new_producer()
+
+    async def _current(self) -> AIOKafkaProducer:
+        if self._producer is not None:
+            return self._producer
+        async with self._renewing:
+            if self._producer is None and self._started:  # a renewal could not connect
+                self._producer = await self._new_producer()
         if self._producer is None:
             raise PublishError("publisher is not started")
-        producer = self._producer
+        return self._producer
+
+    def _refusal(self, exc: TopicAuthorizationFailedError, operations: str) -> PublishRefused:
+        topics = exc.args[0] if exc.args else "?"
+        topic = ", ".join(sorted(topics)) if isinstance(topics, set | frozenset) else topics
+        user = self._settings.kafka_sasl_username or "this client"
+        self.refused = f"user {user!r} lacks the {operations} ACL on topic {topic}"
+        return PublishRefused(f"{self.refused}: grant it (docs/operations.md lists a worker's "
+                              "ACLs); the batch is not acknowledged and is tried again")
+
+    async def publish(self, records: Sequence[OutboundRecord]) -> None:
+        """Return once every record is acknowledged by all in-sync replicas."""
+        producer = await self._current()
+        operations = "DESCRIBE (and WRITE)"  # until the topic's metadata is known
         try:
             partitions: dict[str, tuple[list[int], list[int]]] = {}  # all, with a leader
             batches: dict[tuple[str, int], BatchBuilder] = {}
@@ -89,9 +133,25 @@ class Publisher:
                     # An empty batch takes any record (the broker judges its size).
                     batch = batches[tp] = producer.create_batch()
                     batch.append(key=r.key, value=r.value, timestamp=None, headers=r.headers)
+            operations = "WRITE"
             for (topic, partition), batch in batches.items():
                 futures.append(await producer.send_batch(batch, topic, partition=partition))
             await asyncio.gather(*futures)
+        except TopicAuthorizationFailedError as exc:
+            refusal = self._refusal(exc, operations)
+            await _settle(futures)
+            await self._renew(producer)
+            raise refusal from exc
+        except OutOfOrderSequenceNumber as exc:
+            await _settle(futures)
+            await self._renew(producer)
+            raise PublishError(f"Kafka did not take the batch: {exc}; a new producer "
+                               "sends it again") from exc
         except KafkaError as exc:
             raise PublishError(f"Kafka did not take the batch: {exc}") from exc
+        self.refused = None
 
+
+async def _settle(futures: list[asyncio.Future[object]]) -> None:
+    """Wait out the batch's other sends before the producer they use is stopped."""
+    await asyncio.gather(*futures, return_exceptions=True)

@@ -54,7 +54,8 @@ async def retry(
         except transient as exc:
             if policy.max_attempts and attempt >= policy.max_attempts:
                 raise RetriesExhausted(attempt, exc) from exc
-            pause = policy.delay(attempt)
+            # An error may say how long a retry is pointless (``retry_after_s``).
+            pause = max(policy.delay(attempt), float(getattr(exc, "retry_after_s", 0.0)))
             if on_retry is not None:
                 on_retry(attempt, exc, pause)
             await asyncio.sleep(pause)

@@ -23,8 +23,10 @@ from aiokafka.errors import (
 
 from onexgen.settings import Settings
 from onexgen.streams.errors import KafkaAccessError
+from onexgen.support.certificates import out_of_date
 
 _TLS_PROTOCOLS = ("SSL", "SASL_SSL")
+_OUT_OF_DATE = {9, 10}  # X509_V_ERR_CERT_NOT_YET_VALID, X509_V_ERR_CERT_HAS_EXPIRED
 
 
 def _first_server(settings: Settings) -> tuple[str, int]:
@@ -55,11 +57,21 @@ async def diagnose(settings: Settings, timeout_s: float = 10.0) -> KafkaAccessEr
     kwargs: dict[str, Any] = settings.kafka_client_kwargs()
     user = settings.kafka_sasl_username
     protocol = settings.kafka_security_protocol
+    stale = settings.kafka_ssl_certfile and out_of_date(settings.kafka_ssl_certfile)
+    if stale:  # the broker's refusal of it would read like a broken connection
+        return KafkaAccessError(f"{where}: the client certificate ONEXGEN_KAFKA_SSL_CERTFILE="
+                                f"{settings.kafka_ssl_certfile} {stale}: renew it")
     try:
         conn = await asyncio.wait_for(
             create_conn(host, port, request_timeout_ms=int(timeout_s * 1000), **kwargs),
             timeout_s)
     except ssl.SSLCertVerificationError as exc:
+        if exc.verify_code in _OUT_OF_DATE:
+            return KafkaAccessError(
+                f"{where}: its certificate failed verification ({exc.verify_message}): "
+                "renew it in the broker's keystore (ssl.keystore.location, or listener.name."
+                "<listener>.ssl.keystore.location); ONEXGEN_KAFKA_SSL_CAFILE="
+                f"{settings.kafka_ssl_cafile} is not the cause")
         return KafkaAccessError(
             f"{where}: its certificate failed verification ({exc.verify_message}): "
             f"check ONEXGEN_KAFKA_SSL_CAFILE={settings.kafka_ssl_cafile} (the CA that signed "

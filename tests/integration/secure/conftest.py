@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import asyncpg
 import pytest
 
 from onexgen.settings import Settings
-from tests.harness import ROOT, scratch_database
+from tests.harness import ROOT, WorkerProcess, scratch_database
 
 LOCAL = Path(os.environ.get("ONEXGEN_LOCAL_DIR") or ROOT / ".local") / "secure"
 """Beside the plaintext stack's state (``ONEXGEN_LOCAL_DIR`` moves both)."""
@@ -67,9 +68,29 @@ class SecureStack:
         """The ACLs docs/operations.md lists, for ``prefix``'s topics and ``app_id``'s group."""
         _infra("kafka.sh", "worker-acls", user, prefix, app_id)
 
+    def least_privilege_worker(self, prefix: str, database_url: str, log_file: Path,
+                               **extra_env: str) -> WorkerProcess:
+        """A worker (not started yet) as the ``worker`` user holding only the documented
+        ACLs, for ``prefix``'s topics and its group ``<prefix>-app``."""
+        self.grant_worker_acls(prefix, f"{prefix}-app")
+        return WorkerProcess(bootstrap=self.bootstrap, database_url=database_url,
+                             prefix=prefix, log_file=log_file,
+                             extra_env={**self.kafka_env("worker"), **extra_env})
+
     def revoke(self, user: str, *specs: str) -> None:
-        _infra("kafka.sh", "acl", "remove", str(LOCAL / "kafka" / "admin.properties"),
+        self._acl("remove", user, *specs)
+
+    def grant(self, user: str, *specs: str) -> None:
+        self._acl("add", user, *specs)
+
+    def _acl(self, action: str, user: str, *specs: str) -> None:
+        """``specs`` as infra/secure/Acls.java reads them: TYPE:NAME:OP[,OP...]."""
+        _infra("kafka.sh", "acl", action, str(LOCAL / "kafka" / "admin.properties"),
                f"User:{user}", *specs)
+
+    def serve_postgres_certificate(self, name: str) -> None:
+        """Postgres serves ``certs/<name>.{crt,key}`` to new connections (a reload)."""
+        _infra("postgres.sh", "server-cert", name)
 
 
 def _stack_env() -> dict[str, str]:
@@ -86,6 +107,16 @@ def _infra(script: str, *args: str) -> str:
     if done.returncode != 0:
         pytest.fail(f"infra/{script} {args[0]} failed:\n{done.stderr[-3000:]}", pytrace=False)
     return done.stdout
+
+
+def run_cli(env: dict[str, str], cwd: Path, *args: str, timeout_s: float = 120
+            ) -> tuple[int, str]:
+    """``onexgen ARGS`` with only ``env`` (no stack.env fallback); exit code, last line."""
+    done = subprocess.run([sys.executable, "-m", "onexgen", *args], cwd=cwd, input="",
+                          env={"PATH": "/usr/bin:/bin", "ONEXGEN_ROOT": str(cwd), **env},
+                          capture_output=True, text=True, timeout=timeout_s, check=False)
+    lines = [line for line in done.stderr.splitlines() if line.startswith("onexgen: ")]
+    return done.returncode, lines[-1] if lines else done.stderr[-2000:]
 
 
 @pytest.fixture(scope="session")

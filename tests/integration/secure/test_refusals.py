@@ -3,25 +3,14 @@ the setting (or the ACL, or the grant) to fix: no hang, no retry loop, no plaint
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from tests.integration.secure.conftest import SecureStack
+from tests.integration.secure.conftest import SecureStack, run_cli
 
 pytestmark = pytest.mark.integration
-
-
-def _run(env: dict[str, str], cwd: Path, *args: str, timeout_s: float = 120) -> tuple[int, str]:
-    """``onexgen ARGS`` with only ``env`` (no stack.env fallback); exit code, last line."""
-    done = subprocess.run([sys.executable, "-m", "onexgen", *args], cwd=cwd, input="",
-                          env={"PATH": "/usr/bin:/bin", "ONEXGEN_ROOT": str(cwd), **env},
-                          capture_output=True, text=True, timeout=timeout_s, check=False)
-    lines = [line for line in done.stderr.splitlines() if line.startswith("onexgen: ")]
-    return done.returncode, lines[-1] if lines else done.stderr[-2000:]
 
 
 @pytest.mark.parametrize("command", [("topics",), ("tail", "results", "--timeout", "1"),
@@ -29,7 +18,7 @@ def _run(env: dict[str, str], cwd: Path, *args: str, timeout_s: float = 120) -> 
 def test_cli_with_wrong_password_fails_naming_password_setting(
         secure_stack: SecureStack, tmp_path: Path, command: tuple[str, ...]) -> None:
     env = {**secure_stack.kafka_env("admin"), "ONEXGEN_KAFKA_SASL_PASSWORD": "not-it"}
-    code, line = _run(env, tmp_path, *command)
+    code, line = run_cli(env, tmp_path, *command)
     assert code != 0
     assert "login refused for user 'admin'" in line and "ONEXGEN_KAFKA_SASL_PASSWORD" in line
     assert "not-it" not in line
@@ -39,7 +28,7 @@ def test_topics_trusting_another_ca_fails_naming_cafile_setting(
         secure_stack: SecureStack, tmp_path: Path) -> None:
     other = str(secure_stack.certs / "other-ca.crt")
     env = {**secure_stack.kafka_env("admin"), "ONEXGEN_KAFKA_SSL_CAFILE": other}
-    code, line = _run(env, tmp_path, "topics")
+    code, line = run_cli(env, tmp_path, "topics")
     assert code != 0
     assert "certificate failed verification" in line
     assert f"ONEXGEN_KAFKA_SSL_CAFILE={other}" in line
@@ -48,7 +37,7 @@ def test_topics_trusting_another_ca_fails_naming_cafile_setting(
 def test_plaintext_client_at_tls_listener_fails_naming_protocol_setting(
         secure_stack: SecureStack, tmp_path: Path) -> None:
     env = {"ONEXGEN_KAFKA_BOOTSTRAP": secure_stack.bootstrap}
-    code, line = _run(env, tmp_path, "topics")
+    code, line = run_cli(env, tmp_path, "topics")
     assert code != 0
     assert "speaks TLS" in line and "ONEXGEN_KAFKA_SECURITY_PROTOCOL=SASL_SSL" in line
 
@@ -57,7 +46,7 @@ def test_credentials_without_tls_protocol_are_refused_before_connecting(
         secure_stack: SecureStack, tmp_path: Path) -> None:
     """A password with PLAINTEXT would be ignored and the client connect unprotected."""
     env = {**secure_stack.kafka_env("admin"), "ONEXGEN_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
-    code, line = _run(env, tmp_path, "topics")
+    code, line = run_cli(env, tmp_path, "topics")
     assert code != 0
     assert "ONEXGEN_KAFKA_SECURITY_PROTOCOL=PLAINTEXT does not" in line
 
@@ -79,7 +68,7 @@ def test_worker_missing_one_acl_fails_at_start_naming_it(
     env = {**secure_stack.kafka_env("worker"), "ONEXGEN_TOPIC_PREFIX": secure_prefix,
            "ONEXGEN_APP_ID": app_id, "ONEXGEN_DATABASE_URL": secure_stack.database_url,
            "ONEXGEN_WEB_PORT": "0"}
-    code, line = _run(env, tmp_path, "worker", timeout_s=90)
+    code, line = run_cli(env, tmp_path, "worker", timeout_s=90)
     assert code != 0
     assert named.format(p=secure_prefix) in line, line
 
@@ -93,7 +82,7 @@ def test_migrate_with_bad_database_tls_fails_naming_url_setting(
         secure_stack: SecureStack, tmp_path: Path, query: str, named: str) -> None:
     base = secure_stack.database_url.partition("?")[0]
     url = f"{base}?{query.format(certs=secure_stack.certs)}"
-    code, line = _run({"ONEXGEN_DATABASE_URL": url}, tmp_path, "migrate")
+    code, line = run_cli({"ONEXGEN_DATABASE_URL": url}, tmp_path, "migrate")
     assert code != 0
     assert named in line and "ONEXGEN_DATABASE_URL" in line
     assert secure_stack.database_url.split(":")[2].split("@")[0] not in line  # no password
@@ -107,6 +96,6 @@ async def test_worker_role_without_schema_create_fails_migrate_naming_grant(
         await conn.execute("REVOKE CREATE ON SCHEMA public FROM onexgen_worker")
     finally:
         await conn.close()
-    code, line = _run({"ONEXGEN_DATABASE_URL": worker_url}, tmp_path, "migrate")
+    code, line = run_cli({"ONEXGEN_DATABASE_URL": worker_url}, tmp_path, "migrate")
     assert code != 0
     assert "permission denied for schema public" in line, line

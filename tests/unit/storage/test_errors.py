@@ -101,3 +101,15 @@ def test_redact_dsn_password_in_query_string_is_masked() -> None:
     assert "s3cret" not in redacted and "k3y" not in redacted
     assert redacted == ("postgresql://onexgen@db.internal/app?password=***&sslpassword=***"
                         "&sslmode=require")
+
+
+@pytest.mark.parametrize(("message", "named"), [
+    ("no pg_hba.conf entry for host \"127.0.0.1\", no encryption", "TLS connections only"),
+    ("connection requires a valid client certificate",
+     "add sslcert=<certificate file>&sslkey=<key file>"),
+    ('certificate authentication failed for user "w"', "CN must be the role's name"),
+])
+def test_translate_tls_login_refusal_names_url_parameter(message: str, named: str) -> None:
+    error = translate(asyncpg.InvalidAuthorizationSpecificationError(message), "x")
+    assert type(error) is ConnectionRejected and not error.retryable
+    assert named in str(error) and "ONEXGEN_DATABASE_URL" in str(error)
