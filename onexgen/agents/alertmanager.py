@@ -3,9 +3,15 @@
 The alerts topic has one partition, so exactly one worker of the group holds
 it and runs the alert-manager state (groups, dedup, escalation) for all; on a
 rebalance the new holder rebuilds that state from the alerts the monitors
-re-send every ``resend_interval_s``. Consumption is plain ``stream.events()``:
-an alert is acknowledged once it is in the manager's memory, and delivery
-retries happen in the delivery queue, not by re-reading Kafka.
+re-send every ``resend_interval_s``. An alert is acknowledged (its offset
+committed) only once the notifications it caused have been sent or parked
+(:meth:`~onexgen.alerting.service.AlertManagerService.settled`, checked every
+tick), so a worker killed with a notification undelivered - a resolve above
+all, which is never re-sent - leaves it for the next holder to read again.
+When a rebalance starts, everything held is acknowledged (Faust waits for
+every consumed record before it gives partitions up); the worker stays alive
+and goes on delivering it. Delivery retries happen in the delivery queue, not
+by re-reading Kafka.
 
 Silences are read from Postgres (``alert_silences``) every
 ``silence_refresh``; the manager's flush runs on a timer every ``tick``.
@@ -84,20 +90,34 @@ def _attach(app: faust.App, runtime: WorkerRuntime,
     topic = app.topic(settings.topics.alerts, key_type=bytes, value_type=bytes,
                       key_serializer="raw", value_serializer="raw")
 
+    source: Any = None  # the agent's stream, once it runs: acknowledgements go through it
+
+    async def acknowledge(events: list[Any]) -> None:
+        for event in events:
+            await source.ack(event)
+
     async def alertmanager(stream: Any) -> None:
+        nonlocal source
         await runtime.wait_ready()
         service.start()
+        source = stream
         if isinstance(service, AlertmanagerHandoff):
             log.info("alertmanager_handoff_started", url=service.url,
                      hint="built-in notifier off; the external Alertmanager notifies")
-        else:
-            log.info("alertmanager_started", integrations=sorted(service.delivery.receivers))
-        async for event in stream.events():
-            service.handle(event.value)
+            async for event in stream.events():  # posted (and re-posted) from memory
+                service.handle(event.value)
+            return
+        log.info("alertmanager_started", integrations=sorted(service.delivery.receivers))
+        async for event in stream.noack().events():
+            service.handle(event.value, token=event)
+            await acknowledge(service.settled())
 
     async def tick() -> None:
-        if service.started:
-            await service.tick()
+        if not service.started:
+            return
+        await service.tick()
+        if isinstance(service, AlertManagerService) and source is not None:
+            await acknowledge(service.release() if app.rebalancing else service.settled())
 
     async def stop(_: Any, **kwargs: Any) -> None:
         if service.started:
