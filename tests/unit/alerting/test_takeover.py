@@ -9,7 +9,6 @@ holder may have notified it firing).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from onexgen.alerting.config import ManagerConfig
 from onexgen.alerting.extras import Extras
@@ -17,6 +16,7 @@ from onexgen.alerting.manager import AlertManager
 from onexgen.alerting.receivers.base import Notification
 from onexgen.alerting.service import AlertManagerService
 from onexgen.models.wire import dump_json
+from tests.harness.receivers import wait_until
 from tests.unit.alerting.conftest import FakeClock, make_alert, manager_config
 
 
@@ -46,12 +46,6 @@ def _service(clock: FakeClock, gate: Gate) -> AlertManagerService:
     return service
 
 
-async def _until(condition: Callable[[], bool]) -> None:
-    async with asyncio.timeout(5):
-        while not condition():
-            await asyncio.sleep(0.001)
-
-
 async def test_settled_holds_alert_until_its_notification_is_delivered(
         clock: FakeClock) -> None:
     gate = Gate()
@@ -65,7 +59,7 @@ async def test_settled_holds_alert_until_its_notification_is_delivered(
         assert await service.tick() == 1  # group_wait passed: the notification is queued
         assert service.settled() == [] and service.held == 1  # queued is not delivered
         gate.open.set()
-        await _until(lambda: len(gate.taken) == 1)
+        await wait_until(lambda: len(gate.taken) == 1, 5, "the delivery")
         assert service.settled() == ["f1"]
         assert service.held == 0
     finally:
@@ -82,13 +76,13 @@ async def test_settled_holds_resolve_until_group_flushes_and_delivers(clock: Fak
         service.handle(dump_json(make_alert("cache_low")), token="f1")
         clock.advance(1)
         await service.tick()
-        await _until(lambda: len(gate.taken) == 1)
+        await wait_until(lambda: len(gate.taken) == 1, 5, "the firing notification")
         assert service.settled() == ["f1"]
         service.handle(dump_json(make_alert("cache_low", status="resolved")), token="r1")
         assert service.settled() == []  # its group flushes at the next group_interval
         clock.advance(5)
         await service.tick()
-        await _until(lambda: len(gate.taken) == 2)
+        await wait_until(lambda: len(gate.taken) == 2, 5, "the resolved notification")
         assert service.settled() == ["r1"]
         assert [n.status for n in gate.taken] == ["firing", "resolved"]
     finally:
