@@ -45,7 +45,7 @@ from tests.harness.receivers import HttpSink, wait_until
 
 pytestmark = pytest.mark.integration
 
-RULES = {
+RULES: dict[str, Any] = {
     "evaluation_interval_s": 0.2, "resend_interval_s": 1, "labels": {"service": "onexgen"},
     "rules": [
         {"name": "request_burst", "metric": "throughput_per_s", "threshold": 0,
