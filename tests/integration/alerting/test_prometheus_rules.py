@@ -192,6 +192,9 @@ async def test_prometheus_scraping_worker_process_fires_same_alerts_as_builtin(
             await wait_until(lambda: prometheus.firing() == alerts.firing() >= INDUCED, 90,
                              f"the same alerts, at least {sorted(INDUCED)}, firing in "
                              f"Prometheus and on the alerts topic")
+        rendered = [line for line in (await asyncio.to_thread(worker.metrics)).splitlines()
+                    if line.startswith('onexgen_stage_duration_seconds_count{stage="render"}')]
+        assert rendered and float(rendered[0].split()[-1]) >= 1, "the render stage is timed"
     except AssertionError as exc:
         raise AssertionError(f"{exc}: Prometheus {sorted(prometheus.firing())}, "
                              f"built-in {sorted(alerts.firing())}") from None
