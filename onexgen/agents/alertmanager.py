@@ -10,8 +10,11 @@ tick), so a worker killed with a notification undelivered - a resolve above
 all, which is never re-sent - leaves it for the next holder to read again.
 When a rebalance starts, everything held is acknowledged (Faust waits for
 every consumed record before it gives partitions up); the worker stays alive
-and goes on delivering it. Delivery retries happen in the delivery queue, not
-by re-reading Kafka.
+and goes on delivering it. A worker whose new assignment lacks the alerts
+partition forgets its alerts and groups (``partition_lost``): the new holder
+notifies them, and a stale manager would re-notify them and, no longer fed
+the re-sends, resolve them all after ``resolve_timeout``. Delivery retries happen
+in the delivery queue, not by re-reading Kafka.
 
 Silences are read from Postgres (``alert_silences``) every
 ``silence_refresh``; the manager's flush runs on a timer every ``tick``.
@@ -123,7 +126,16 @@ def _attach(app: faust.App, runtime: WorkerRuntime,
         if service.started:
             await service.stop()
 
+    async def assigned(_: Any, assigned: Any, **kwargs: Any) -> None:
+        if not any(tp.topic == settings.topics.alerts for tp in assigned):
+            if service.started:
+                log.info("alertmanager_partition_lost",
+                         hint="another worker holds the alerts partition and notifies")
+            service.partition_lost()
+
     app.agent(topic, name="onexgen.alertmanager", concurrency=1)(alertmanager)
     app.timer(tick_s, name="onexgen.alertmanager.tick")(tick)
     shutdown: Any = app.on_before_shutdown  # mode's stub rejects async receivers it accepts
     shutdown.connect(stop)
+    rebalanced: Any = app.on_partitions_assigned
+    rebalanced.connect(assigned)

@@ -102,6 +102,18 @@ class AlertManager:
         self.took_over_at: float | None = None
         """When the first alert came in: episodes begun before it are inherited."""
 
+    def reset(self) -> None:
+        """Forget every alert and group: another worker took the alerts partition over.
+
+        Left alone, this manager would go on re-notifying what it last saw and, with no
+        more re-sends reaching it, resolve it all after ``resolve_timeout``.
+        """
+        self.alerts.clear()
+        self.groups.clear()
+        self._resolved_at.clear()
+        self._escalated.clear()
+        self.took_over_at = None
+
     # --- input ----------------------------------------------------------------------
     def ingest(self, alert: AlertMessage) -> bool:
         """Take one alert; False when it changed nothing (duplicate or stale resolve)."""

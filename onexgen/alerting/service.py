@@ -198,6 +198,12 @@ class AlertManagerService:
         out, self._settled = self._settled + [h.token for h in done], []
         return out
 
+    def partition_lost(self) -> None:
+        """Another worker holds the alerts now: its manager notifies; what is queued here
+        still goes out."""
+        self.manager.reset()
+        self._held, self._settled = [], []
+
     def release(self) -> list[object]:
         """Every token, settled or not: Faust waits for all of them before a rebalance."""
         out = self._settled + [h.token for h in self._held]

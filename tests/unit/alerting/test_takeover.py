@@ -12,6 +12,7 @@ import asyncio
 
 from onexgen.alerting.config import ManagerConfig
 from onexgen.alerting.extras import Extras
+from onexgen.alerting.handoff import AlertmanagerHandoff
 from onexgen.alerting.manager import AlertManager
 from onexgen.alerting.receivers.base import Notification
 from onexgen.alerting.service import AlertManagerService
@@ -127,3 +128,25 @@ def test_resolve_of_episode_begun_after_takeover_unnotified_sends_nothing(
     clock.advance(1)
     manager.flush()
     assert [n.alerts[0].rule for n in sent] == ["other"]  # cache_low never notified firing
+
+
+def test_reset_after_partition_lost_nothing_renotified_or_resolved(clock: FakeClock) -> None:
+    manager, sent = _manager(clock)
+    manager.ingest(make_alert("cache_low"))
+    clock.advance(1)
+    manager.flush()
+    manager.reset()  # another worker took the alerts over; no more re-sends reach us
+    clock.advance(3600)  # past repeat_interval and resolve_timeout
+    manager.flush()
+    assert [n.status for n in sent] == ["firing"]
+    assert manager.alerts == {} and manager.groups == {}
+
+
+def test_handoff_partition_lost_stops_reposting_firing() -> None:
+    handoff = AlertmanagerHandoff("http://127.0.0.1:9")
+    handoff.handle(dump_json(make_alert("cache_low")))
+    handoff.handle(dump_json(make_alert("latency_high")))
+    handoff.handle(dump_json(make_alert("latency_high", status="resolved")))
+    handoff.partition_lost()
+    assert handoff.firing == {}
+    assert list(handoff.resolved) == [make_alert("latency_high").fingerprint]  # still posted
