@@ -10,7 +10,9 @@ tick), so a worker killed with a notification undelivered - a resolve above
 all, which is never re-sent - leaves it for the next holder to read again.
 When a rebalance starts, everything held is acknowledged (Faust waits for
 every consumed record before it gives partitions up); the worker stays alive
-and goes on delivering it. A worker whose new assignment lacks the alerts
+and goes on delivering it. When the worker stops, what is held is abandoned
+unacknowledged (:func:`~onexgen.streams.faust_internals.abandon`): the next
+holder reads it again. A worker whose new assignment lacks the alerts
 partition forgets its alerts and groups (``partition_lost``): the new holder
 notifies them, and a stale manager would re-notify them and, no longer fed
 the re-sends, resolve them all after ``resolve_timeout``. Delivery retries happen
@@ -27,6 +29,7 @@ silences and notification.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import faust
@@ -41,6 +44,7 @@ from onexgen.alerting.service import AlertManagerService
 from onexgen.alerting.silence_store import SilenceRepository
 from onexgen.alerting.silences import Silence
 from onexgen.dashboard.snapshot import Dashboard
+from onexgen.streams.faust_internals import abandon
 
 __all__ = ["register_alertmanager"]
 
@@ -111,9 +115,22 @@ def _attach(app: faust.App, runtime: WorkerRuntime,
                 service.handle(event.value)
             return
         log.info("alertmanager_started", integrations=sorted(service.delivery.receivers))
-        async for event in stream.noack().events():
-            service.handle(event.value, token=event)
-            await acknowledge(service.settled())
+        stopping = asyncio.create_task(abandon_at_stop(service))
+        try:
+            async for event in stream.noack().events():
+                service.handle(event.value, token=event)
+                if app.should_stop:
+                    abandon(app, service.release())
+                else:
+                    await acknowledge(service.settled())
+        finally:
+            stopping.cancel()
+
+    async def abandon_at_stop(manager: AlertManagerService) -> None:
+        # Faust's consumer waits for every held record before it stops, and its timers
+        # (our tick) have stopped by then: leave them unacknowledged, uncommitted.
+        await app.wait_until_stopped()
+        abandon(app, manager.release())
 
     async def tick() -> None:
         if not service.started:
