@@ -39,7 +39,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from onexgen.settings import TopicNames
-from tests.harness import WorkerProcess
+from tests.harness import ResultWatcher, WorkerProcess
 from tests.harness.kafka import collect, produce
 from tests.harness.receivers import HttpSink, wait_until
 
@@ -191,6 +191,49 @@ async def test_kill_alerts_holder_other_worker_delivers_nothing_lost(
         assert all(count <= 1 for count in repeats.values()), repeats
         assert set(repeats) <= {"event_success_rate_low"}, "request_burst resolved: no repeat"
         assert await asyncio.to_thread(delivered, workers[survivor]) >= len(after)
+    finally:
+        for worker in workers.values():
+            await asyncio.to_thread(worker.stop)
+        await hook.stop()
+
+
+async def test_worker_joining_while_resolve_held_rebalances_and_delivers(
+        kafka_bootstrap: str, fresh_database_url: str, unique_prefix: str,
+        tmp_path: Path) -> None:
+    """The holder holds an undelivered resolve when a second worker joins: the rebalance
+    completes (Faust waits for held records; the agent acknowledges them when it
+    starts) and the resolve is still delivered once the receiver is back."""
+    hook = HttpSink()
+    await hook.start()
+    env = write_configs(tmp_path, hook.url("/hook"))
+    topics = TopicNames(unique_prefix)
+    workers = {name: WorkerProcess(
+        bootstrap=kafka_bootstrap, database_url=fresh_database_url, prefix=unique_prefix,
+        log_file=tmp_path / f"worker-{name}.log", extra_env={
+            **env, "ONEXGEN_ALERT_INSTANCE": f"worker-{name}", "ONEXGEN_CODEGEN_WORKERS": "1"})
+        for name in ("a", "b")}
+    try:
+        await asyncio.to_thread(workers["a"].start)
+        async with bad_requests(kafka_bootstrap, topics.requests):
+            await wait_until(lambda: ("request_burst", "worker-a", "firing") in alerts_in(
+                hook.bodies("/hook")), 120, "request_burst firing at the webhook")
+            hook.down = True
+        refused = hook.refused
+        await wait_until(lambda: hook.refused >= refused + 5, 90,
+                         "the resolve's notification retried (held, not committed)")
+        await asyncio.to_thread(workers["b"].start)  # joins: a rebalance
+        request = {"node_type": "compute", "name": "Totals", "domain": "failover",
+                   "description": "Aggregates order events into daily totals per customer.",
+                   "operations": [{"name": "do_work", "description": "does the work"}],
+                   "mixins": []}
+        async with ResultWatcher(kafka_bootstrap, topics.results, key_prefix="join-") as seen:
+            await produce(kafka_bootstrap, topics.requests, [
+                (f"join-{i}".encode(), orjson.dumps({**request, "request_id": f"join-{i}"}),
+                 []) for i in range(8)])
+            await seen.expect(8, 90)  # every requests partition is consumed again
+        hook.down = False
+        await wait_until(lambda: ("request_burst", "worker-a", "resolved") in alerts_in(
+            hook.bodies("/hook")), 60, "the held resolve delivered")
     finally:
         for worker in workers.values():
             await asyncio.to_thread(worker.stop)
