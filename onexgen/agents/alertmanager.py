@@ -148,6 +148,8 @@ def _attach(app: faust.App, runtime: WorkerRuntime,
             if service.started:
                 log.info("alertmanager_partition_lost",
                          hint="another worker holds the alerts partition and notifies")
+            if isinstance(service, AlertManagerService):  # records of a partition not ours
+                abandon(app, service.release())
             service.partition_lost()
 
     app.agent(topic, name="onexgen.alertmanager", concurrency=1)(alertmanager)

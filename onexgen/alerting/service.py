@@ -200,9 +200,8 @@ class AlertManagerService:
 
     def partition_lost(self) -> None:
         """Another worker holds the alerts now: its manager notifies; what is queued here
-        still goes out."""
+        still goes out. (Tokens still held are the caller's: :meth:`release` them.)"""
         self.manager.reset()
-        self._held, self._settled = [], []
 
     def release(self) -> list[object]:
         """Every token, settled or not: Faust waits for all of them before a rebalance."""
