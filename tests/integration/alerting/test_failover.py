@@ -76,6 +76,16 @@ def write_configs(directory: Path, hook_url: str) -> dict[str, str]:
     return env
 
 
+def two_workers(bootstrap: str, database_url: str, prefix: str, directory: Path,
+                env: dict[str, str]) -> dict[str, WorkerProcess]:
+    """Workers ``a`` and ``b`` of one group (not started), instances ``worker-a``/``-b``."""
+    return {name: WorkerProcess(
+        bootstrap=bootstrap, database_url=database_url, prefix=prefix,
+        log_file=directory / f"worker-{name}.log", extra_env={
+            **env, "ONEXGEN_ALERT_INSTANCE": f"worker-{name}", "ONEXGEN_CODEGEN_WORKERS": "1"})
+        for name in ("a", "b")}
+
+
 def delivered(worker: WorkerProcess) -> float:
     """Notifications this worker's alert manager delivered (0 when it holds no alerts)."""
     total = 0.0
@@ -133,12 +143,8 @@ async def test_kill_alerts_holder_other_worker_delivers_nothing_lost(
     await hook.start()
     env = write_configs(tmp_path, hook.url("/hook"))
     topics = TopicNames(unique_prefix)
-    workers = {name: WorkerProcess(
-        bootstrap=kafka_bootstrap, database_url=fresh_database_url, prefix=unique_prefix,
-        log_file=tmp_path / f"worker-{name}.log", extra_env={
-            **env, "ONEXGEN_ALERT_INSTANCE": f"worker-{name}", "ONEXGEN_CODEGEN_WORKERS": "1",
-            "ONEXGEN_KAFKA_SESSION_TIMEOUT_S": "6", "ONEXGEN_KAFKA_HEARTBEAT_INTERVAL_S": "1"})
-        for name in ("a", "b")}
+    workers = two_workers(kafka_bootstrap, fresh_database_url, unique_prefix, tmp_path, {
+        **env, "ONEXGEN_KAFKA_SESSION_TIMEOUT_S": "6", "ONEXGEN_KAFKA_HEARTBEAT_INTERVAL_S": "1"})
     try:
         for worker in workers.values():
             await asyncio.to_thread(worker.start)
@@ -207,11 +213,7 @@ async def test_worker_joining_while_resolve_held_rebalances_and_delivers(
     await hook.start()
     env = write_configs(tmp_path, hook.url("/hook"))
     topics = TopicNames(unique_prefix)
-    workers = {name: WorkerProcess(
-        bootstrap=kafka_bootstrap, database_url=fresh_database_url, prefix=unique_prefix,
-        log_file=tmp_path / f"worker-{name}.log", extra_env={
-            **env, "ONEXGEN_ALERT_INSTANCE": f"worker-{name}", "ONEXGEN_CODEGEN_WORKERS": "1"})
-        for name in ("a", "b")}
+    workers = two_workers(kafka_bootstrap, fresh_database_url, unique_prefix, tmp_path, env)
     try:
         await asyncio.to_thread(workers["a"].start)
         async with bad_requests(kafka_bootstrap, topics.requests):
