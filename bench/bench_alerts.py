@@ -19,8 +19,10 @@
   template engine, a started 2-process pool, models) run together; goal <= 100 ms.
 
 Kafka and Postgres come from ``ONEXGEN_KAFKA_BOOTSTRAP`` / ``ONEXGEN_DATABASE_URL``
-or ``.local/stack.env``. ``python -m bench.bench_alerts`` prints the table and
-writes ``bench/results/alerts.json``.
+or ``.local/stack.env``; every Kafka client takes the ``ONEXGEN_KAFKA_*`` security
+settings of the environment (:func:`_settings`, :func:`_alerts_consumer`, started with
+the streams package's :func:`~onexgen.streams.security.start_client`), as the worker's.
+``python -m bench.bench_alerts`` prints the table and writes ``bench/results/alerts.json``.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ from onexgen.observability.monitor import Monitor
 from onexgen.settings import Settings, stack_value
 from onexgen.storage.pool import create_pool
 from onexgen.streams.publisher import Publisher
+from onexgen.streams.security import start_client
 from onexgen.streams.topics import ensure_topics
 from tests.harness.alertmanager import AlertmanagerProcess
 
@@ -71,6 +74,22 @@ def _stack(name: str) -> str:
     if value:
         return value
     raise SystemExit(f"{name} is not set and .local/stack.env is missing: run `make stack-up`")
+
+
+def _settings(bootstrap: str) -> Settings:
+    """Settings for one benchmark's own topics; the rest (security) from ``ONEXGEN_*``."""
+    prefix = f"bench{uuid.uuid4().hex[:8]}"
+    return Settings(kafka_bootstrap=bootstrap, topic_prefix=prefix, app_id=f"{prefix}-app")
+
+
+async def _alerts_consumer(settings: Settings, group: str, *,
+                           offset_reset: str = "earliest") -> AIOKafkaConsumer:
+    """A started consumer of ``settings``' alerts topic, with its security settings."""
+    consumer = AIOKafkaConsumer(settings.topics.alerts, bootstrap_servers=settings.kafka_bootstrap,
+                                group_id=f"{settings.topic_prefix}-{group}",
+                                auto_offset_reset=offset_reset, **settings.kafka_client_kwargs())
+    await start_client(settings, consumer)
+    return consumer
 
 
 def _p(values: list[float], q: float) -> float:
@@ -138,15 +157,11 @@ async def breached_round(round_no: int, interval: float, publisher: Publisher,
 
 async def bench_breach_to_topic(report: Report, bootstrap: str) -> None:
     interval = load_rules().evaluation_interval_s
-    prefix = f"bench{uuid.uuid4().hex[:8]}"
-    settings = Settings(kafka_bootstrap=bootstrap, topic_prefix=prefix, app_id=f"{prefix}-app")
+    settings = _settings(bootstrap)
     await ensure_topics(settings)
     publisher = Publisher(settings)
     await publisher.start()
-    consumer = AIOKafkaConsumer(settings.topics.alerts, bootstrap_servers=bootstrap,
-                                group_id=f"{prefix}-c", auto_offset_reset="earliest",
-                                **settings.kafka_client_kwargs())
-    await consumer.start()
+    consumer = await _alerts_consumer(settings, "c")
     beyond: list[float] = []
     try:
         for round_no in range(ROUNDS):
@@ -168,8 +183,7 @@ async def bench_breach_to_topic(report: Report, bootstrap: str) -> None:
 
 
 async def bench_alert_to_webhook(report: Report, bootstrap: str) -> None:
-    prefix = f"bench{uuid.uuid4().hex[:8]}"
-    settings = Settings(kafka_bootstrap=bootstrap, topic_prefix=prefix, app_id=f"{prefix}-app")
+    settings = _settings(bootstrap)
     await ensure_topics(settings)
     received: list[tuple[float, dict[str, Any]]] = []
     arrived = asyncio.Event()
@@ -196,10 +210,7 @@ async def bench_alert_to_webhook(report: Report, bootstrap: str) -> None:
     service.start()
     stop = asyncio.Event()
     ticker = asyncio.create_task(service.run(stop))
-    consumer = AIOKafkaConsumer(settings.topics.alerts, bootstrap_servers=bootstrap,
-                                group_id=f"{prefix}-am", auto_offset_reset="latest",
-                                **settings.kafka_client_kwargs())
-    await consumer.start()
+    consumer = await _alerts_consumer(settings, "am", offset_reset="latest")
     await consumer.seek_to_end()
 
     async def consume() -> None:
@@ -248,8 +259,7 @@ async def bench_breach_to_alertmanager(report: Report, bootstrap: str) -> None:
     import aiohttp
 
     interval = load_rules().evaluation_interval_s
-    prefix = f"bench{uuid.uuid4().hex[:8]}"
-    settings = Settings(kafka_bootstrap=bootstrap, topic_prefix=prefix, app_id=f"{prefix}-app")
+    settings = _settings(bootstrap)
     await ensure_topics(settings)
     alertmanager = AlertmanagerProcess(AM_CONFIG)
     await asyncio.to_thread(alertmanager.start)
@@ -258,9 +268,7 @@ async def bench_breach_to_alertmanager(report: Report, bootstrap: str) -> None:
     ticker = asyncio.create_task(handoff.run(stop))
     publisher = Publisher(settings)
     await publisher.start()
-    consumer = AIOKafkaConsumer(settings.topics.alerts, bootstrap_servers=bootstrap,
-                                group_id=f"{prefix}-am", auto_offset_reset="earliest")
-    await consumer.start()
+    consumer = await _alerts_consumer(settings, "am")
 
     async def consume() -> None:
         async for record in consumer:

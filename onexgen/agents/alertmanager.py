@@ -3,9 +3,20 @@
 The alerts topic has one partition, so exactly one worker of the group holds
 it and runs the alert-manager state (groups, dedup, escalation) for all; on a
 rebalance the new holder rebuilds that state from the alerts the monitors
-re-send every ``resend_interval_s``. Consumption is plain ``stream.events()``:
-an alert is acknowledged once it is in the manager's memory, and delivery
-retries happen in the delivery queue, not by re-reading Kafka.
+re-send every ``resend_interval_s``. An alert is acknowledged (its offset
+committed) only once the notifications it caused have been sent or parked
+(:meth:`~onexgen.alerting.service.AlertManagerService.settled`, checked every
+tick), so a worker killed with a notification undelivered - a resolve above
+all, which is never re-sent - leaves it for the next holder to read again.
+When a rebalance starts, everything held is acknowledged (Faust waits for
+every consumed record before it gives partitions up); the worker stays alive
+and goes on delivering it. When the worker stops, what is held is abandoned
+unacknowledged (:func:`~onexgen.streams.faust_internals.abandon`): the next
+holder reads it again. A worker whose new assignment lacks the alerts
+partition forgets its alerts and groups (``partition_lost``): the new holder
+notifies them, and a stale manager would re-notify them and, no longer fed
+the re-sends, resolve them all after ``resolve_timeout``. Delivery retries happen
+in the delivery queue, not by re-reading Kafka.
 
 Silences are read from Postgres (``alert_silences``) every
 ``silence_refresh``; the manager's flush runs on a timer every ``tick``.
@@ -18,6 +29,7 @@ silences and notification.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import faust
@@ -32,6 +44,7 @@ from onexgen.alerting.service import AlertManagerService
 from onexgen.alerting.silence_store import SilenceRepository
 from onexgen.alerting.silences import Silence
 from onexgen.dashboard.snapshot import Dashboard
+from onexgen.streams.faust_internals import abandon
 
 __all__ = ["register_alertmanager"]
 
@@ -84,26 +97,64 @@ def _attach(app: faust.App, runtime: WorkerRuntime,
     topic = app.topic(settings.topics.alerts, key_type=bytes, value_type=bytes,
                       key_serializer="raw", value_serializer="raw")
 
+    source: Any = None  # the agent's stream, once it runs: acknowledgements go through it
+
+    async def acknowledge(events: list[Any]) -> None:
+        for event in events:
+            await source.ack(event)
+
     async def alertmanager(stream: Any) -> None:
+        nonlocal source
         await runtime.wait_ready()
         service.start()
+        source = stream
         if isinstance(service, AlertmanagerHandoff):
             log.info("alertmanager_handoff_started", url=service.url,
                      hint="built-in notifier off; the external Alertmanager notifies")
-        else:
-            log.info("alertmanager_started", integrations=sorted(service.delivery.receivers))
-        async for event in stream.events():
-            service.handle(event.value)
+            async for event in stream.events():  # posted (and re-posted) from memory
+                service.handle(event.value)
+            return
+        log.info("alertmanager_started", integrations=sorted(service.delivery.receivers))
+        stopping = asyncio.create_task(abandon_at_stop(service))
+        try:
+            async for event in stream.noack().events():
+                service.handle(event.value, token=event)
+                if app.should_stop:
+                    abandon(app, service.release())
+                else:
+                    await acknowledge(service.settled())
+        finally:
+            stopping.cancel()
+
+    async def abandon_at_stop(manager: AlertManagerService) -> None:
+        # Faust's consumer waits for every held record before it stops, and its timers
+        # (our tick) have stopped by then: leave them unacknowledged, uncommitted.
+        await app.wait_until_stopped()
+        abandon(app, manager.release())
 
     async def tick() -> None:
-        if service.started:
-            await service.tick()
+        if not service.started:
+            return
+        await service.tick()
+        if isinstance(service, AlertManagerService) and source is not None:
+            await acknowledge(service.release() if app.rebalancing else service.settled())
 
     async def stop(_: Any, **kwargs: Any) -> None:
         if service.started:
             await service.stop()
 
+    async def assigned(_: Any, assigned: Any, **kwargs: Any) -> None:
+        if not any(tp.topic == settings.topics.alerts for tp in assigned):
+            if service.started:
+                log.info("alertmanager_partition_lost",
+                         hint="another worker holds the alerts partition and notifies")
+            if isinstance(service, AlertManagerService):  # records of a partition not ours
+                abandon(app, service.release())
+            service.partition_lost()
+
     app.agent(topic, name="onexgen.alertmanager", concurrency=1)(alertmanager)
     app.timer(tick_s, name="onexgen.alertmanager.tick")(tick)
     shutdown: Any = app.on_before_shutdown  # mode's stub rejects async receivers it accepts
     shutdown.connect(stop)
+    rebalanced: Any = app.on_partitions_assigned
+    rebalanced.connect(assigned)

@@ -20,9 +20,11 @@ and one bad notification must not hold up the good ones behind it:
   notification goes out immediately.
 
 The queues are in memory: they survive any receiver downtime, but not a
-restart of the worker. After a restart the rule engine re-sends still-firing
-alerts within ``resend_interval_s``, so firing alerts are notified again;
-only resolved notifications queued at the moment of the crash can be lost.
+restart of the worker. What a crash loses here is not lost for good: the
+alert-manager agent commits an alert's offset only once the notifications it
+caused have left these queues (:meth:`DeliveryQueue.mark` /
+:meth:`DeliveryQueue.passed`), so the next holder of the alerts partition reads
+it again (see :mod:`onexgen.alerting.service`).
 """
 
 from __future__ import annotations
@@ -77,6 +79,9 @@ class DeliveryQueue:
         self._idle: dict[str, asyncio.Event] = {n: asyncio.Event() for n in self.receivers}
         self._tasks: list[asyncio.Task[None]] = []
         self.delivered: dict[str, int] = dict.fromkeys(self.receivers, 0)
+        self._queued: dict[str, int] = dict.fromkeys(self.receivers, 0)
+        self._finished: dict[str, int] = dict.fromkeys(self.receivers, 0)
+        """Per integration, notifications ever queued / ever taken off (sent or parked)."""
         for name in self.receivers:
             self._idle[name].set()
             if metrics is not None:
@@ -100,6 +105,7 @@ class DeliveryQueue:
                     continue
                 copy = replace(notification, alerts=firing)
             self._queues[name].append(copy)
+            self._queued[name] += 1
             self._idle[name].clear()
             self._wake[name].set()
             self._depth(name)
@@ -108,6 +114,17 @@ class DeliveryQueue:
         if receiver is not None:
             return len(self._queues.get(receiver, ()))
         return sum(len(q) for q in self._queues.values())
+
+    def mark(self) -> dict[str, int]:
+        """A barrier behind everything queued so far (see :meth:`passed`)."""
+        return dict(self._queued)
+
+    def passed(self, mark: dict[str, int]) -> bool:
+        """True once every notification queued before ``mark`` was sent or parked.
+
+        The queues are FIFO, so counting what left each one is enough.
+        """
+        return all(self._finished[name] >= count for name, count in mark.items())
 
     def _depth(self, name: str) -> None:
         if self.metrics is not None:
@@ -177,6 +194,7 @@ class DeliveryQueue:
                 failures, delay = 0, self.retry_initial_s
                 continue
             queue.popleft()
+            self._finished[name] += 1
             if failures:
                 log.info("notification_delivered_after_retries", receiver=name,
                          attempts=failures + 1)
@@ -192,6 +210,7 @@ class DeliveryQueue:
               attempts: int) -> None:
         """Give up on the head notification: log, count, keep it, move on."""
         self._queues[name].popleft()
+        self._finished[name] += 1
         error = str(exc) or type(exc).__name__
         self.failed.append(FailedNotification(name, notification, error, attempts, time.time()))
         self._count(name, "failed")

@@ -86,6 +86,11 @@ class AlertmanagerHandoff:
     def start(self) -> None:
         self._started = True
 
+    def partition_lost(self) -> None:
+        """Another worker holds the alerts now: stop re-posting what fires (it will, and a
+        stale re-post would undo its resolves); resolves still queued here go out."""
+        self.firing.clear()
+
     def handle(self, value: bytes | None) -> bool:
         """One consumed record's value; False when it was not an alert or changed nothing."""
         alert = decode_alert(value)

@@ -18,6 +18,11 @@
    a route outside its time intervals sends nothing; an alert that was never
    notified as firing is never notified as resolved, so a silenced alert
    produces nothing at all.
+   Exception - a **take-over**: an alert whose episode began before this manager
+   ingested its first alert (:attr:`AlertManager.took_over_at`) may have been
+   notified by the previous holder of the alerts partition, whose notification
+   history is gone; its resolution is notified unless it is silenced now (at
+   most once: the resolve is in no group after the flush).
 5. **Escalation** (onexgen's extra, :mod:`~onexgen.alerting.extras`): an
    unmuted alert still firing ``after`` since it started is also sent to the
    policy's receiver (again every ``repeat_interval`` if set), and its
@@ -94,11 +99,27 @@ class AlertManager:
         self._resolved_at: dict[str, float] = {}
         self._escalated: dict[tuple[str, str], float] = {}
         self.sent = 0
+        self.took_over_at: float | None = None
+        """When the first alert came in: episodes begun before it are inherited."""
+
+    def reset(self) -> None:
+        """Forget every alert and group: another worker took the alerts partition over.
+
+        Left alone, this manager would go on re-notifying what it last saw and, with no
+        more re-sends reaching it, resolve it all after ``resolve_timeout``.
+        """
+        self.alerts.clear()
+        self.groups.clear()
+        self._resolved_at.clear()
+        self._escalated.clear()
+        self.took_over_at = None
 
     # --- input ----------------------------------------------------------------------
     def ingest(self, alert: AlertMessage) -> bool:
         """Take one alert; False when it changed nothing (duplicate or stale resolve)."""
         now = self.clock()
+        if self.took_over_at is None:
+            self.took_over_at = now
         fp = alert.fingerprint
         if self.metrics is not None:
             self.metrics.alerts_received.labels(status=alert.status.value).inc()
@@ -108,8 +129,12 @@ class AlertManager:
             entry.last_seen = now
             return self._duplicate()
         if alert.status is AlertStatus.RESOLVED:
-            if entry is None:  # never saw it fire (or resolved and purged): nothing to undo
-                return self._duplicate()
+            if entry is None:
+                if not self.inherited(alert):  # never saw it fire, or resolved and purged
+                    return self._duplicate()
+                self._resolved_at[fp] = now  # a resolve the previous holder left undelivered
+                self.alerts[fp] = _Entry(alert, now, self._join_groups(alert, now))
+                return True
             entry.alert = alert
             entry.last_seen = now
             self._resolved_at[fp] = now
@@ -122,6 +147,11 @@ class AlertManager:
                 alert.starts_at:
             return self._duplicate()  # a late copy of an episode already resolved
         self._resolved_at.pop(fp, None)
+        self.alerts[fp] = _Entry(alert, now, self._join_groups(alert, now))
+        return True
+
+    def _join_groups(self, alert: AlertMessage, now: float) -> list[str]:
+        """Put ``alert`` in the group of each route it matches; the groups' keys."""
         keys: list[str] = []
         for node in match_routes(self.tree, alert.labels):
             labels = group_labels(node, alert.labels)
@@ -130,10 +160,13 @@ class AlertManager:
             if group is None:
                 group = Group(key, node, labels, now + node.group_wait_s)
                 self.groups[key] = group
-            group.alerts[fp] = alert
+            group.alerts[alert.fingerprint] = alert
             keys.append(key)
-        self.alerts[fp] = _Entry(alert, now, keys)
-        return True
+        return keys
+
+    def inherited(self, alert: AlertMessage) -> bool:
+        """Began before this manager took the alerts over: maybe notified by the last holder."""
+        return self.took_over_at is not None and alert.starts_at.timestamp() < self.took_over_at
 
     def _duplicate(self) -> bool:
         if self.metrics is not None:
@@ -205,7 +238,8 @@ class AlertManager:
         firing = [a for a in group.alerts.values()
                   if a.status is AlertStatus.FIRING and reason(a) is None]
         resolved = [a for a in group.alerts.values()
-                    if a.status is AlertStatus.RESOLVED and a.fingerprint in group.notified]
+                    if a.status is AlertStatus.RESOLVED and (a.fingerprint in group.notified or (
+                        self.inherited(a) and self.silences.silenced_by(a.labels, now_dt) is None))]
         firing_set = {a.fingerprint for a in firing}
         new = bool(firing_set - group.notified)
         repeat = bool(firing) and group.last_notify is not None and (

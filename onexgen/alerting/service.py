@@ -9,6 +9,16 @@
   each consumed alert (:meth:`handle`) and ticked every ``tick_s``
   (:meth:`tick`: flush due groups, refresh silences from Postgres).
 
+**Offsets follow delivery.** A consumed alert that changed the manager's state
+is held (:meth:`AlertManagerService.handle` with a ``token``, the agent's Kafka
+event) until every group it joined has flushed since and the notifications
+queued up to then have left the delivery queue (sent, or parked as failed);
+only then does :meth:`AlertManagerService.settled` hand the token back for the
+agent to acknowledge, so Kafka commits it. A worker killed before that leaves
+the offset uncommitted and the next holder of the alerts partition reads the
+alert again: a resolve in flight is delivered by the next holder, not lost.
+Duplicates (keep-alive re-sends) are settled at once.
+
 ``agents/monitor.py`` and ``agents/alertmanager.py`` attach these to the Faust
 app as a timer and an agent; the integration tests and ``bench/bench_alerts.py``
 run them directly against the real topic.
@@ -20,6 +30,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
@@ -30,7 +41,7 @@ from onexgen.alerting.config import ManagerConfig
 from onexgen.alerting.delivery import DeliveryQueue
 from onexgen.alerting.engine import RuleEngine
 from onexgen.alerting.extras import Extras
-from onexgen.alerting.manager import AlertManager
+from onexgen.alerting.manager import AlertManager, Group
 from onexgen.alerting.metrics import AlertMetrics, NotificationMetrics
 from onexgen.alerting.receivers import build_receivers
 from onexgen.alerting.silences import Silence
@@ -102,6 +113,16 @@ class MonitorLoop:
         return alerts
 
 
+@dataclass(slots=True)
+class _Held:
+    """A consumed alert not yet safe to commit: the groups it joined (with their flush
+    count then) and, once they all flushed, the delivery barrier to pass."""
+
+    token: object
+    groups: list[tuple[Group, int]]
+    barrier: dict[str, int] | None = None
+
+
 class AlertManagerService:
     """Receivers + delivery queue + manager + silence refresh, started and stopped together."""
 
@@ -123,6 +144,8 @@ class AlertManagerService:
         self._silences_at = float("-inf")
         self.invalid = 0
         self._started = False
+        self._held: list[_Held] = []
+        self._settled: list[object] = []
 
     @property
     def started(self) -> bool:
@@ -136,13 +159,55 @@ class AlertManagerService:
     async def stop(self, drain_timeout_s: float = 5.0) -> None:
         await self.delivery.stop(drain_timeout_s)
 
-    def handle(self, value: bytes | None) -> bool:
-        """One consumed record's value; False when it was not an alert or changed nothing."""
+    def handle(self, value: bytes | None, token: object | None = None) -> bool:
+        """One consumed record's value; False when it was not an alert or changed nothing.
+
+        ``token`` (the record's Kafka event) comes back from :meth:`settled` once what the
+        alert changed has been delivered.
+        """
         alert = decode_alert(value)
+        changed = alert is not None and self.manager.ingest(alert)
         if alert is None:
             self.invalid += 1
-            return False
-        return self.manager.ingest(alert)
+        if token is None:
+            return changed
+        entry = self.manager.alerts.get(alert.fingerprint) if changed and alert else None
+        if entry is None:
+            self._settled.append(token)
+        else:
+            self._held.append(_Held(token, [(g, g.flushes) for g in (
+                self.manager.groups.get(key) for key in entry.groups) if g is not None]))
+        return changed
+
+    @property
+    def held(self) -> int:
+        """Consumed alerts whose notifications are still on their way (not committable)."""
+        return len(self._held)
+
+    def settled(self) -> list[object]:
+        """Tokens whose alerts' notifications have left the delivery queue: commit them."""
+        for held in self._held:
+            if held.barrier is None and all(
+                    group.flushes > flushes or self.manager.groups.get(group.key) is not group
+                    for group, flushes in held.groups):
+                held.barrier = self.delivery.mark()
+        done = [h for h in self._held if h.barrier is not None and self.delivery.passed(h.barrier)]
+        if done:
+            self._held = [h for h in self._held if h.barrier is None
+                          or not self.delivery.passed(h.barrier)]
+        out, self._settled = self._settled + [h.token for h in done], []
+        return out
+
+    def partition_lost(self) -> None:
+        """Another worker holds the alerts now: its manager notifies; what is queued here
+        still goes out. (Tokens still held are the caller's: :meth:`release` them.)"""
+        self.manager.reset()
+
+    def release(self) -> list[object]:
+        """Every token, settled or not: Faust waits for all of them before a rebalance."""
+        out = self._settled + [h.token for h in self._held]
+        self._held, self._settled = [], []
+        return out
 
     async def refresh_silences(self) -> None:
         if self.silence_source is None:

@@ -40,6 +40,7 @@ from onexgen.observability.tracing import (
     Tracing,
     process_tracing,
     run_traced,
+    stage_timings,
 )
 from onexgen.settings import TopicNames
 from onexgen.streams.dead_letter import dead_letter
@@ -142,6 +143,11 @@ class BatchProcessor:
                 on_generated()  # also when the pool step failed: the pool is done with it
         if trace is not None:
             trace.generated(outcomes, pool_started_ns, time.time_ns())
+        if self.monitor is not None:  # generation_duration_ms: the render stage, not latency
+            for outcome in outcomes:
+                for stage, begun_ns, ended_ns in stage_timings(outcome):
+                    if stage == "render":
+                        self.monitor.observe_stage(stage, (ended_ns - begun_ns) / 1e9)
         report = BatchReport(generate_ms=(time.perf_counter() - started) * 1000)
         records = [
             self._record_for(i, m, cid, o, pool_attempts, now_ms, report, trace)

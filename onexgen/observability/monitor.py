@@ -97,6 +97,8 @@ class MonitorMetrics(MetricSet):
         for stage in STAGES:  # present at zero: rate() needs a baseline
             self.stage_duration.labels(stage=stage)
             self.stage_failures.labels(stage=stage)
+        for result in ("hit", "miss"):  # likewise: a cold start's misses count in rate()
+            self.cache_requests.labels(cache="templates", result=result)
 
 
 class Monitor:
@@ -180,8 +182,6 @@ class Monitor:
             window = self._samples[name]
             for latency in latencies:
                 window.add(now, latency)
-        for latency in latencies:
-            self._samples["generation_duration_ms"].add(now, latency)
         if size:
             self._ratios["event_success_rate"].add(now, max(size - failed - dead_lettered, 0),
                                                    size)

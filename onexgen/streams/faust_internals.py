@@ -32,6 +32,14 @@ things it does not offer publicly pay for themselves (measured) or are needed:
   after the app is fully started, and stops them first. Fallback: mode's public
   ``add_dependency`` (started and stopped with the app).
 
+* **Leaving records unacknowledged at shutdown.** Faust's consumer will not stop
+  while a consumed record is unacknowledged (``wait_empty``), and acknowledging it
+  commits it. The alert-manager holds an alert until its notification is delivered;
+  at shutdown :func:`abandon` takes such records off Faust's ``_unacked_messages``, so
+  the worker stops without committing them and the next holder reads them again.
+  Fallback: acknowledge them (committed: an undelivered notification is lost, but the
+  worker stops).
+
 ``tests/unit/streams/test_faust_internals.py`` fails, naming what to redo, when the
 installed Faust no longer has what this module relies on.
 """
@@ -226,3 +234,17 @@ def add_service(app: faust.App, service: ServiceT) -> None:
         log.warning("faust_internals_changed", fallback="app.add_dependency",
                     fix="redo onexgen.streams.faust_internals.add_service")
         app.add_dependency(service)
+
+
+def abandon(app: faust.App, events: list[Any]) -> None:
+    """Let ``app`` stop without waiting for these consumed records, and without committing
+    them (see the module docstring); acknowledges them when Faust's set is gone."""
+    unacked = getattr(app.consumer, "_unacked_messages", None)
+    if unacked is None or not hasattr(unacked, "discard"):
+        log.warning("faust_internals_changed", fallback="acknowledge (commit) the records",
+                    fix="redo onexgen.streams.faust_internals.abandon")
+        for event in events:
+            event.ack()
+        return
+    for event in events:
+        unacked.discard(event.message)

@@ -1,18 +1,27 @@
-"""A real Prometheus on the exported rules fires the same alert names as the built-in monitor.
+"""A real Prometheus scraping a real ``onexgen worker`` fires the same alerts as its monitor.
 
-The worker's metric registry - pipeline metrics, the monitor and the model
-figure gauges (:class:`FigureFamilies`), exactly what ``onexgen worker`` serves
-on ``/metrics`` - is served from an in-process aiohttp endpoint and scraped by a
-real ``prometheus`` (Debian package ``prometheus``) every second, with the
-shipped 21 rules exported by ``export-rules`` (``for`` shortened to 1 s,
-interval 1 s). Breaches are induced through the same reporting calls the
-batch processor, caches, template loader and learning side make: request
-latency, dead letters (success rate), cache hit rate, template load time and
-mixin accuracy. The alert names firing in Prometheus' ``/api/v1/alerts``
-must equal those the built-in rule engine fires on the same monitor.
+One ``onexgen worker`` process (its own topics and database, the shipped 21
+rules with ``for`` shortened to 1 s, the built-in notifier off) is scraped every
+second by a real ``prometheus`` (Debian package ``prometheus``) loading the same
+rules exported by ``export-rules``. Breaches are induced through the worker's
+real inputs only, continuously (Prometheus' ``rate()`` needs increases between
+scrapes):
 
-Not covered here (left to the full-system test's worker): the values come from
-this process's registry, not from a worker process's own batches.
+* **lag / latency** - requests whose Kafka timestamp is 3 s old: to the worker
+  exactly a partition 3 s behind (the latency is measured from the request's
+  timestamp), so ``event_latency_*`` fire;
+* **dead letters** - malformed requests beside them: ``event_success_rate_*``;
+* **cache** - every valid request is the same one: answered from the output
+  cache, so the template cache sees only the first render's loads (misses) and
+  the few re-uses within it: ``cache_hit_rate_low`` (the ratio lands between
+  0.6 and 0.7 with the shipped templates, so not ``_critical``);
+* **model** - mixin feedback that contradicts itself (the same combination
+  working and failing): the model's verdicts are half wrong, ``mixin_accuracy_*``
+  (and whatever else the model figures breach, on both sides alike).
+
+The built-in side is read where operators read it, the worker's alerts topic
+(last status per rule); the test waits until the alert names firing in
+Prometheus' ``/api/v1/alerts`` equal it and include the induced ones.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import asyncio
 import contextlib
 import shutil
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
@@ -29,59 +39,24 @@ from pathlib import Path
 import orjson
 import pytest
 import yaml
-from aiohttp import web
-from prometheus_client import CollectorRegistry, generate_latest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from onexgen.alerting.engine import RuleEngine
-from onexgen.alerting.families import FigureFamilies
 from onexgen.alerting.promrules import export_rules
 from onexgen.alerting.rules import DEFAULT_RULES_FILE, parse_rules
-from onexgen.models.wire import ResultStatus
-from onexgen.observability.metrics import PipelineMetrics
-from onexgen.observability.monitor import Monitor
+from onexgen.settings import Settings
+from onexgen.streams.topics import ensure_topics
+from tests.harness import WorkerProcess
 from tests.harness.receivers import free_port, wait_until
 
 pytestmark = pytest.mark.integration
 
 INDUCED = {"event_latency_high", "event_latency_critical", "event_success_rate_low",
-           "event_success_rate_critical", "cache_hit_rate_low", "cache_hit_rate_critical",
-           "template_load_slow", "template_load_critical", "mixin_accuracy_low",
+           "event_success_rate_critical", "cache_hit_rate_low", "mixin_accuracy_low",
            "mixin_accuracy_critical"}
-
-
-class Worker:
-    """The worker's registry as ``onexgen worker`` builds it, served on /metrics."""
-
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.metrics = PipelineMetrics(self.registry)
-        self.monitor = Monitor(self.registry)
-        self.registry.register(FigureFamilies(self.monitor.value))
-        self.port = free_port()
-
-    def breach_once(self) -> None:
-        """One batch of 10: 5 answered after 2 s, 5 dead-lettered; poor cache, slow
-        template loads, poor mixin predictions - each reported as its component does."""
-        self.monitor.observe_batch(10, 2.0, 5, 0, 5, [2000.0] * 5)
-        self.metrics.results_produced.labels(status=ResultStatus.SUCCEEDED.value).inc(5)
-        self.metrics.dead_letters.labels(reason="invalid_request").inc(5)
-        for _ in range(5):
-            self.metrics.request_duration.observe(2.0)
-        self.monitor.observe_cache("render", 30, 70)
-        self.monitor.observe("template_load_duration_ms", 200.0)
-        self.monitor.observe_ratio("mixin_accuracy", 5, 10)
-
-    async def serve(self) -> web.AppRunner:
-        async def metrics(_: web.Request) -> web.Response:
-            return web.Response(body=generate_latest(self.registry),
-                                content_type="text/plain")
-
-        app = web.Application()
-        app.router.add_get("/metrics", metrics)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", self.port).start()
-        return runner
+LAG_S = 3.0
+REQUEST = {"node_type": "compute", "name": "Totals", "domain": "promtest",
+           "description": "Aggregates order events into daily totals per customer.",
+           "operations": [{"name": "do_work", "description": "does the work"}], "mixins": []}
 
 
 class Prometheus:
@@ -116,6 +91,17 @@ class Prometheus:
         return {a["labels"]["alertname"] for a in body["data"]["alerts"]
                 if a["state"] == "firing"}
 
+    def scraped(self) -> bool:
+        """The worker target was scraped successfully (``up`` is 1)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v1/query?query=up",
+                                        timeout=2) as answer:
+                body = orjson.loads(answer.read())
+        except (urllib.error.URLError, OSError):
+            assert self.proc.poll() is None, self.log.read_text()[-2000:]
+            return False
+        return any(r["value"][1] == "1" for r in body["data"]["result"])
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -125,40 +111,96 @@ class Prometheus:
             self.proc.wait()
 
 
-@pytest.fixture
-async def worker() -> AsyncIterator[Worker]:
-    served = Worker()
-    runner = await served.serve()
-    yield served
-    await runner.cleanup()
-
-
-async def test_prometheus_on_exported_rules_fires_same_alerts_as_builtin(
-        worker: Worker, tmp_path: Path) -> None:
-    data = yaml.safe_load(DEFAULT_RULES_FILE.read_text())
-    data["rules"] = [dict(r, **{"for": 1}) for r in data["rules"]]
-    rules = parse_rules(data)
-    rules_file = tmp_path / "onexgen.rules.yml"
-    export_rules(rules, rules_file, interval_s=1)
-    engine = RuleEngine(rules, worker.monitor.value)
+@contextlib.asynccontextmanager
+async def induced(settings: Settings) -> AsyncIterator[None]:
+    """Every 0.3 s: lagging requests (valid, all the same; malformed) and contradicting
+    mixin feedback, until the block ends."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
     stop = asyncio.Event()
 
     async def feed() -> None:
+        n = 0
         while not stop.is_set():
-            worker.breach_once()
-            engine.evaluate()
+            lagging = int((time.time() - LAG_S) * 1000)
+            for _ in range(4):
+                n += 1
+                good = orjson.dumps({**REQUEST, "request_id": f"prom-{n}"})
+                await producer.send(settings.topics.requests, good, key=f"g{n}".encode(),
+                                    timestamp_ms=lagging)
+                await producer.send(settings.topics.requests, b'{"request_id": ',
+                                    key=f"b{n}".encode(), timestamp_ms=lagging)
+            for works in (True, False):
+                await producer.send(settings.topics.feedback, orjson.dumps({
+                    "kind": "mixin", "node_type": "effect", "mixins": ["Retry", "Caching"],
+                    "success": works, "request_id": f"fb-{n}-{works}"}))
+            await producer.flush()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.2)
+                await asyncio.wait_for(stop.wait(), 0.3)
 
-    feeder = asyncio.create_task(feed())
-    prometheus = Prometheus(tmp_path, worker.port, rules_file)
+    task = asyncio.create_task(feed())
     try:
-        await wait_until(lambda: prometheus.firing() >= INDUCED, 60,
-                         f"Prometheus to fire {sorted(INDUCED)}")
-        builtin = {s.rule.name for s in engine.states if s.state == "firing"}
-        assert builtin == INDUCED
-        assert prometheus.firing() == builtin
+        yield
     finally:
         stop.set()
-        await feeder
+        await task
+        await producer.stop()
+
+
+class AlertsTopic:
+    """The worker's alerts, as its monitor published them: the last status per rule."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.consumer = AIOKafkaConsumer(settings.topics.alerts,
+                                         bootstrap_servers=settings.kafka_bootstrap,
+                                         group_id=None, auto_offset_reset="earliest")
+        self.status: dict[str, str] = {}
+
+    def firing(self) -> set[str]:
+        return {rule for rule, status in self.status.items() if status == "firing"}
+
+    async def follow(self) -> None:
+        async for record in self.consumer:
+            alert = orjson.loads(record.value)
+            self.status[alert["rule"]] = alert["status"]
+
+
+async def test_prometheus_scraping_worker_process_fires_same_alerts_as_builtin(
+        kafka_bootstrap: str, fresh_database_url: str, unique_prefix: str,
+        tmp_path: Path) -> None:
+    data = yaml.safe_load(DEFAULT_RULES_FILE.read_text())
+    data["rules"] = [dict(r, **{"for": 1}) for r in data["rules"]]
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(data))
+    export_rules(parse_rules(data), tmp_path / "onexgen.rules.yml", interval_s=1)
+    settings = Settings(kafka_bootstrap=kafka_bootstrap, topic_prefix=unique_prefix,
+                        app_id=f"{unique_prefix}-app")
+    await ensure_topics(settings)
+    worker = WorkerProcess(
+        bootstrap=kafka_bootstrap, database_url=fresh_database_url, prefix=unique_prefix,
+        log_file=tmp_path / "worker.log", extra_env={
+            "ONEXGEN_ALERT_RULES_FILE": str(tmp_path / "rules.yaml"),
+            "ONEXGEN_ALERT_NOTIFIER": "off", "ONEXGEN_CODEGEN_WORKERS": "1"})
+    prometheus = Prometheus(tmp_path, worker.port, tmp_path / "onexgen.rules.yml")
+    alerts = AlertsTopic(settings)
+    await alerts.consumer.start()
+    follower = asyncio.create_task(alerts.follow())
+    try:
+        await asyncio.to_thread(worker.start)
+        # a scrape before the first breach: rate() counts increases from there
+        await wait_until(prometheus.scraped, 30, "Prometheus to scrape the worker")
+        async with induced(settings):
+            await wait_until(lambda: prometheus.firing() == alerts.firing() >= INDUCED, 90,
+                             f"the same alerts, at least {sorted(INDUCED)}, firing in "
+                             f"Prometheus and on the alerts topic")
+        rendered = [line for line in (await asyncio.to_thread(worker.metrics)).splitlines()
+                    if line.startswith('onexgen_stage_duration_seconds_count{stage="render"}')]
+        assert rendered and float(rendered[0].split()[-1]) >= 1, "the render stage is timed"
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: Prometheus {sorted(prometheus.firing())}, "
+                             f"built-in {sorted(alerts.firing())}") from None
+    finally:
+        follower.cancel()
+        await asyncio.gather(follower, return_exceptions=True)
+        await alerts.consumer.stop()
         prometheus.stop()
+        assert await asyncio.to_thread(worker.stop) == 0, worker.stderr_path.read_text()[-3000:]

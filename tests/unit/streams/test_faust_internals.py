@@ -7,6 +7,7 @@ to redo. The others show that a changed Faust still runs (on its own code).
 from __future__ import annotations
 
 import asyncio
+import inspect
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,6 +18,7 @@ from faust.transport.consumer import Consumer as FaustConsumer
 from onexgen.streams import faust_internals
 from onexgen.streams.faust_internals import (
     BoundedFetchTransport,
+    abandon,
     add_service,
     consumer_thread_hook_exists,
     drain_loop_is_the_copied_one,
@@ -112,3 +114,29 @@ def test_fetch_delivered_is_our_drain_loop_event_and_none_on_faust_own_loop() ->
     assert fetch_delivered(theirs) is None  # type: ignore[arg-type]
     assert hasattr(BoundedFetchTransport.Consumer, "fetch_delivered")
     assert not hasattr(faust_internals._FaustLoopTransport.Consumer, "fetch_delivered")
+
+
+def test_abandon_takes_records_off_faust_unacked_set_without_acking() -> None:
+    message, other = SimpleNamespace(acked=False), SimpleNamespace(acked=False)
+    unacked = {id(message): message, id(other): other}
+
+    class Unacked:
+        def discard(self, item: Any) -> None:
+            unacked.pop(id(item), None)
+
+    app = SimpleNamespace(consumer=SimpleNamespace(_unacked_messages=Unacked()))
+    abandon(app, [SimpleNamespace(message=message)])  # type: ignore[arg-type]  # an app
+    assert list(unacked.values()) == [other] and not message.acked
+
+
+def test_abandon_without_faust_unacked_set_acks_the_records() -> None:
+    acked: list[str] = []
+    event = SimpleNamespace(ack=lambda: acked.append("x"))
+    abandon(SimpleNamespace(consumer=object()), [event])  # type: ignore[arg-type]
+    assert acked == ["x"]
+
+
+def test_the_installed_faust_consumer_keeps_unacked_messages_in_a_set() -> None:
+    source = inspect.getsource(FaustConsumer.__init__)  # no consumer built: no event loop
+    assert "self._unacked_messages = WeakSet()" in source, \
+        "redo onexgen.streams.faust_internals.abandon"
