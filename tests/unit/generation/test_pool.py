@@ -17,6 +17,7 @@ from onexgen.generation.job import run_job, timed_out
 from onexgen.generation.pool import GenerationPool, InFlightLimit
 from onexgen.models.wire import GenerationRequest, GenerationResult
 from tests.harness.jobs import run_job_with_delays
+from tests.harness.receivers import wait_until
 from tests.unit.generation.conftest import raw_request
 
 TIMEOUT_S = 1.5
@@ -165,9 +166,14 @@ async def test_run_process_killed_mid_batch_raises_pool_unavailable_then_recover
 async def test_every_pool_process_freezes_its_warm_heap_replacements_too(
     pool: GenerationPool
 ) -> None:
-    os.kill(pool.pids()[0], signal.SIGKILL)  # its replacement runs the initializer again
+    killed = pool.pids()[0]
+    os.kill(killed, signal.SIGKILL)  # its replacement runs the initializer again
     with contextlib.suppress(PoolUnavailable):
         await pool.run([(raw_request("after-kill"), "c")])
+    # Under load the scheduler may not have seen the death yet: a call queued to the dead
+    # process would fail with WorkerLost, so wait for the replacement first.
+    await wait_until(lambda: killed not in pool.pids() and len(pool.pids()) == 2, 30,
+                     "the killed pool process to be replaced")
     await pool.run([(raw_request("warm-again"), "c")])
     assert pool._pool is not None
     frozen = [f.result(timeout=10) for f in pool._pool.call_each(gc.get_freeze_count)]
