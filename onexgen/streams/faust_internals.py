@@ -17,7 +17,9 @@ things it does not offer publicly pay for themselves (measured) or are needed:
   Faust leaves ``fetch_min_bytes`` at 1: at 550 requests/s ``ONEXGEN_KAFKA_FETCH_MIN_BYTES``
   (16384) cut the worker's event loop from 700 to 415 µs a request (BENCHMARKS.md,
   session 8). Faust builds the aiokafka consumer in a private method of its consumer
-  thread; the limits are set on it through ``streams.aiokafka_internals``. Fallback:
+  thread; the limits are set on it through ``streams.aiokafka_internals``, and so is
+  the min bytes while it runs (``prompt_fetches``: 1 while the codegen agent's pool is
+  idle, so a request at light load is not held for the fetch wait, 25 ms). Fallback:
   when that method is gone, Faust's consumer as it is (a warning is logged).
 * **The drain loop.** Faust hands each fetched message to the conductor with
   ``wait_first(callback(message), suspend_flow.wait())``: four tasks a message, three
@@ -27,6 +29,13 @@ things it does not offer publicly pay for themselves (measured) or are needed:
   for byte, the one it copies (SHA-256 of its source, checked once at start); any
   other Faust runs its own loop (a warning is logged), and a test fails until the
   copy is redone.
+* **The producer buffer's size, asked for every consumed message.** Faust's conductor
+  awaits ``app.producer.buffer.wait_until_ebb()`` before it hands each message to
+  a stream, and the buffer's ``size`` reads the ``producer_threaded`` setting through
+  ``app.conf`` each time: 4.5% of the worker's event-loop samples holding the GIL
+  (docs/upstream/faust-per-message-costs.md). ``_ProducerBuffer`` reads the setting
+  once. Fallback: none needed (a subclass of Faust's public ``ProducerBuffer``; the
+  transport's producer swaps its buffer's class when it is exactly Faust's).
 * **Starting the worker's runtime as an app service.** ``app.service()`` takes only
   classes; Faust starts instances from its ``_extra_services`` list just the same,
   after the app is fully started, and stops them first. Fallback: mode's public
@@ -41,7 +50,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, ClassVar, cast
 
 import aiokafka
@@ -50,10 +59,11 @@ import structlog
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.consumer import Consumer as FaustConsumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types.transports import ConsumerT
+from faust.transport.producer import ProducerBuffer
+from faust.types.transports import ConsumerT, ProducerT
 from mode import Service, ServiceT
 
-from onexgen.streams.aiokafka_internals import set_fetch_limits
+from onexgen.streams.aiokafka_internals import set_fetch_limits, set_running_fetch_min_bytes
 from onexgen.streams.consumer import MessageHandoff
 
 log = structlog.get_logger("onexgen.streams.faust")
@@ -78,15 +88,21 @@ def consumer_thread_hook_exists() -> bool:
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    worker_consumer: aiokafka.AIOKafkaConsumer | None = None
+
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)
         set_fetch_limits(consumer, transport.fetch_max_wait_ms, transport.fetch_min_bytes)
+        self.worker_consumer = consumer
         return consumer
 
 
 class _FetchLimitedConsumer(faust_aiokafka.Consumer):
+    consumer_thread: _ConsumerThread | None = None
+
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
-        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+        self.consumer_thread = _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+        return self.consumer_thread
 
 
 class _Consumer(_FetchLimitedConsumer):
@@ -167,11 +183,37 @@ class _Consumer(_FetchLimitedConsumer):
             handoff.close()
 
 
+class _ProducerBuffer(ProducerBuffer):
+    """Faust's buffer, reading ``producer_threaded`` once instead of for every message."""
+
+    _threaded: bool | None = None
+
+    @property
+    def size(self) -> int:
+        threaded = self._threaded
+        if threaded is None:
+            if self.app is None:  # not attached to a producer yet: Faust's own answer
+                return cast(int, ProducerBuffer.size.fget(self))  # type: ignore[attr-defined]
+            threaded = self._threaded = bool(self.app.conf.producer_threaded)
+        if threaded:
+            return cast(int, ProducerBuffer.size.fget(self))  # type: ignore[attr-defined]
+        return self.pending.qsize()
+
+
+class _Producer(faust_aiokafka.Producer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if type(self.buffer) is ProducerBuffer:  # same object, cheaper ``size``
+            self.buffer.__class__ = _ProducerBuffer
+
+
 class BoundedFetchTransport(faust_aiokafka.Transport):
     """The aiokafka transport whose worker consumer waits ``fetch_max_wait_ms`` at most,
-    for ``fetch_min_bytes`` at least, and drains with ``MessageHandoff``."""
+    for ``fetch_min_bytes`` at least, and drains with ``MessageHandoff``; its producer's
+    buffer reads its setting once (``_ProducerBuffer``)."""
 
     Consumer: ClassVar[type[ConsumerT]] = _Consumer
+    Producer: ClassVar[type[ProducerT]] = _Producer
     fetch_max_wait_ms = 1500  # Faust's own values until ``use_fetch_limits`` sets them
     fetch_min_bytes = 1
 
@@ -211,6 +253,29 @@ def fetch_delivered(app: faust.App) -> asyncio.Event | None:
     Faust's own loop runs: then a batch closes on ``IDLE_LINGER_S`` instead)."""
     event = getattr(app.consumer, "fetch_delivered", None)
     return event if isinstance(event, asyncio.Event) else None
+
+
+def prompt_fetches(app: faust.App) -> Callable[[bool], None]:
+    """A switch for the worker consumer's fetches: ``switch(True)`` makes the next fetch
+    requests return as soon as any record is there (min bytes 1), ``switch(False)``
+    restores ``ONEXGEN_KAFKA_FETCH_MIN_BYTES``. A no-op with Faust's own consumer.
+
+    Thread-safe enough: one int the consumer thread reads when it builds a request.
+    """
+    transport = app.transport
+    economical = getattr(transport, "fetch_min_bytes", 1)
+    state: list[bool | None] = [None]
+
+    def switch(prompt: bool) -> None:
+        if state[0] is prompt:
+            return
+        thread = getattr(app.consumer, "consumer_thread", None)
+        consumer = getattr(thread, "worker_consumer", None)
+        if consumer is not None and set_running_fetch_min_bytes(
+                consumer, 1 if prompt else economical):
+            state[0] = prompt
+
+    return switch
 
 
 def add_service(app: faust.App, service: ServiceT) -> None:
