@@ -25,10 +25,12 @@ things it does not offer publicly pay for themselves (measured) or are needed:
   ``wait_first(callback(message), suspend_flow.wait())``: four tasks a message, three
   of them cancelled again, 18 µs of the event loop a message on uvloop. The copy here
   uses ``streams.consumer.MessageHandoff`` instead: one task a message, 4.6 µs
-  (``python -m bench event_loop``). It is used only when Faust's own loop is, byte
-  for byte, the one it copies (SHA-256 of its source, checked once at start); any
-  other Faust runs its own loop (a warning is logged), and a test fails until the
-  copy is redone.
+  (``python -m bench event_loop``), now one task a *fetch* (``MessageHandoff.run``):
+  the messages of a fetch are handed over one after another in it, and the whole
+  fetch is given up at once when the flow is suspended or the consumer stops. It is
+  used only when Faust's own loop is, byte for byte, the one it copies (SHA-256 of
+  its source, checked once at start); any other Faust runs its own loop (a warning
+  is logged), and a test fails until the copy is redone.
 * **The producer buffer's size, asked for every consumed message.** Faust's conductor
   awaits ``app.producer.buffer.wait_until_ebb()`` before it hands each message to
   a stream, and the buffer's ``size`` reads the ``producer_threaded`` setting through
@@ -117,8 +119,8 @@ class _Consumer(_FetchLimitedConsumer):
         return self._fetch_delivered
 
     async def _drain_messages(self, fetcher: ServiceT) -> None:  # pragma: no cover
-        # Faust 0.15.3's loop (pinned below 0.16), with a ``MessageHandoff`` for its
-        # per-message ``wait_first``; see the module docstring.
+        # Faust 0.15.3's loop (pinned below 0.16), with one ``MessageHandoff.run`` task a
+        # fetch for its per-message ``wait_first``; see the module docstring.
         callback = self.callback
         getmany = self.getmany
         consumer_should_stop = cast(Service, self)._stopped.is_set
@@ -131,10 +133,34 @@ class _Consumer(_FetchLimitedConsumer):
         acks_enabled_for = self.app.topics.acks_enabled_for
         handoff = MessageHandoff(self.suspend_flow, cast(Service, self)._stopped,
                                  cast(Service, self)._crashed)
-        deliver = handoff.deliver
         delivered = self.fetch_delivered  # ours: lets a batch close when a fetch is in
         yield_every = 100
-        num_since_yield = 0
+
+        async def deliver_fetch(fetched: list[tuple[Any, Any]], done: list[int]) -> None:
+            # Faust's per-message body; ``done[0]``: messages handled so far.
+            num_since_yield = 0
+            for tp, message in fetched:
+                num_since_yield += 1
+                if num_since_yield > yield_every:
+                    await asyncio.sleep(0)
+                    num_since_yield = 0
+                offset = message.offset
+                r_offset = get_read_offset(tp)
+                if r_offset is None or offset >= r_offset:
+                    gap = offset - (r_offset or 0)
+                    # Shielded: giving up a fetch (a suspended flow) must not cut these.
+                    if gap > 1 and r_offset and acks_enabled_for(message.topic):
+                        await asyncio.shield(self._add_gap(tp, r_offset + 1, offset))
+                    if commit_every is not None and self._n_acked >= commit_every:
+                        self._n_acked = 0
+                        await asyncio.shield(self.commit())
+                    await callback(message)
+                    set_read_offset(tp, offset)
+                else:
+                    self.log.dev("DROPPED MESSAGE ROFF %r: k=%r v=%r",
+                                 offset, message.key, message.value)
+                done[0] += 1
+
         try:
             while not (consumer_should_stop() or fetcher_should_stop()):
                 set_flag(CONSUMER_FETCHING)
@@ -142,27 +168,17 @@ class _Consumer(_FetchLimitedConsumer):
                 # Faust sleeps here: getmany may otherwise loop without yielding.
                 await self.sleep(0)
                 if not self.should_stop:
-                    async for tp, message in ait:
-                        num_since_yield += 1
-                        if num_since_yield > yield_every:
-                            await asyncio.sleep(0)
-                            num_since_yield = 0
-                        offset = message.offset
-                        r_offset = get_read_offset(tp)
-                        if r_offset is None or offset >= r_offset:
-                            gap = offset - (r_offset or 0)
-                            if gap > 1 and r_offset and acks_enabled_for(message.topic):
-                                await self._add_gap(tp, r_offset + 1, offset)
-                            if commit_every is not None and self._n_acked >= commit_every:
-                                self._n_acked = 0
-                                await self.commit()
-                            if delivered.is_set():
-                                delivered.clear()
-                            await deliver(callback, message)
-                            set_read_offset(tp, offset)
-                        else:
-                            self.log.dev("DROPPED MESSAGE ROFF %r: k=%r v=%r",
-                                         offset, message.key, message.value)
+                    fetched = [pair async for pair in ait]
+                    if fetched:
+                        delivered.clear()
+                        done = [0]
+                        if not await handoff.run(deliver_fetch(fetched, done)):
+                            # Given up (suspended, stopping): as Faust's loop does for
+                            # each message it gives up, read on past the rest.
+                            for tp, message in fetched[done[0]:]:
+                                r_offset = get_read_offset(tp)
+                                if r_offset is None or message.offset >= r_offset:
+                                    set_read_offset(tp, message.offset)
                     delivered.set()
                     unset_flag(CONSUMER_FETCHING)
         except self.consumer_stopped_errors:
