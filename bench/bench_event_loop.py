@@ -14,7 +14,8 @@ requests):
   still needs), against keeping the objects themselves;
 - handing each consumed message to Faust's conductor: mode's ``wait_first`` of the
   callback and the flow's suspension (Faust's drain loop), against
-  ``streams.consumer.MessageHandoff``.
+  ``streams.consumer.MessageHandoff``; and that, one task a message, against one task
+  a fetch (``MessageHandoff.run``, what the drain loop does now).
 
 Reported: CPU (``time.process_time``) per record, medians of the rounds, and the ratio,
 on the event loop the worker runs (``ONEXGEN_EVENT_LOOP``, uvloop by default).
@@ -154,6 +155,32 @@ async def _handing_over() -> dict[str, list[float]]:
     return ways
 
 
+async def _handing_over_a_fetch() -> dict[str, list[float]]:
+    handoff = MessageHandoff(asyncio.Event(), asyncio.Event(), asyncio.Event())
+
+    async def callback(message: int) -> None:
+        return None
+
+    async def each(i: int) -> None:
+        for j in range(BATCH):
+            await handoff.deliver(callback, j)
+
+    async def fetch() -> None:
+        for j in range(BATCH):
+            await callback(j)
+
+    async def whole(i: int) -> None:
+        await handoff.run(fetch())
+
+    ways: dict[str, list[float]] = {"MessageHandoff, a task a message": [],
+                                    "MessageHandoff, a task a fetch": []}
+    for _ in range(ROUNDS):
+        ways["MessageHandoff, a task a message"].append(await _cpu_per_record(each))
+        ways["MessageHandoff, a task a fetch"].append(await _cpu_per_record(whole))
+    handoff.close()
+    return ways
+
+
 async def run_async() -> Report:
     bootstrap = os.environ["ONEXGEN_KAFKA_BOOTSTRAP"]
     results = _results(BATCH)
@@ -162,7 +189,7 @@ async def run_async() -> Report:
                             "batches_per_round": BATCHES, "rounds": ROUNDS,
                             "payload_bytes": statistics.median(len(p) for *_, p in results)})
     for ways in (await _publishing(bootstrap, results), await _caching(results),
-                 await _handing_over()):
+                 await _handing_over(), await _handing_over_a_fetch()):
         (old, before), (new, after) = ways.items()
         for name, values in ways.items():
             report.add(f"{name}: CPU per record", statistics.median(values), "us",

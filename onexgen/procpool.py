@@ -12,10 +12,12 @@ numbers (which job of its chunk it is running, and since when):
   send more while work waits: ``ProcessPoolExecutor`` keeps its queue filled the
   same way. Each chunk is sent as one message. Sized
   by the idle processes instead, a batch arriving while one process was busy went
-  whole to the other. No share is cut below ``min_chunk`` jobs (the batch is cut
-  into fewer shares instead): under light traffic a small batch goes whole to one
-  process, which costs less CPU than waking both for a few jobs each (per-chunk
-  work, cold caches);
+  whole to the other. While any process is busy, no share is cut below
+  ``min_chunk`` jobs (the batch is cut into fewer shares instead): a small batch
+  goes whole to one process, which costs less CPU than waking both for a few jobs
+  each (per-chunk work, cold caches). When every process is idle, a batch is shared
+  between them however small: nothing else waits for them, and its last job is
+  answered in half the time (the latency at light load, issue 25);
 - a process sends its answers in groups (every ``FLUSH_S`` once it has
   ``FLUSH_MIN`` of them, and at the end of
   the chunk), so the worker process unpickles a few messages per batch, not one
@@ -351,11 +353,14 @@ class ProcessPool:
             return
         # Shares of all processes, not of the idle ones: a process that frees up just
         # after a batch arrives still gets its part of it (see the module docstring).
-        # No share below ``min_chunk`` (the last one included): fewer, larger shares
-        # instead, so a small batch goes whole to one process (see the docstring).
+        # While a process is busy, no share below ``min_chunk`` (the last one included):
+        # fewer, larger shares instead, so a small batch goes whole to one process; an
+        # idle pool shares any batch between all its processes (see the docstring).
         pending = len(self._pending)
         rounds = 1 if pending <= 64 * len(self._workers) else 4
-        shares = max(1, min(len(self._workers) * rounds, pending // self.min_chunk))
+        idle = all(w.idle for w in self._workers)
+        smallest = 1 if idle else self.min_chunk
+        shares = max(1, min(len(self._workers) * rounds, pending // smallest))
         size = math.ceil(pending / shares)
         now = time.monotonic()
         for worker in takers:

@@ -79,9 +79,11 @@ class Settings(BaseSettings):
         "of a core and the broker 5.5-5.9% at 25 ms, 2.0-2.2% and 3.9-4.2% at 50")
     kafka_fetch_min_bytes: int = Field(
         16384, ge=1, le=64 << 20, description="bytes of records the broker gathers before "
-        "it answers a worker's fetch (or the fetch wait passes). At 550 requests/s, 16384 "
-        "against 1: 2,690 against 3,120 µs of CPU a request in all (worker 415 against "
-        "700), p50 54 against 36 ms, p99 91 against 99 (BENCHMARKS.md, session 8)")
+        "it answers a worker's fetch (or the fetch wait passes) while its pool is busy; "
+        "while the pool is idle it answers as soon as one record is there. At 550 "
+        "requests/s, 16384 against 1: 2,690 against 3,120 µs of CPU a request in all "
+        "(worker 415 against 700), p50 54 against 36 ms, p99 91 against 99 (BENCHMARKS.md, "
+        "session 8)")
     kafka_linger_ms: int = Field(
         0, ge=0, le=1000, description="how long the producer holds records for more before "
         "sending; a worker sends a batch's records together and then waits for them, so any "
@@ -136,10 +138,11 @@ class Settings(BaseSettings):
     codegen_workers: int = Field(0, ge=0, le=256, description="0 = one per core")
     codegen_job_timeout_s: float = Field(10.0, gt=0, le=600)
     codegen_min_chunk: int = Field(
-        16, ge=1, le=10_000, description="fewest requests a pool process is given at once: "
-        "a smaller batch goes whole to one process instead of being split across all. At "
-        "550 requests/s, 16 against 1: the pool spent 3-14% less CPU a request in 14 of 14 "
-        "paired rounds, for a p50 5-7 ms higher (BENCHMARKS.md, session 9)")
+        16, ge=1, le=10_000, description="fewest requests a pool process is given at once "
+        "while another is busy: a smaller batch goes whole to one process instead of being "
+        "split across all (an idle pool shares any batch: its latency). At 550 requests/s, "
+        "16 against 1: the pool spent 3-14% less CPU a request in 14 of 14 paired rounds, "
+        "for a p50 5-7 ms higher (BENCHMARKS.md, session 9)")
     template_dirs: str = Field(
         "", description="template overlay directories, separated by ':' and searched in order "
         "before the built-in templates: a file there replaces the built-in of the same name "

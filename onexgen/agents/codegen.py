@@ -9,7 +9,9 @@ and fills while earlier batches are being processed. When the pool has no
 batch to generate, a batch goes out as soon as the fetch that brought its first
 event is delivered (10 ms at most), and one that filled meanwhile goes out as soon
 as the pool is done with the batch before it (``on_generated``, while that one
-still publishes): small when idle, full under load.
+still publishes): small when idle, full under load. While the pool is idle the
+worker's fetches also return as soon as a record is there (``prompt_fetches``),
+instead of gathering ``ONEXGEN_KAFKA_FETCH_MIN_BYTES`` for up to the fetch wait.
 
 Up to ``ONEXGEN_BATCHES_IN_FLIGHT`` batches are processed at once, so the pool
 generates the next batch while earlier ones are being published: with one, the
@@ -37,7 +39,7 @@ from onexgen.agents.guard import guarded
 from onexgen.agents.runtime import WorkerRuntime
 from onexgen.streams.app import requests_topic
 from onexgen.streams.batching import take_batches
-from onexgen.streams.faust_internals import fetch_delivered
+from onexgen.streams.faust_internals import fetch_delivered, prompt_fetches
 
 log = structlog.get_logger("onexgen.agents.codegen")
 
@@ -52,12 +54,15 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
         generating = 0  # batches the pool has not finished with
         idle = asyncio.Event()  # the pool is free: the next batch need not wait to fill
         idle.set()
+        prompt = prompt_fetches(app)  # fetch at once while idle, gather while busy
+        prompt(True)
 
         def pool_done() -> None:  # BatchProcessor calls it once per batch
             nonlocal generating
             generating -= 1
             if generating == 0:
                 idle.set()
+                prompt(True)
 
         async def run_batch(events: list[Any], previous: asyncio.Task[None] | None) -> None:
             messages = [inbound(e) for e in events]
@@ -81,6 +86,7 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
                 previous = in_flight[-1] if in_flight else None
                 generating += 1
                 idle.clear()
+                prompt(False)
                 in_flight.append(asyncio.create_task(run_batch(list(events), previous)))
                 while len(in_flight) >= settings.batches_in_flight or (
                         in_flight and in_flight[0].done()):

@@ -118,6 +118,7 @@ class Monitor:
                        "dead_lettered": 0, "batches": 0}
         for name, figure in self.figures.items():
             self._window(name, figure.kind)
+        self._share_latencies()
 
     def _window(self, name: str, kind: str) -> SampleWindow | RatioWindow | GaugeValue:
         """The window of ``name``, created as ``kind`` on first use; a kind clash raises."""
@@ -138,6 +139,20 @@ class Monitor:
         else:
             window = self._gauges[name] = GaugeValue(figure.stale_after_s)
         return window
+
+    def _share_latencies(self) -> None:
+        """The latency percentiles are three reads of one window (written once a request,
+        sorted once a change), when their figures keep the same span."""
+        windows = [self._samples.get(name) for name in _LATENCY_FIGURES]
+        self._latency_windows = [w for w in windows if w is not None]
+        first = windows[0]
+        if first is None or any(w is None or w.span_s != first.span_s or
+                                w.capacity != first.capacity for w in windows):
+            return
+        for name, window in zip(_LATENCY_FIGURES[1:], windows[1:], strict=True):
+            assert window is not None  # checked above
+            self._samples[name] = first.sharing(window.aggregate)
+        self._latency_windows = [first]
 
     def _find(self, name: str) -> SampleWindow | RatioWindow | GaugeValue | None:
         found: SampleWindow | RatioWindow | GaugeValue | None = self._samples.get(name)
@@ -178,8 +193,7 @@ class Monitor:
         """
         now = self.clock()
         latencies = list(latencies_ms)
-        for name in _LATENCY_FIGURES:
-            window = self._samples[name]
+        for window in self._latency_windows:  # once a shared window, not once a figure
             for latency in latencies:
                 window.add(now, latency)
         if size:

@@ -5,6 +5,11 @@
   ``fetch_min_bytes`` only in its constructor and keeps them in private fields
   until ``start()`` builds its fetcher from them. Fallback: when those fields are
   gone, the consumer keeps what it was built with (a warning is logged).
+* **Fetch min bytes of a running consumer** (``set_running_fetch_min_bytes``): its
+  fetcher reads ``_fetch_min_bytes`` each time it builds a fetch request, so the
+  worker asks for records at once while its pool is idle (latency) and lets them
+  gather while it is busy (fewer, fuller fetches). Fallback: when the fetcher keeps
+  it elsewhere, the value the consumer started with (a warning is logged once).
 * **Which partitions have a leader** (``producer.client.cluster``), for records
   the publisher batches itself: ``send`` picks a keyless record's partition among
   those, and so do we. Fallback: every partition.
@@ -36,6 +41,28 @@ def set_fetch_limits(consumer: Any, fetch_max_wait_ms: int, fetch_min_bytes: int
         return False
     consumer._fetch_max_wait_ms = fetch_max_wait_ms  # read by start() for its Fetcher
     consumer._fetch_min_bytes = fetch_min_bytes
+    return True
+
+
+_warned_running = False
+
+
+def set_running_fetch_min_bytes(consumer: Any, fetch_min_bytes: int) -> bool:
+    """Make a started ``AIOKafkaConsumer``'s next fetch requests ask for
+    ``fetch_min_bytes``; False when it has no fetcher yet, or keeps the value elsewhere
+    (then a warning, once)."""
+    global _warned_running
+    fetcher = getattr(consumer, "_fetcher", None)
+    if fetcher is None:
+        return False  # not started yet: it fetches with what it was built with
+    if not hasattr(fetcher, "_fetch_min_bytes"):
+        if not _warned_running:
+            _warned_running = True
+            log.warning("aiokafka_internals_changed", fallback="the fetcher's own min bytes",
+                        fix="redo onexgen.streams.aiokafka_internals."
+                        "set_running_fetch_min_bytes")
+        return False
+    fetcher._fetch_min_bytes = fetch_min_bytes  # read when the next fetch request is built
     return True
 
 

@@ -17,16 +17,27 @@ things it does not offer publicly pay for themselves (measured) or are needed:
   Faust leaves ``fetch_min_bytes`` at 1: at 550 requests/s ``ONEXGEN_KAFKA_FETCH_MIN_BYTES``
   (16384) cut the worker's event loop from 700 to 415 µs a request (BENCHMARKS.md,
   session 8). Faust builds the aiokafka consumer in a private method of its consumer
-  thread; the limits are set on it through ``streams.aiokafka_internals``. Fallback:
+  thread; the limits are set on it through ``streams.aiokafka_internals``, and so is
+  the min bytes while it runs (``prompt_fetches``: 1 while the codegen agent's pool is
+  idle, so a request at light load is not held for the fetch wait, 25 ms). Fallback:
   when that method is gone, Faust's consumer as it is (a warning is logged).
 * **The drain loop.** Faust hands each fetched message to the conductor with
   ``wait_first(callback(message), suspend_flow.wait())``: four tasks a message, three
   of them cancelled again, 18 µs of the event loop a message on uvloop. The copy here
   uses ``streams.consumer.MessageHandoff`` instead: one task a message, 4.6 µs
-  (``python -m bench event_loop``). It is used only when Faust's own loop is, byte
-  for byte, the one it copies (SHA-256 of its source, checked once at start); any
-  other Faust runs its own loop (a warning is logged), and a test fails until the
-  copy is redone.
+  (``python -m bench event_loop``), now one task a *fetch* (``MessageHandoff.run``):
+  the messages of a fetch are handed over one after another in it, and the whole
+  fetch is given up at once when the flow is suspended or the consumer stops. It is
+  used only when Faust's own loop is, byte for byte, the one it copies (SHA-256 of
+  its source, checked once at start); any other Faust runs its own loop (a warning
+  is logged), and a test fails until the copy is redone.
+* **The producer buffer's size, asked for every consumed message.** Faust's conductor
+  awaits ``app.producer.buffer.wait_until_ebb()`` before it hands each message to
+  a stream, and the buffer's ``size`` reads the ``producer_threaded`` setting through
+  ``app.conf`` each time: 4.5% of the worker's event-loop samples holding the GIL
+  (docs/upstream/faust-per-message-costs.md). ``_ProducerBuffer`` reads the setting
+  once. Fallback: none needed (a subclass of Faust's public ``ProducerBuffer``; the
+  transport's producer swaps its buffer's class when it is exactly Faust's).
 * **Starting the worker's runtime as an app service.** ``app.service()`` takes only
   classes; Faust starts instances from its ``_extra_services`` list just the same,
   after the app is fully started, and stops them first. Fallback: mode's public
@@ -49,7 +60,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, ClassVar, cast
 
 import aiokafka
@@ -58,10 +69,11 @@ import structlog
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.consumer import Consumer as FaustConsumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types.transports import ConsumerT
+from faust.transport.producer import ProducerBuffer
+from faust.types.transports import ConsumerT, ProducerT
 from mode import Service, ServiceT
 
-from onexgen.streams.aiokafka_internals import set_fetch_limits
+from onexgen.streams.aiokafka_internals import set_fetch_limits, set_running_fetch_min_bytes
 from onexgen.streams.consumer import MessageHandoff
 
 log = structlog.get_logger("onexgen.streams.faust")
@@ -86,15 +98,21 @@ def consumer_thread_hook_exists() -> bool:
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    worker_consumer: aiokafka.AIOKafkaConsumer | None = None
+
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)
         set_fetch_limits(consumer, transport.fetch_max_wait_ms, transport.fetch_min_bytes)
+        self.worker_consumer = consumer
         return consumer
 
 
 class _FetchLimitedConsumer(faust_aiokafka.Consumer):
+    consumer_thread: _ConsumerThread | None = None
+
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
-        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+        self.consumer_thread = _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+        return self.consumer_thread
 
 
 class _Consumer(_FetchLimitedConsumer):
@@ -109,8 +127,8 @@ class _Consumer(_FetchLimitedConsumer):
         return self._fetch_delivered
 
     async def _drain_messages(self, fetcher: ServiceT) -> None:  # pragma: no cover
-        # Faust 0.15.3's loop (pinned below 0.16), with a ``MessageHandoff`` for its
-        # per-message ``wait_first``; see the module docstring.
+        # Faust 0.15.3's loop (pinned below 0.16), with one ``MessageHandoff.run`` task a
+        # fetch for its per-message ``wait_first``; see the module docstring.
         callback = self.callback
         getmany = self.getmany
         consumer_should_stop = cast(Service, self)._stopped.is_set
@@ -123,10 +141,34 @@ class _Consumer(_FetchLimitedConsumer):
         acks_enabled_for = self.app.topics.acks_enabled_for
         handoff = MessageHandoff(self.suspend_flow, cast(Service, self)._stopped,
                                  cast(Service, self)._crashed)
-        deliver = handoff.deliver
         delivered = self.fetch_delivered  # ours: lets a batch close when a fetch is in
         yield_every = 100
-        num_since_yield = 0
+
+        async def deliver_fetch(fetched: list[tuple[Any, Any]], done: list[int]) -> None:
+            # Faust's per-message body; ``done[0]``: messages handled so far.
+            num_since_yield = 0
+            for tp, message in fetched:
+                num_since_yield += 1
+                if num_since_yield > yield_every:
+                    await asyncio.sleep(0)
+                    num_since_yield = 0
+                offset = message.offset
+                r_offset = get_read_offset(tp)
+                if r_offset is None or offset >= r_offset:
+                    gap = offset - (r_offset or 0)
+                    # Shielded: giving up a fetch (a suspended flow) must not cut these.
+                    if gap > 1 and r_offset and acks_enabled_for(message.topic):
+                        await asyncio.shield(self._add_gap(tp, r_offset + 1, offset))
+                    if commit_every is not None and self._n_acked >= commit_every:
+                        self._n_acked = 0
+                        await asyncio.shield(self.commit())
+                    await callback(message)
+                    set_read_offset(tp, offset)
+                else:
+                    self.log.dev("DROPPED MESSAGE ROFF %r: k=%r v=%r",
+                                 offset, message.key, message.value)
+                done[0] += 1
+
         try:
             while not (consumer_should_stop() or fetcher_should_stop()):
                 set_flag(CONSUMER_FETCHING)
@@ -134,27 +176,17 @@ class _Consumer(_FetchLimitedConsumer):
                 # Faust sleeps here: getmany may otherwise loop without yielding.
                 await self.sleep(0)
                 if not self.should_stop:
-                    async for tp, message in ait:
-                        num_since_yield += 1
-                        if num_since_yield > yield_every:
-                            await asyncio.sleep(0)
-                            num_since_yield = 0
-                        offset = message.offset
-                        r_offset = get_read_offset(tp)
-                        if r_offset is None or offset >= r_offset:
-                            gap = offset - (r_offset or 0)
-                            if gap > 1 and r_offset and acks_enabled_for(message.topic):
-                                await self._add_gap(tp, r_offset + 1, offset)
-                            if commit_every is not None and self._n_acked >= commit_every:
-                                self._n_acked = 0
-                                await self.commit()
-                            if delivered.is_set():
-                                delivered.clear()
-                            await deliver(callback, message)
-                            set_read_offset(tp, offset)
-                        else:
-                            self.log.dev("DROPPED MESSAGE ROFF %r: k=%r v=%r",
-                                         offset, message.key, message.value)
+                    fetched = [pair async for pair in ait]
+                    if fetched:
+                        delivered.clear()
+                        done = [0]
+                        if not await handoff.run(deliver_fetch(fetched, done)):
+                            # Given up (suspended, stopping): as Faust's loop does for
+                            # each message it gives up, read on past the rest.
+                            for tp, message in fetched[done[0]:]:
+                                r_offset = get_read_offset(tp)
+                                if r_offset is None or message.offset >= r_offset:
+                                    set_read_offset(tp, message.offset)
                     delivered.set()
                     unset_flag(CONSUMER_FETCHING)
         except self.consumer_stopped_errors:
@@ -175,11 +207,37 @@ class _Consumer(_FetchLimitedConsumer):
             handoff.close()
 
 
+class _ProducerBuffer(ProducerBuffer):
+    """Faust's buffer, reading ``producer_threaded`` once instead of for every message."""
+
+    _threaded: bool | None = None
+
+    @property
+    def size(self) -> int:
+        threaded = self._threaded
+        if threaded is None:
+            if self.app is None:  # not attached to a producer yet: Faust's own answer
+                return cast(int, ProducerBuffer.size.fget(self))  # type: ignore[attr-defined]
+            threaded = self._threaded = bool(self.app.conf.producer_threaded)
+        if threaded:
+            return cast(int, ProducerBuffer.size.fget(self))  # type: ignore[attr-defined]
+        return self.pending.qsize()
+
+
+class _Producer(faust_aiokafka.Producer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if type(self.buffer) is ProducerBuffer:  # same object, cheaper ``size``
+            self.buffer.__class__ = _ProducerBuffer
+
+
 class BoundedFetchTransport(faust_aiokafka.Transport):
     """The aiokafka transport whose worker consumer waits ``fetch_max_wait_ms`` at most,
-    for ``fetch_min_bytes`` at least, and drains with ``MessageHandoff``."""
+    for ``fetch_min_bytes`` at least, and drains with ``MessageHandoff``; its producer's
+    buffer reads its setting once (``_ProducerBuffer``)."""
 
     Consumer: ClassVar[type[ConsumerT]] = _Consumer
+    Producer: ClassVar[type[ProducerT]] = _Producer
     fetch_max_wait_ms = 1500  # Faust's own values until ``use_fetch_limits`` sets them
     fetch_min_bytes = 1
 
@@ -219,6 +277,29 @@ def fetch_delivered(app: faust.App) -> asyncio.Event | None:
     Faust's own loop runs: then a batch closes on ``IDLE_LINGER_S`` instead)."""
     event = getattr(app.consumer, "fetch_delivered", None)
     return event if isinstance(event, asyncio.Event) else None
+
+
+def prompt_fetches(app: faust.App) -> Callable[[bool], None]:
+    """A switch for the worker consumer's fetches: ``switch(True)`` makes the next fetch
+    requests return as soon as any record is there (min bytes 1), ``switch(False)``
+    restores ``ONEXGEN_KAFKA_FETCH_MIN_BYTES``. A no-op with Faust's own consumer.
+
+    Thread-safe enough: one int the consumer thread reads when it builds a request.
+    """
+    transport = app.transport
+    economical = getattr(transport, "fetch_min_bytes", 1)
+    state: list[bool | None] = [None]
+
+    def switch(prompt: bool) -> None:
+        if state[0] is prompt:
+            return
+        thread = getattr(app.consumer, "consumer_thread", None)
+        consumer = getattr(thread, "worker_consumer", None)
+        if consumer is not None and set_running_fetch_min_bytes(
+                consumer, 1 if prompt else economical):
+            state[0] = prompt
+
+    return switch
 
 
 def add_service(app: faust.App, service: ServiceT) -> None:

@@ -1,13 +1,17 @@
-"""How the process pool cuts a batch into chunks: split across processes, unless small."""
+"""How the process pool cuts a batch into chunks: split across processes, unless small
+while a process is busy; an idle pool shares any batch."""
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from onexgen.procpool import ProcessPool
+from tests.harness.jobs import gated_pid
 
 
 def _unused(item: object, detail: object) -> None:
@@ -22,29 +26,54 @@ def pools() -> Iterator[list[ProcessPool]]:
         pool.stop()
 
 
-def _pids_answering(pools: list[ProcessPool], batch: int, min_chunk: int) -> set[int]:
-    pool = ProcessPool(2, os.getpid, on_timeout=_unused, on_error=_unused, min_chunk=min_chunk)
+def _busy_pool(pools: list[ProcessPool], min_chunk: int, gate: str) -> ProcessPool:
+    """A started pool of two, one process held by a gated job until ``gate`` exists."""
+    pool = ProcessPool(2, gated_pid, on_timeout=_unused, on_error=_unused, min_chunk=min_chunk)
     pools.append(pool)
     pool.start()
-    return set(pool.submit([()] * batch).result(timeout=30))
+    return pool
 
 
-def test_a_batch_is_shared_between_idle_processes(pools: list[ProcessPool]) -> None:
-    assert len(_pids_answering(pools, batch=6, min_chunk=1)) == 2
+def _pids_answering(pools: list[ProcessPool], batch: int, min_chunk: int,
+                    tmp_path: Path) -> set[int]:
+    """Pids answering ``batch`` jobs submitted while one of the two processes is busy."""
+    gate = str(tmp_path / "gate")
+    pool = _busy_pool(pools, min_chunk, gate)
+    held = pool.submit([("gate", gate)])
+    deadline = time.monotonic() + 20
+    while not any(w.chunk for w in pool._workers):
+        assert time.monotonic() < deadline, "the gated job never reached a process"
+        time.sleep(0.01)
+    answers = pool.submit([("now", gate)] * batch)
+    Path(gate).touch()
+    held.result(timeout=30)
+    return set(answers.result(timeout=30))
 
 
-def test_a_batch_smaller_than_min_chunk_goes_whole_to_one_process(
-        pools: list[ProcessPool]) -> None:
-    assert len(_pids_answering(pools, batch=6, min_chunk=8)) == 1
+def test_a_batch_is_shared_between_processes_with_min_chunk_one(
+        pools: list[ProcessPool], tmp_path: Path) -> None:
+    assert len(_pids_answering(pools, batch=6, min_chunk=1, tmp_path=tmp_path)) == 2
+
+
+def test_a_batch_smaller_than_min_chunk_goes_whole_to_one_process_while_one_is_busy(
+        pools: list[ProcessPool], tmp_path: Path) -> None:
+    assert len(_pids_answering(pools, batch=6, min_chunk=8, tmp_path=tmp_path)) == 1
 
 
 def test_a_batch_too_small_for_two_full_shares_is_not_cut_into_a_full_one_and_a_scrap(
-        pools: list[ProcessPool]) -> None:
-    assert len(_pids_answering(pools, batch=12, min_chunk=8)) == 1
+        pools: list[ProcessPool], tmp_path: Path) -> None:
+    assert len(_pids_answering(pools, batch=12, min_chunk=8, tmp_path=tmp_path)) == 1
 
 
-def test_a_batch_of_two_full_shares_is_still_shared(pools: list[ProcessPool]) -> None:
-    assert len(_pids_answering(pools, batch=16, min_chunk=8)) == 2
+def test_a_batch_of_two_full_shares_is_still_shared(
+        pools: list[ProcessPool], tmp_path: Path) -> None:
+    assert len(_pids_answering(pools, batch=16, min_chunk=8, tmp_path=tmp_path)) == 2
+
+
+def test_a_small_batch_on_an_idle_pool_is_shared_between_its_processes(
+        pools: list[ProcessPool], tmp_path: Path) -> None:
+    pool = _busy_pool(pools, 8, str(tmp_path / "unused"))
+    assert len(set(pool.submit([("now", "")] * 2).result(timeout=30))) == 2
 
 
 def test_min_chunk_below_one_is_refused() -> None:

@@ -10,8 +10,13 @@ import inspect
 from types import SimpleNamespace
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.consumer.fetcher import Fetcher
 
-from onexgen.streams.aiokafka_internals import partitions_with_leader, set_fetch_limits
+from onexgen.streams.aiokafka_internals import (
+    partitions_with_leader,
+    set_fetch_limits,
+    set_running_fetch_min_bytes,
+)
 
 
 async def test_the_installed_aiokafka_consumer_takes_fetch_limits_after_construction() -> None:
@@ -55,3 +60,26 @@ def test_partitions_with_leader_sorts_what_the_cluster_reports() -> None:
     cluster = SimpleNamespace(available_partitions_for_topic=lambda topic: {2, 0})
     producer = SimpleNamespace(client=SimpleNamespace(cluster=cluster))
     assert partitions_with_leader(producer, "t", [0, 1, 2]) == [0, 2]
+
+
+def test_the_installed_aiokafka_fetcher_reads_min_bytes_for_each_request() -> None:
+    source = inspect.getsource(Fetcher._get_actions_per_node)
+    assert "self._fetch_min_bytes" in source, (
+        "aiokafka's Fetcher no longer reads _fetch_min_bytes when it builds a fetch "
+        "request: redo onexgen.streams.aiokafka_internals.set_running_fetch_min_bytes")
+
+
+def test_set_running_fetch_min_bytes_changes_the_started_fetcher() -> None:
+    fetcher = SimpleNamespace(_fetch_min_bytes=16384)
+    assert set_running_fetch_min_bytes(SimpleNamespace(_fetcher=fetcher), 1)
+    assert fetcher._fetch_min_bytes == 1
+
+
+def test_set_running_fetch_min_bytes_before_start_changes_nothing() -> None:
+    assert not set_running_fetch_min_bytes(SimpleNamespace(_fetcher=None), 1)
+
+
+def test_set_running_fetch_min_bytes_on_a_fetcher_without_the_field_leaves_it_alone() -> None:
+    fetcher = SimpleNamespace()
+    assert not set_running_fetch_min_bytes(SimpleNamespace(_fetcher=fetcher), 1)
+    assert not hasattr(fetcher, "_fetch_min_bytes")

@@ -97,3 +97,39 @@ async def test_cancelling_the_loop_cancels_the_callback_and_propagates() -> None
         await delivering
     assert flow.outcome == ["cancelled"]
     flow.handoff.close()
+
+
+async def test_a_whole_fetch_runs_in_one_task_and_reports_it_finished() -> None:
+    flow, got, tasks = _Flow(), [], set()
+
+    async def fetch(messages: list[str]) -> None:
+        for m in messages:
+            tasks.add(asyncio.current_task())
+            got.append(m)
+            await asyncio.sleep(0)
+
+    assert await flow.handoff.run(fetch(["a", "b", "c"])) is True
+    assert got == ["a", "b", "c"]
+    assert len(tasks) == 1  # one task for the fetch, not one a message
+    flow.handoff.close()
+
+
+@pytest.mark.parametrize("event", EVENTS)
+async def test_a_fetch_is_given_up_midway_when_the_flow_is_suspended_or_stops(
+    event: str,
+) -> None:
+    flow, got = _Flow(), []
+
+    async def fetch(messages: list[str]) -> None:
+        for m in messages:
+            if m == "blocked":
+                await flow.blocked(m)
+            got.append(m)
+
+    running = asyncio.create_task(flow.handoff.run(fetch(["a", "blocked", "never"])))
+    await asyncio.sleep(0.01)
+    assert got == ["a"] and not running.done()
+    getattr(flow, event).set()
+    assert await asyncio.wait_for(running, 1) is False  # given up, no error
+    assert got == ["a"] and flow.outcome == ["cancelled"]
+    flow.handoff.close()

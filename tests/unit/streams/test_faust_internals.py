@@ -14,6 +14,7 @@ from typing import Any
 import faust
 import pytest
 from faust.transport.consumer import Consumer as FaustConsumer
+from faust.transport.producer import ProducerBuffer
 
 from onexgen.streams import faust_internals
 from onexgen.streams.faust_internals import (
@@ -23,6 +24,7 @@ from onexgen.streams.faust_internals import (
     consumer_thread_hook_exists,
     drain_loop_is_the_copied_one,
     fetch_delivered,
+    prompt_fetches,
     use_fetch_limits,
 )
 
@@ -140,3 +142,69 @@ def test_the_installed_faust_consumer_keeps_unacked_messages_in_a_set() -> None:
     source = inspect.getsource(FaustConsumer.__init__)  # no consumer built: no event loop
     assert "self._unacked_messages = WeakSet()" in source, \
         "redo onexgen.streams.faust_internals.abandon"
+
+
+async def test_the_consumer_thread_keeps_the_aiokafka_consumer_it_builds() -> None:
+    app = _app()
+    use_fetch_limits(app, 25, 16384)
+    consumer: Any = app.consumer
+    thread = consumer.consumer_thread
+    assert thread is not None, "our consumer no longer records its consumer thread"
+    built = thread._create_worker_consumer(app.transport)
+    try:
+        assert thread.worker_consumer is built
+        assert built._fetch_min_bytes == 16384
+    finally:
+        await built.stop()  # never started: only so that it is not reported as unclosed
+        thread.thread_loop.close()  # the thread's own loop, never run
+
+
+def _app_with_fetcher(min_bytes: int) -> tuple[Any, Any]:
+    fetcher = SimpleNamespace(_fetch_min_bytes=min_bytes)
+    consumer = SimpleNamespace(_fetcher=fetcher)
+    app = SimpleNamespace(transport=SimpleNamespace(fetch_min_bytes=min_bytes),
+                          consumer=SimpleNamespace(
+                              consumer_thread=SimpleNamespace(worker_consumer=consumer)))
+    return app, fetcher
+
+
+def test_prompt_fetches_asks_for_one_byte_when_prompt_and_the_setting_otherwise() -> None:
+    app, fetcher = _app_with_fetcher(16384)
+    switch = prompt_fetches(app)
+    switch(True)
+    assert fetcher._fetch_min_bytes == 1
+    switch(False)
+    assert fetcher._fetch_min_bytes == 16384
+
+
+def test_prompt_fetches_before_the_consumer_runs_applies_on_the_next_switch() -> None:
+    app, fetcher = _app_with_fetcher(16384)
+    thread = app.consumer.consumer_thread
+    consumer, thread.worker_consumer = thread.worker_consumer, None
+    switch = prompt_fetches(app)
+    switch(True)  # no consumer yet: nothing to change, and not remembered as done
+    thread.worker_consumer = consumer
+    switch(True)
+    assert fetcher._fetch_min_bytes == 1
+
+
+def test_prompt_fetches_with_faust_own_consumer_does_nothing() -> None:
+    app = SimpleNamespace(transport=object(), consumer=object())
+    prompt_fetches(app)(True)  # type: ignore[arg-type]  # no consumer thread of ours
+
+
+def test_the_installed_faust_producer_buffer_size_is_the_one_we_shortcut() -> None:
+    source = inspect.getsource(ProducerBuffer.size.fget)  # type: ignore[attr-defined]
+    assert "conf.producer_threaded" in source and "self.pending._queue" in source, (
+        "faust's ProducerBuffer.size changed: redo faust_internals._ProducerBuffer.size")
+
+
+async def test_the_transport_producer_buffer_counts_pending_messages_like_faust() -> None:
+    app = _app()
+    use_fetch_limits(app, 25, 16384)
+    buffer: Any = app.producer.buffer
+    assert type(buffer) is faust_internals._ProducerBuffer
+    assert buffer.size == ProducerBuffer.size.fget(buffer) == 0  # type: ignore[attr-defined]
+    buffer.pending.put_nowait(object())
+    assert buffer.size == ProducerBuffer.size.fget(buffer) == 1  # type: ignore[attr-defined]
+    assert buffer._threaded is False  # read once, then kept
