@@ -32,7 +32,7 @@ follow, with the pipelines stopped. CPU per process group comes from /proc
 (``bench.cpu_budget``).
 
 Run: ``python -m bench e2e`` (``make bench``), or ``python -m bench.bench_e2e
---per-round N --rounds 3 --latency M --broker-warm-up W`` with ``ONEXGEN_KAFKA_BOOTSTRAP``
+--per-round N --rounds 4 --latency M --broker-warm-up W`` with ``ONEXGEN_KAFKA_BOOTSTRAP``
 and ``ONEXGEN_DATABASE_URL`` set.
 """
 
@@ -262,7 +262,7 @@ def peak_rss_mb(pid: int) -> dict[str, float]:
 
 
 async def run_async(n: int = 1_500, latency_n: int = 1_500, naive_n: int = 300,
-                    rounds: int = 3, broker_warm_up: int = BROKER_WARM_UP) -> Report:
+                    rounds: int = 4, broker_warm_up: int = BROKER_WARM_UP) -> Report:
     bootstrap = os.environ["ONEXGEN_KAFKA_BOOTSTRAP"]
     async with scratch_database(os.environ["ONEXGEN_DATABASE_URL"]) as db_url:
         return await _measure(bootstrap, db_url, n, latency_n, naive_n, rounds, broker_warm_up)
@@ -477,7 +477,7 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(prog="python -m bench.bench_e2e")
     parser.add_argument("--per-round", type=int, default=1_500)
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=4,
                         help="a multiple of 4: each pipeline takes each place in the order alike")
     parser.add_argument("--latency", type=int, default=1_500)
     parser.add_argument("--broker-warm-up", type=int, default=BROKER_WARM_UP)
