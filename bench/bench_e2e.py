@@ -2,7 +2,7 @@
 engineer would write by hand, side by side in one run (issue 25).
 
 Measured after ``broker_warm_up`` requests relayed through the broker with no work
-(its JIT compiler's warm-up, see ``warm_broker``), three pipelines, each on topics of
+(its JIT compiler's warm-up, see ``warm_broker``), four pipelines, each on topics of
 its own and each warmed with 1,000 requests, all running for the whole run:
 
 - ``onexgen worker``: a real ``onexgen worker`` process, every feature on;
@@ -10,7 +10,15 @@ its own and each warmed with 1,000 requests, all running for the whole run:
   ``ProcessPoolExecutor`` running the same generation function, idempotent ``acks=all``
   producer, offsets committed after the batch's records are acknowledged;
 - ``plain + features``: the same with the output cache and the metric rows to
-  Postgres switched on, so features and framework cost are reported apart.
+  Postgres switched on, so features and framework cost are reported apart;
+- ``Faust + pool``: ``bench.faust_pipeline``, the plain pipeline's work consumed by a
+  minimal Faust agent (``noack_take``, acks after the results are acknowledged), no
+  onexgen feature: Faust's own cost, apart from onexgen's.
+
+The baselines take the ``ONEXGEN_KAFKA_*`` security settings as the worker does, so the
+benchmark runs on a secured stack too. Before the rounds, the same requests (with the
+same correlation ids) go through every pipeline, and each baseline's results must be
+byte-identical to the worker's.
 
 Each round measures the CPU ceiling (the same generation in a fresh pool, no Kafka),
 then sends ``per_round`` distinct requests at once through each pipeline in turn,
@@ -24,7 +32,7 @@ follow, with the pipelines stopped. CPU per process group comes from /proc
 (``bench.cpu_budget``).
 
 Run: ``python -m bench e2e`` (``make bench``), or ``python -m bench.bench_e2e
---per-round N --rounds 3 --latency M --broker-warm-up W`` with ``ONEXGEN_KAFKA_BOOTSTRAP``
+--per-round N --rounds 4 --latency M --broker-warm-up W`` with ``ONEXGEN_KAFKA_BOOTSTRAP``
 and ``ONEXGEN_DATABASE_URL`` set.
 """
 
@@ -34,13 +42,10 @@ import asyncio
 import contextlib
 import functools
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,7 +54,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import CommitFailedError
 
-from bench.cpu_budget import ROOT, CpuBudget, children_of, descendants, local_service_pids
+from bench.cpu_budget import CpuBudget, children_of, descendants, local_service_pids
+from bench.e2e_sides import compare_results, running_baseline
 from bench.profile import Profiler
 from bench.report import Report
 from onexgen.generation.engine import Engine, EngineConfig
@@ -256,16 +262,22 @@ def peak_rss_mb(pid: int) -> dict[str, float]:
 
 
 async def run_async(n: int = 1_500, latency_n: int = 1_500, naive_n: int = 300,
-                    rounds: int = 3, broker_warm_up: int = BROKER_WARM_UP) -> Report:
+                    rounds: int = 4, broker_warm_up: int = BROKER_WARM_UP) -> Report:
     bootstrap = os.environ["ONEXGEN_KAFKA_BOOTSTRAP"]
     async with scratch_database(os.environ["ONEXGEN_DATABASE_URL"]) as db_url:
         return await _measure(bootstrap, db_url, n, latency_n, naive_n, rounds, broker_warm_up)
 
 
-PIPELINES = ("onexgen worker", "plain pipeline", "plain + features")
+PIPELINES = ("onexgen worker", "plain pipeline", "plain + features", "Faust + pool")
 """The rows measured side by side: onexgen's worker (every feature on, as deployed), the
-hand-written aiokafka + ``ProcessPoolExecutor`` pipeline (``bench.plain_pipeline``), and
-the same with onexgen's output cache and metric rows to Postgres switched on."""
+hand-written aiokafka + ``ProcessPoolExecutor`` pipeline (``bench.plain_pipeline``), the
+same with onexgen's output cache and metric rows to Postgres switched on, and the same
+work consumed by a minimal Faust agent (``bench.faust_pipeline``)."""
+BASELINES = ((PIPELINES[1], "bench.plain_pipeline", "p", False),
+             (PIPELINES[2], "bench.plain_pipeline", "f", True),
+             (PIPELINES[3], "bench.faust_pipeline", "a", False))
+IDENTITY_CHECK = 200
+"""Requests sent through every pipeline whose results must be byte-identical."""
 
 
 @dataclass
@@ -302,16 +314,20 @@ async def _measure(bootstrap: str, db_url: str, per_round: int, latency_n: int,
         worker = stack.enter_context(running_worker(bootstrap=bootstrap, database_url=db_url,
                                                     prefix=prefix))
         sides = [Side(PIPELINES[0], TopicNames(prefix), worker.proc.pid if worker.proc else 0)]
-        for name, suffix, features in ((PIPELINES[1], "p", False), (PIPELINES[2], "f", True)):
+        for name, module, suffix, features in BASELINES:
             s = Settings(kafka_bootstrap=bootstrap, topic_prefix=f"{prefix}{suffix}")
             await ensure_topics(s)
-            pid = stack.enter_context(running_plain(bootstrap, s.topic_prefix,
-                                                    db_url if features else None))
+            pid = stack.enter_context(running_baseline(module, bootstrap, s.topic_prefix,
+                                                       db_url if features else None))
             sides.append(Side(name, s.topics, pid))
         offset = 0
         for side in sides:  # warm-up: caches, composition checks, each pool
             await pipeline_phase(bootstrap, side.topics, tag, offset, WARM_UP, None)
             offset += WARM_UP
+        same = [(f"{tag}s-{i}".encode(), request_bytes(f"{tag}s", i))
+                for i in range(IDENTITY_CHECK)]
+        differ = await compare_results(bootstrap, {s.name: s.topics for s in sides}, same,
+                                       env_security())
         for r in range(rounds):
             # The CPU ceiling first, then each pipeline in turn, the order rotated every
             # round: the machine's speed drifts within minutes (and other helpers' test
@@ -319,7 +335,7 @@ async def _measure(bootstrap: str, db_url: str, per_round: int, latency_n: int,
             ceiling, pool_us = await cpu_ceiling(f"{tag}c", offset, per_round, 50)
             ceilings.append(ceiling)
             ceiling_pool_us.append(pool_us)
-            for side in sides[r % 3:] + sides[:r % 3]:
+            for side in sides[r % len(sides):] + sides[:r % len(sides)]:
                 budget = worker_budget(side.pid)
                 budget.start()
                 t0 = time.perf_counter()
@@ -357,13 +373,18 @@ async def _measure(bootstrap: str, db_url: str, per_round: int, latency_n: int,
     kafka = await relay(bootstrap, s.topics.requests, s.topics.results, per_round, None, False)
     naive = await relay(bootstrap, s.topics.requests, s.topics.dlq, naive_n, naive_work, True)
     _report(report, sides, ceilings, ceiling_pool_us, kafka, naive, rate, rss)
+    for name, count in differ.items():
+        report.add(f"{name}: results differing from onexgen's", count, "results",
+                   goal="0", met=count == 0,
+                   note=f"of {IDENTITY_CHECK} requests sent through every pipeline, "
+                   "compared byte for byte")
     return report
 
 
 def _report(report: Report, sides: list[Side], ceilings: list[float],
             ceiling_pool_us: list[float], kafka: float, naive: float, rate: float,
             rss: dict[str, float]) -> None:
-    onex, plain, feat = sides
+    onex, plain, feat, faust = sides
     med = {s.name: statistics.median(s.throughputs) for s in sides}
     for s in sides:
         ratios = [t / min(kafka, c) for t, c in zip(s.throughputs, ceilings, strict=True)]
@@ -373,11 +394,13 @@ def _report(report: Report, sides: list[Side], ceilings: list[float],
                    goal=">= 0.85" if s is onex else "",
                    met=statistics.median(ratios) >= 0.85 if s is onex else None,
                    note="median of the rounds' ratios " + ", ".join(f"{x:.2f}" for x in ratios))
-    for other, goal in ((plain, 0.95), (feat, 1.0)):
-        per_round = [a / b for a, b in zip(onex.throughputs, other.throughputs, strict=True)]
+    for one, other, goal in ((onex, plain, 0.95), (onex, feat, 1.0), (onex, faust, None),
+                             (faust, plain, None)):
+        per_round = [a / b for a, b in zip(one.throughputs, other.throughputs, strict=True)]
         ratio = statistics.median(per_round)
-        report.add(f"onexgen / {other.name}", ratio, "ratio", goal=f">= {goal:.2f}",
-                   met=ratio >= goal,
+        report.add(f"{'onexgen' if one is onex else one.name} / {other.name}", ratio, "ratio",
+                   goal="" if goal is None else f">= {goal:.2f}",
+                   met=None if goal is None else ratio >= goal,
                    note="median of the rounds' ratios " + ", ".join(f"{x:.2f}" for x in per_round))
     report.add("naive agent throughput", naive, "req/s")
     report.add("Kafka ceiling (no work)", kafka, "msg/s")
@@ -401,6 +424,14 @@ def _report(report: Report, sides: list[Side], ceilings: list[float],
         report.add(f"{s.name}: pool processes busy", s.used.get("pool processes", 0.0)
                    / s.elapsed, "cores", note="during its throughput rounds")
         report.add(f"{s.name}: CPU per request, all", total / s.done * 1e6, "us")
+    own = {s.name: s.used.get("pipeline process", 0.0) / s.done * 1e6 for s in sides}
+    report.add("Faust's cost: pipeline process CPU per request, Faust + pool - plain",
+               own[faust.name] - own[plain.name], "us", note="the same work, consumed "
+               "through a minimal Faust agent instead of aiokafka's getmany")
+    report.add("onexgen's own cost: pipeline process CPU per request, onexgen - Faust + pool",
+               own[onex.name] - own[faust.name], "us", note="onexgen's features and "
+               "machinery on top of Faust (plain + features - plain: "
+               f"{own[feat.name] - own[plain.name]:,.0f} us of it is the cache and metric rows)")
     for s in sides:
         if s.profile_error:
             report.add(f"{s.name}: profile", float("nan"), "", note=s.profile_error)
@@ -416,33 +447,11 @@ def _report(report: Report, sides: list[Side], ceilings: list[float],
         report.add(f"onexgen peak RSS {name}", mb, "MiB", goal="<= 400", met=mb <= 400)
 
 
-@contextlib.contextmanager
-def running_plain(bootstrap: str, prefix: str, database_url: str | None) -> Iterator[int]:
-    """``bench.plain_pipeline`` in a process of its own (like the worker); its pid."""
-    args = [sys.executable, "-m", "bench.plain_pipeline", "--bootstrap", bootstrap,
-            "--prefix", prefix]
-    if database_url:
-        args += ["--features", "--database-url", database_url]
-    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()  # "ready", or EOF if it failed to start
-        if line.strip() != b"ready":
-            raise RuntimeError(f"the plain pipeline did not start (exit {proc.wait(30)})")
-        yield proc.pid
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
 def worker_budget(worker_pid: int) -> CpuBudget:
-    """CPU of a worker, its pool, this client and the local broker and Postgres, apart."""
+    """CPU of a pipeline's process (all its threads), its pool, this client and the local
+    broker and Postgres, apart."""
     services = local_service_pids()
-    groups = {"worker event loop": lambda: [worker_pid],
+    groups = {"pipeline process": lambda: [worker_pid],
               "pool processes": lambda: children_of(worker_pid),
               "benchmark client": lambda: [os.getpid()]}
     if "Kafka broker" in services:
@@ -468,8 +477,8 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(prog="python -m bench.bench_e2e")
     parser.add_argument("--per-round", type=int, default=1_500)
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="a multiple of 3: each pipeline goes first, second, third alike")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="a multiple of 4: each pipeline takes each place in the order alike")
     parser.add_argument("--latency", type=int, default=1_500)
     parser.add_argument("--broker-warm-up", type=int, default=BROKER_WARM_UP)
     a = parser.parse_args()

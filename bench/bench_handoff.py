@@ -20,8 +20,8 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 
+from bench.baseline import _init, generate
 from bench.bench_e2e import WORKER_ENGINE, request_bytes
-from bench.plain_pipeline import _init, generate
 from bench.report import Report
 from onexgen.generation.pool import GenerationPool
 
