@@ -40,8 +40,8 @@ FRESH_NOUNS = ("lab results", "parcels", "insurance quotes", "gift cards", "sens
                "subscriptions", "timesheets", "loan files", "coupons", "tax forms")
 FRESH_SYSTEMS = ("the carrier portal", "the billing engine", "the data lake",
                  "the partner gateway", "the print service")
-CORRECTION_NAMES = ("InvoiceMover", "LedgerShipper", "ClaimCourier", "OrderHauler")
-FRESH_NAMES = ("ParcelConveyor", "QuotePorter", "CouponCarrier", "LoanFileRunner")
+CORRECTION_NAMES = ("Mover", "Shipper", "Courier", "Hauler")
+FRESH_NAMES = ("Conveyor", "Porter", "Carrier", "Runner")
 
 
 def family(count: int, *, fresh: bool, seed: int) -> list[GenerationRequest]:

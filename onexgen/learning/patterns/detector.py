@@ -59,10 +59,12 @@ class DetectorConfig:
     and on the validation split (3e-5, 3e-4 and 1e-5 measured worse; BENCHMARKS.md)."""
     epochs: int = 30
     update_epochs: int = 5
-    update_step: float = 2.0
-    """4.0 learns a new phrasing faster (feedback benchmark: 71 % family recall at N = 50
-    against 58 %) but from a rules-only start lets shared context words through (the
-    controlled-set test in test_feedback.py fails): kept at 2.0."""
+    update_step: float = 1.0
+    """Since stems (feature version 2) one correction reaches more inflections, so a step
+    teaches more: 2.0 gave 81 % family recall at N = 25 and 94.5 % at N = 50 (bench) but
+    validation precision fell 1.2 points at N = 50 (shared context words); 1.0 gives 54 %
+    and 84 % with 0.55 points. 4.0 (before stems) let a rules-only start's shared
+    context words through in test_feedback.py's controlled set."""
     update_chunk: int = 5
     """Feedback is learned in consecutive chunks of this many verdicts per pattern, each
     verdict's gradient scaled by ``weight / update_chunk`` (per event, not per batch):
