@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(subst /,_,$(PY))
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps stack-up stack-down run test test-unit lint bench migrate topics docs clean
+.PHONY: help install system-deps stack-up stack-down run test test-unit lint bench migrate topics docs patterns clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -65,6 +65,10 @@ topics: $(STAMP) ## create the topics on ONEXGEN_KAFKA_BOOTSTRAP (or the local s
 
 docs: $(STAMP) ## regenerate docs/reference (messages, CLI, configuration)
 	$(BIN)/python docs/generate.py
+
+patterns: $(STAMP) ## rebuild the corpus splits (late train writers w7, w8 once labelled) and retrain the shipped pattern model
+	$(BIN)/python data/patterns/corpus/build.py
+	$(BIN)/onexgen patterns train --out onexgen/learning/patterns/data/default_model.npz
 
 clean: stack-down ## stop the stack and delete local state (.local) and the venv
 	infra/kafka.sh clean; infra/postgres.sh clean; rm -rf .local $(VENV)

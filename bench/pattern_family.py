@@ -4,7 +4,10 @@ The family: batch processing described only through the word "tranche" ("moves
 invoices over to the bank tranche by tranche"), a word no training request uses.
 Corrections are written with one set of record nouns and target systems, the
 fresh sentences they are measured on with another, so recall on the fresh ones
-is learning of the phrasing, not of the sentences. The templates were chosen so
+is learning of the phrasing, not of the sentences; node names are disjoint too (the
+detector reads the name since the leave-one-writer-out work: one shared name,
+"TrancheMover", let it learn the name instead, 99.5% fresh recall after 25
+corrections). The templates were chosen so
 the shipped detector misses them (checked, and reported, by the benchmark);
 templates that already fire ("in tranches of 100", "at a time") were dropped.
 """
@@ -37,16 +40,18 @@ FRESH_NOUNS = ("lab results", "parcels", "insurance quotes", "gift cards", "sens
                "subscriptions", "timesheets", "loan files", "coupons", "tax forms")
 FRESH_SYSTEMS = ("the carrier portal", "the billing engine", "the data lake",
                  "the partner gateway", "the print service")
+CORRECTION_NAMES = ("Mover", "Shipper", "Courier", "Hauler")
+FRESH_NAMES = ("Conveyor", "Porter", "Carrier", "Runner")
 
 
 def family(count: int, *, fresh: bool, seed: int) -> list[GenerationRequest]:
     """``count`` requests of the family: correction vocabulary, or the disjoint fresh one."""
-    nouns, systems = ((FRESH_NOUNS, FRESH_SYSTEMS) if fresh
-                      else (CORRECTION_NOUNS, CORRECTION_SYSTEMS))
+    nouns, systems, names = ((FRESH_NOUNS, FRESH_SYSTEMS, FRESH_NAMES) if fresh
+                             else (CORRECTION_NOUNS, CORRECTION_SYSTEMS, CORRECTION_NAMES))
     rng = random.Random(seed)
     prefix = "fresh" if fresh else "fix"
     return [GenerationRequest(
-        request_id=f"family-{prefix}-{seed}-{i}", node_type="effect", name="TrancheMover",
+        request_id=f"family-{prefix}-{seed}-{i}", node_type="effect", name=rng.choice(names),
         domain="operations", operations=[],
         description=rng.choice(TEMPLATES).format(n=rng.choice(nouns), s=rng.choice(systems),
                                                  k=rng.choice((50, 100, 250, 500, 1000))))

@@ -3,10 +3,13 @@
     onexgen patterns detect [--model PATH] < requests.jsonl
     onexgen patterns eval FILE.jsonl [--json] [--model PATH]
     onexgen patterns train [--data FILE.jsonl [--validation FILE.jsonl]] [--out PATH]
+    onexgen patterns crossval [--json]
 
 Without ``--model`` the shipped default detector is used (trained on the corpus's
 train split, thresholds from its validation split; see ``learning.patterns.training``).
-``train`` without ``--data`` rebuilds that default model.
+``train`` without ``--data`` rebuilds that default model; ``crossval`` measures its
+recipe by leave-one-writer-out cross-validation over the shipped training writers
+(``learning.patterns.crossval``), then on validation at the out-of-fold thresholds.
 ``detect`` keeps going past a bad line: it reports it on stderr with its line
 number and exits 1 at the end, so one typo does not hide the other results.
 """
@@ -43,6 +46,10 @@ def register(sub: Any) -> None:
     train.add_argument("--out", type=Path, default=Path("patterns.model"),
                        help="where to write the model (default: patterns.model)")
     train.set_defaults(handler=handle_train)
+    cv = inner.add_parser("crossval", help="leave-one-writer-out cross-validation of the "
+                          "default recipe on the shipped training writers, then validation")
+    cv.add_argument("--json", action="store_true", help="print the figures as JSON")
+    cv.set_defaults(handler=handle_crossval)
 
 
 def _detector(model: Path | None) -> Any:
@@ -145,4 +152,24 @@ def handle_train(args: argparse.Namespace) -> int:
     save(detector, args.out)
     print(f"trained on {source} in {time.perf_counter() - started:.1f} s; "
           f"model written to {args.out}")
+    return 0
+
+
+def handle_crossval(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from onexgen.learning.patterns.crossval import leave_one_writer_out
+    from onexgen.learning.patterns.dataset import (
+        CORPUS_TRAIN_PATH,
+        CORPUS_VALIDATION_PATH,
+        TRAIN_PATH,
+        load_labeled,
+    )
+
+    result = leave_one_writer_out(load_labeled(CORPUS_TRAIN_PATH) + load_labeled(TRAIN_PATH),
+                                  load_labeled(CORPUS_VALIDATION_PATH))
+    if args.json:
+        print(orjson.dumps(asdict(result), option=orjson.OPT_INDENT_2).decode())
+    else:
+        print(result.render())
     return 0

@@ -108,7 +108,7 @@ class StageOutcome(_Wire):
 
 
 class DetectedPatternInfo(_Wire):
-    """A pattern found in the request's description and operations."""
+    """A pattern found in the request's description, operations and name."""
 
     name: str
     confidence: float = Field(ge=0, le=1)

@@ -38,6 +38,9 @@ class LabeledRequest:
     expected: frozenset[str]
     annotations: tuple[tuple[str, frozenset[str]], ...] = ()
     """Each annotator's own labels (``(name, labels)``), where the corpus records them."""
+    writer: str = ""
+    """Who wrote the request (the corpus's ``writer``; empty elsewhere): the groups of
+    leave-one-writer-out cross-validation (``crossval``)."""
 
 _CORPUS_FIELDS = ("style", "writer")
 """Descriptive fields of the corpus lines; not part of a request."""
@@ -66,9 +69,10 @@ def parse_labeled(line: bytes | str) -> LabeledRequest:
         raise ValueError('"annotations" must map an annotator to a list of pattern names')
     annotations = tuple(sorted((str(who), frozenset(check_pattern(p) for p in given))
                                for who, given in raw_annotations.items()))
+    writer = str(data.pop("writer", "") or "")
     for key in _CORPUS_FIELDS:
         data.pop(key, None)
-    return LabeledRequest(GenerationRequest.model_validate(data), labels, annotations)
+    return LabeledRequest(GenerationRequest.model_validate(data), labels, annotations, writer)
 
 
 def describe_error(exc: Exception) -> str:

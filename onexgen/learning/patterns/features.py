@@ -4,8 +4,10 @@ Why hashing instead of a fitted TF-IDF vocabulary: the model learns online from
 feedback, and a fitted vocabulary would ignore every word that first appears in
 feedback. Hashing has no state, so a saved model never goes out of step with its
 vectoriser, any process builds identical rows, and detection stays deterministic.
-Word 1-2 grams carry phrases and the ``not_`` negation marks; character 3-5
-grams (within words) carry inflections and spellings the word grams miss. The
+Word 1-2 grams carry phrases and the ``not_`` negation marks, over light stems
+("retries", "retrying", "retried" -> "retry"), so one writer's inflection teaches
+another's; character 3-5 grams (within words, unstemmed) carry spellings the word
+grams miss. The
 rule scores are appended, scaled, so the model starts from the rules' judgement
 and learns where to overrule them.
 """
@@ -29,10 +31,53 @@ from onexgen.learning.patterns.rules import rule_scores
 N_WORD_FEATURES = 2**15
 N_CHAR_FEATURES = 2**15
 RULE_SCALE = 2.0
+FEATURE_VERSION = 2
+"""What the columns mean beyond their count (saved with a model, checked on load):
+1 = unstemmed words, description and operations; 2 = stemmed words, name included."""
+
+_TOKEN_PATTERN = r"[a-z0-9_]+"  # noqa: S105 (a regex, not a secret)
+_TOKENS = re.compile(_TOKEN_PATTERN)
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "er", "ies", "ied", "es", "ed", "s", "ly")
+_STEMS: dict[str, str] = {}
+
+
+def stem(token: str) -> str:
+    """A light suffix-stripping stem (``not_`` kept): one suffix off, then a final "e" and
+    a doubled consonant, so "caches"/"caching"/"cached" and "mapped"/"mapping" meet."""
+    found = _STEMS.get(token)
+    if found is not None:
+        return found
+    negated = token.startswith("not_")
+    word = token[4:] if negated else token
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[:-len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
+            break
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
+        word = word[:-1]
+    found = f"not_{word}" if negated else word
+    if len(_STEMS) >= 65_536:
+        _STEMS.clear()  # bounded: names churn; the common words come straight back
+    _STEMS[token] = found
+    return found
+
+
+def stemmed_tokens(text: str) -> list[str]:
+    return [stem(t) for t in _TOKENS.findall(text)]
+
+
+def _stemmed_gram(gram: str) -> list[str]:
+    """A word 1- or 2-gram as the stemmed gram it counts as: stemming happens when a
+    gram is first hashed (``CachedHasher``), so a known gram costs nothing more."""
+    return [" ".join(stem(word) for word in gram.split(" "))]
+
 
 _WORDS = HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=N_WORD_FEATURES,
-                           token_pattern=r"[a-z0-9_]+",  # noqa: S106 (a regex, not a secret)
-                           lowercase=False, alternate_sign=False, norm="l2")
+                           token_pattern=_TOKEN_PATTERN, lowercase=False,
+                           preprocessor=lambda text: " ".join(stemmed_tokens(text)),
+                           alternate_sign=False, norm="l2")
 _CHARS = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=N_CHAR_FEATURES,
                            lowercase=False, alternate_sign=False, norm="l2")
 
@@ -143,8 +188,10 @@ class CachedHasher:
     def columns(self, text: str) -> list[int]:
         """Every n-gram's column, once per occurrence (counted with the chunk's others)."""
         columns: list[int] = []
+        cache = self._cache
         for unit in self._units(text):
-            columns += self._columns(unit)
+            known = cache.get(unit)  # inline: most units are known, a call each cost ~3 µs
+            columns += self._columns(unit) if known is None else known
         return columns
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
@@ -159,16 +206,14 @@ def _column(gram: str, n_features: int) -> int:
     return abs(h) % n_features
 
 
-_WHITE_SPACES = re.compile(r"\s\s+")
-_TOKENS = re.compile(_WORDS.token_pattern)
-
-
 def _word_grams(text: str) -> list[str]:
-    """Word 1- and 2-grams of a text, as ``_WORDS``'s analyzer makes them."""
+    """Word 1- and 2-grams of a text, unstemmed (``_stemmed_gram`` stems them once each)."""
     tokens = _TOKENS.findall(text)
     return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
 
 
-_WORD_HASHER = CachedHasher(_WORDS, units=_word_grams, grams=lambda gram: [gram])
-_CHAR_HASHER = CachedHasher(_CHARS, units=lambda text: _WHITE_SPACES.sub(" ", text).split(),
+_WORD_HASHER = CachedHasher(_WORDS, units=_word_grams, grams=_stemmed_gram)
+# str.split() splits on runs of white space: what char_wb's white-space squeeze and
+# split give, without the regex pass.
+_CHAR_HASHER = CachedHasher(_CHARS, units=str.split,
                             grams=_CHARS.build_analyzer())

@@ -9,7 +9,8 @@ can. Loading only ever builds arrays and numbers from these bytes.
 
 Checks on load, each a ``ModelFormatError`` naming the fix (retrain):
 the old pickle format (``ONXPAT01...``) is refused WITHOUT being unpickled;
-another format, another pattern list or feature width, or a model written
+another format, another pattern list, feature width or feature version (what the
+columns mean: stems, the name), or a model written
 under another scikit-learn major.minor (its hashing and analyzers make the
 features the weights were learned on) is refused too.
 """
@@ -28,7 +29,7 @@ import sklearn
 
 from onexgen.learning.patterns.detector import DetectorConfig, PatternDetector, linear_model
 from onexgen.learning.patterns.errors import ModelFormatError
-from onexgen.learning.patterns.features import feature_width
+from onexgen.learning.patterns.features import FEATURE_VERSION, feature_width
 from onexgen.learning.patterns.library import PATTERN_NAMES
 from onexgen.learning.patterns.thresholds import Evidence
 
@@ -55,7 +56,8 @@ def to_bytes(detector: PatternDetector) -> bytes:
     calib_names = sorted(detector.calibration)
     evidence = [(calib_names.index(n), e) for n in calib_names for e in detector.calibration[n]]
     header = {"format": FORMAT, "sklearn": sklearn.__version__, "patterns": list(PATTERN_NAMES),
-              "width": feature_width(), "config": asdict(detector.config), "models": names,
+              "width": feature_width(),
+              "features": FEATURE_VERSION, "config": asdict(detector.config), "models": names,
               "thresholds": detector.thresholds, "calibration_patterns": calib_names,
               "target_precision": detector.target_precision}
     buffer = io.BytesIO()
@@ -95,7 +97,8 @@ def _check_header(header: Any) -> None:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         found = header.get("format") if isinstance(header, dict) else None
         raise ModelFormatError(f"pattern model format {found!r} is not {FORMAT}; {_RETRAIN}")
-    if header.get("patterns") != list(PATTERN_NAMES) or header.get("width") != feature_width():
+    if (header.get("patterns") != list(PATTERN_NAMES) or header.get("width") != feature_width()
+            or header.get("features", 1) != FEATURE_VERSION):
         raise ModelFormatError("the pattern list or the feature layout changed since this "
                                f"model was trained; {_RETRAIN}")
     saved = str(header.get("sklearn", "?"))

@@ -54,7 +54,7 @@ async def test_corrections_through_feedback_topic_raise_recall_on_fresh_family(
     processor = FeedbackProcessor(database=db, dlq_topic=settings.topics.dlq,
                                   publish=publisher.publish, mixins=None, patterns=updater)
     messages = [as_inbound(r) for r in records]
-    try:  # batches of 5, as the bench: one update's step is normalised by its batch's weight
+    try:  # batches of 5, as the bench (the rate is per event: DetectorConfig.update_chunk)
         reports = [await processor.process(messages[i:i + BATCH])
                    for i in range(0, N, BATCH)]
     finally:

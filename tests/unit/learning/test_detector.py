@@ -69,6 +69,22 @@ def test_learn_negative_examples_lower_confidence(trained: PatternDetector) -> N
     assert seconds < 1.0
 
 
+def test_learn_one_batch_of_25_equals_five_batches_of_5(trained: PatternDetector) -> None:
+    """The learning rate is per event: how verdicts are batched does not change the result."""
+    fixes = [TrainingExample(make_request(f"Moves the {w} files over tranche by tranche.",
+                                          rid=f"f-{i}"), "batch_processing", True)
+             for i, w in enumerate(["ledger", "audit", "claim", "meter", "payroll"] * 5)]
+    at_once, in_fives = copy_of(trained), copy_of(trained)
+    at_once.learn(fixes)
+    for start in range(0, len(fixes), 5):
+        in_fives.learn(fixes[start:start + 5])
+    probe = [make_request("Moves the parcel files over tranche by tranche.")]
+    column = 8  # batch_processing
+    assert at_once.confidences(probe)[0, column] > trained.confidences(probe)[0, column] + 0.1
+    np.testing.assert_allclose(at_once.models["batch_processing"].coef_,
+                               in_fives.models["batch_processing"].coef_)
+
+
 def test_choose_threshold_lowest_cut_meeting_target() -> None:
     evidence = [Evidence(0.9, True), Evidence(0.8, True), Evidence(0.7, False),
                 Evidence(0.6, True), Evidence(0.3, False), Evidence(0.2, False)]

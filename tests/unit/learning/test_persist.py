@@ -91,6 +91,12 @@ def test_from_bytes_other_feature_width_refused(trained: PatternDetector) -> Non
         from_bytes(_rewrite_header(to_bytes(trained), width=17))
 
 
+def test_from_bytes_model_of_older_feature_version_refused(trained: PatternDetector) -> None:
+    """A model learnt on unstemmed words without the name reads other columns: retrain."""
+    with pytest.raises(ModelFormatError, match="retrain"):
+        from_bytes(_rewrite_header(to_bytes(trained), features=1))
+
+
 def test_shipped_default_model_is_what_the_recipe_trains() -> None:
     """The wheel's model is not stale: retraining from the shipped files reproduces it."""
     shipped = persist.load(DEFAULT_MODEL_PATH)

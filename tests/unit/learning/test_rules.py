@@ -86,6 +86,13 @@ def test_text_operation_names_split_into_words() -> None:
     assert text == "get user by id fetch the user"
 
 
+def test_name_words_camel_case_name_split_into_lower_case_words() -> None:
+    from onexgen.learning.patterns.text import name_words
+
+    request = make_request("Keeps notes.").model_copy(update={"name": "NightlyCSVBatcher2"})
+    assert name_words(request) == "nightly csvbatcher2"
+
+
 def test_rule_scores_with_the_per_pattern_prefilter_equal_every_phrase_searched() -> None:
 
     import numpy as np
