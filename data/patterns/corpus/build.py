@@ -13,7 +13,7 @@ and ``test.jsonl``, one valid ``GenerationRequest`` per line plus
 Splits are by writer, so no split shares an author or a domain with another:
 test = w3 + w6 (frozen before any detector change), validation = w5 (thresholds and
 model choices), train = w1 + w2 + w4, plus each later writer (``LATE_TRAIN_WRITERS``:
-w7, w8) whose two annotation files exist. Only the train split may grow: the build
+w7-w10) whose two annotation files exist. Only the train split may grow: the build
 refuses to write when the validation or test split would differ from its recorded
 digest (``SPLITS.sha256``), and it copies train and validation into the package
 (``onexgen/learning/patterns/data/corpus_*.jsonl``) so the shipped default model can be
@@ -31,7 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ANNOTATIONS = HERE / "annotations"
 PACKAGE_DATA = HERE.parents[2] / "onexgen" / "learning" / "patterns" / "data"
-LATE_TRAIN_WRITERS = ("w7", "w8")
+LATE_TRAIN_WRITERS = ("w7", "w8", "w9", "w10")
 """Writers labelled after the freeze: train only, and only once both files have landed."""
 FROZEN = ("validation", "test")
 
