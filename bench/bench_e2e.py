@@ -447,10 +447,10 @@ def _report(report: Report, sides: list[Side], ceilings: list[float],
         report.add(f"onexgen peak RSS {name}", mb, "MiB", goal="<= 400", met=mb <= 400)
 
 
-def worker_budget(worker_pid: int) -> CpuBudget:
+def worker_budget(worker_pid: int, local: Path | None = None) -> CpuBudget:
     """CPU of a pipeline's process (all its threads), its pool, this client and the local
-    broker and Postgres, apart."""
-    services = local_service_pids()
+    broker and Postgres (of the stack under ``local``; default ``.local``), apart."""
+    services = local_service_pids() if local is None else local_service_pids(local)
     groups = {"pipeline process": lambda: [worker_pid],
               "pool processes": lambda: children_of(worker_pid),
               "benchmark client": lambda: [os.getpid()]}

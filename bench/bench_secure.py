@@ -25,7 +25,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench.bench_e2e import percentile, pipeline_phase
+from bench.bench_e2e import percentile, pipeline_phase, worker_budget
+from bench.cpu_budget import CpuBudget
 from bench.report import Report
 from onexgen.settings import Settings, TopicNames
 from tests.harness import ROOT, WorkerProcess, scratch_database
@@ -33,6 +34,9 @@ from tests.harness import ROOT, WorkerProcess, scratch_database
 LOCAL = ROOT / ".local" / "secure"
 START_TIMEOUT_S = 300.0
 """A worker is ready in 20-40 s on a quiet machine; far longer on one shared by many."""
+DEPLOYMENT = ("pipeline process", "pool processes", "Kafka broker", "Postgres")
+"""What a deployment pays for; the benchmark client (producer and result reader, here on
+the same two cores, TLS included on the secured side) is reported apart."""
 
 
 def _secure_env() -> dict[str, str]:
@@ -53,7 +57,7 @@ def _read_env(path: Path) -> dict[str, str]:
     return {k: v.strip("'") for k, sep, v in pairs if sep}
 
 
-async def run_async(n: int = 1_000, rounds: int = 4, warm_up: int = 1_000) -> Report:
+async def run_async(n: int = 1_000, rounds: int = 6, warm_up: int = 4_000) -> Report:
     report = Report("Secured (SASL_SSL + SCRAM-SHA-512 + ACLs, Postgres TLS) vs plaintext",
                     params={"requests_per_round": n, "rounds_each": rounds,
                             "cpus": os.cpu_count()})
@@ -68,6 +72,7 @@ async def run_async(n: int = 1_000, rounds: int = 4, warm_up: int = 1_000) -> Re
                       "ONEXGEN_KAFKA_SASL_PASSWORD": env["ONEXGEN_STACK_KAFKA_WORKER_PASSWORD"]}
         admin = Settings.model_validate({k.removeprefix("ONEXGEN_").lower(): v
                             for k, v in kafka_env.items()}).kafka_client_kwargs()
+        budgets: dict[str, CpuBudget] = {}
         async with scratch_database(os.environ["ONEXGEN_DATABASE_URL"], "bp") as plain_db, \
                 scratch_database(env["ONEXGEN_DATABASE_URL"], "bs") as secure_db:
             with tempfile.TemporaryDirectory(prefix="onexgen-bench-secure-") as tmp, \
@@ -81,6 +86,9 @@ async def run_async(n: int = 1_000, rounds: int = 4, warm_up: int = 1_000) -> Re
                                            log_file=Path(tmp) / f"{name}.log", extra_env=extra)
                     workers.callback(worker.stop)
                     worker.start(timeout_s=START_TIMEOUT_S)
+                    assert worker.proc is not None
+                    budgets[name] = worker_budget(worker.proc.pid,
+                                                  LOCAL if name == "secure" else None)
                 sides: dict[str, tuple[str, TopicNames, dict[str, Any]]] = {
                     "plaintext": (os.environ["ONEXGEN_KAFKA_BOOTSTRAP"],
                                   TopicNames(plain_prefix), {}),
@@ -93,10 +101,15 @@ async def run_async(n: int = 1_000, rounds: int = 4, warm_up: int = 1_000) -> Re
                 offset += warm_up
                 rates: dict[str, list[float]] = {side: [] for side in sides}
                 latencies: dict[str, list[float]] = {side: [] for side in sides}
+                cpu: dict[str, dict[str, float]] = {side: {} for side in sides}
                 for _ in range(rounds):
                     for side, (bootstrap, topics, security) in sides.items():
+                        budget = budgets["plain" if side == "plaintext" else "secure"]
+                        budget.start()
                         rate, lat = await pipeline_phase(bootstrap, topics, tag, offset, n, None,
                                                          security)
+                        for group, seconds in budget.stop().items():
+                            cpu[side][group] = cpu[side].get(group, 0.0) + seconds
                         rates[side].append(rate)
                         latencies[side] += lat
                     offset += n
@@ -107,6 +120,17 @@ async def run_async(n: int = 1_000, rounds: int = 4, warm_up: int = 1_000) -> Re
                    note="median of rounds " + ", ".join(f"{r:,.0f}" for r in rates[side]))
         report.add(f"{side}: burst latency p50", percentile(latencies[side], 0.5), "ms")
         report.add(f"{side}: burst latency p99", percentile(latencies[side], 0.99), "ms")
+    per_request = {side: {group: seconds / (n * rounds) * 1e6
+                          for group, seconds in cpu[side].items()} for side in sides}
+    deployment = {side: sum(us for group, us in per_request[side].items()
+                            if group in DEPLOYMENT) for side in sides}
+    for side in sides:
+        report.add(f"{side}: deployment CPU per request", deployment[side], "us",
+                   note="; ".join(f"{group} {us:,.0f}"
+                                  for group, us in per_request[side].items()))
+    report.add("deployment CPU per request, plaintext / secured",
+               deployment["plaintext"] / deployment["secured"], "ratio",
+               note="worker, pool, broker and Postgres; the benchmark client apart")
     ratios = [s / p for s, p in zip(rates["secured"], rates["plaintext"], strict=True)]
     ratio = statistics.median(ratios)
     report.add("secured / plaintext throughput", ratio, "ratio", goal=">= 0.85",

@@ -70,11 +70,12 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
-def local_service_pids() -> dict[str, int]:
-    """The local stack's broker and postmaster (``infra/``), when they run here."""
+def local_service_pids(local: Path = ROOT / ".local") -> dict[str, int]:
+    """The broker and postmaster of the local stack under ``local`` (``infra/``; the
+    secured stack's is ``.local/secure``), when they run here."""
     found: dict[str, int] = {}
-    kafka = ROOT / ".local" / "kafka" / "pid"
-    postmaster = ROOT / ".local" / "postgres" / "data" / "postmaster.pid"
+    kafka = local / "kafka" / "pid"
+    postmaster = local / "postgres" / "data" / "postmaster.pid"
     for name, path in (("Kafka broker", kafka), ("Postgres", postmaster)):
         try:
             pid = int(path.read_text().split()[0])
