@@ -35,9 +35,9 @@ fetch_jars() {
 # - serial GC: 223 against 270 µs of broker CPU per request with G1 (medians of six bursts
 #   each, fresh stacks in alternation); G1's concurrent threads and barriers buy short
 #   pauses on big heaps, and this heap is small.
-# - except on the secured broker (STACK=secure), which keeps C2: TLS's AES-GCM runs on
-#   intrinsics only C2 compiles in, and on C1 the secured broker took 842 against 215 µs of
-#   CPU a request (plaintext), 572 with C2 (BENCHMARKS.md, "Secured against plaintext").
+# - except on the secured broker (STACK=secure), which keeps C2: on C1 it took 842 against
+#   215 µs of CPU a request (plaintext), 370-440 with C2 (BENCHMARKS.md, "Secured against
+#   plaintext"; TLS's AES-GCM is fast on the intrinsics C2 compiles in, we believe).
 DEFAULT_JVM_OPTS=$([ -n "$SECURE" ] && echo "-XX:+UseSerialGC" || echo "-XX:+UseSerialGC -XX:TieredStopAtLevel=1")
 JVM_OPTS="-Xms256m -Xmx${ONEXGEN_KAFKA_HEAP:-768m} ${ONEXGEN_KAFKA_JVM_OPTS-$DEFAULT_JVM_OPTS}"
 
