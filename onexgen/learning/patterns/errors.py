@@ -8,16 +8,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class PatternError(Exception):
     """Root of the pattern matcher's errors."""
 
 
 class UnknownPatternError(PatternError, ValueError):
-    def __init__(self, name: str) -> None:
-        from onexgen.learning.patterns.library import PATTERN_NAMES
-
-        super().__init__(f"unknown pattern {name!r}; use one of: {', '.join(PATTERN_NAMES)}")
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        super().__init__(f"unknown pattern {name!r}; use one of: {', '.join(known)}")
         self.name = name
 
 

@@ -67,7 +67,7 @@ def definition_of(name: str) -> PatternDefinition:
     try:
         return _BY_NAME[name]
     except KeyError:
-        raise UnknownPatternError(name) from None
+        raise UnknownPatternError(name, PATTERN_NAMES) from None
 
 
 def check_pattern(name: str) -> str:
