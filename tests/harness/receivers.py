@@ -9,10 +9,11 @@ controller storing every message it accepts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from email.message import Message
 from typing import Any
 
@@ -24,6 +25,27 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def repeating(step: Callable[[], Awaitable[None]], every_s: float
+                    ) -> AsyncIterator[None]:
+    """Run ``step`` now and every ``every_s`` seconds until the block ends (a breach kept
+    up while a test waits for its alert); the step in progress finishes first."""
+    stop = asyncio.Event()
+
+    async def loop() -> None:
+        while not stop.is_set():
+            await step()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_s)
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 async def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:

@@ -41,7 +41,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from onexgen.settings import TopicNames
 from tests.harness import ResultWatcher, WorkerProcess
 from tests.harness.kafka import collect, produce
-from tests.harness.receivers import HttpSink, wait_until
+from tests.harness.receivers import HttpSink, repeating, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -117,23 +117,16 @@ async def committed(bootstrap: str, group: str, tp: TopicPartition) -> int:
 @contextlib.asynccontextmanager
 async def bad_requests(bootstrap: str, topic: str) -> AsyncIterator[None]:
     """Malformed requests, keyed over every partition, every 0.3 s for the block."""
-    stop = asyncio.Event()
+    sent = 0
 
-    async def feed() -> None:
-        n = 0
-        while not stop.is_set():
-            await produce(bootstrap, topic, [(f"bad-{n + i}".encode(), b'{"request_id": ',
-                                              []) for i in range(8)])
-            n += 8
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.3)
+    async def send() -> None:
+        nonlocal sent
+        await produce(bootstrap, topic, [(f"bad-{sent + i}".encode(), b'{"request_id": ',
+                                          []) for i in range(8)])
+        sent += 8
 
-    task = asyncio.create_task(feed())
-    try:
+    async with repeating(send, 0.3):
         yield
-    finally:
-        stop.set()
-        await task
 
 
 async def test_kill_alerts_holder_other_worker_delivers_nothing_lost(

@@ -46,7 +46,7 @@ from onexgen.alerting.rules import DEFAULT_RULES_FILE, parse_rules
 from onexgen.settings import Settings
 from onexgen.streams.topics import ensure_topics
 from tests.harness import WorkerProcess
-from tests.harness.receivers import free_port, wait_until
+from tests.harness.receivers import free_port, repeating, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -117,33 +117,28 @@ async def induced(settings: Settings) -> AsyncIterator[None]:
     mixin feedback, until the block ends."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     await producer.start()
-    stop = asyncio.Event()
+    n = 0
 
-    async def feed() -> None:
-        n = 0
-        while not stop.is_set():
-            lagging = int((time.time() - LAG_S) * 1000)
-            for _ in range(4):
-                n += 1
-                good = orjson.dumps({**REQUEST, "request_id": f"prom-{n}"})
-                await producer.send(settings.topics.requests, good, key=f"g{n}".encode(),
-                                    timestamp_ms=lagging)
-                await producer.send(settings.topics.requests, b'{"request_id": ',
-                                    key=f"b{n}".encode(), timestamp_ms=lagging)
-            for works in (True, False):
-                await producer.send(settings.topics.feedback, orjson.dumps({
-                    "kind": "mixin", "node_type": "effect", "mixins": ["Retry", "Caching"],
-                    "success": works, "request_id": f"fb-{n}-{works}"}))
-            await producer.flush()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.3)
+    async def send() -> None:
+        nonlocal n
+        lagging = int((time.time() - LAG_S) * 1000)
+        for _ in range(4):
+            n += 1
+            good = orjson.dumps({**REQUEST, "request_id": f"prom-{n}"})
+            await producer.send(settings.topics.requests, good, key=f"g{n}".encode(),
+                                timestamp_ms=lagging)
+            await producer.send(settings.topics.requests, b'{"request_id": ',
+                                key=f"b{n}".encode(), timestamp_ms=lagging)
+        for works in (True, False):
+            await producer.send(settings.topics.feedback, orjson.dumps({
+                "kind": "mixin", "node_type": "effect", "mixins": ["Retry", "Caching"],
+                "success": works, "request_id": f"fb-{n}-{works}"}))
+        await producer.flush()
 
-    task = asyncio.create_task(feed())
     try:
-        yield
+        async with repeating(send, 0.3):
+            yield
     finally:
-        stop.set()
-        await task
         await producer.stop()
 
 
