@@ -17,7 +17,12 @@ only then does :meth:`AlertManagerService.settled` hand the token back for the
 agent to acknowledge, so Kafka commits it. A worker killed before that leaves
 the offset uncommitted and the next holder of the alerts partition reads the
 alert again: a resolve in flight is delivered by the next holder, not lost.
-Duplicates (keep-alive re-sends) are settled at once.
+Duplicates (keep-alive re-sends) need no delivery, but tokens come back in
+consumption order: a duplicate waits behind an earlier alert still held. Faust
+commits the run of acknowledged offsets that follows its last commit and
+does not notice when that run starts one past it: with offset 36 held and 37
+acknowledged it commits 38 (faust-streaming 0.15.3,
+``Consumer._new_offset``; docs/upstream/faust-ack-gap.md).
 
 ``agents/monitor.py`` and ``agents/alertmanager.py`` attach these to the Faust
 app as a timer and an agent; the integration tests and ``bench/bench_alerts.py``
@@ -29,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -121,6 +127,7 @@ class _Held:
     token: object
     groups: list[tuple[Group, int]]
     barrier: dict[str, int] | None = None
+    done: bool = False  # nothing to deliver (a duplicate, not an alert)
 
 
 class AlertManagerService:
@@ -144,8 +151,7 @@ class AlertManagerService:
         self._silences_at = float("-inf")
         self.invalid = 0
         self._started = False
-        self._held: list[_Held] = []
-        self._settled: list[object] = []
+        self._held: deque[_Held] = deque()  # in consumption order
 
     @property
     def started(self) -> bool:
@@ -173,7 +179,7 @@ class AlertManagerService:
             return changed
         entry = self.manager.alerts.get(alert.fingerprint) if changed and alert else None
         if entry is None:
-            self._settled.append(token)
+            self._held.append(_Held(token, [], done=True))
         else:
             self._held.append(_Held(token, [(g, g.flushes) for g in (
                 self.manager.groups.get(key) for key in entry.groups) if g is not None]))
@@ -181,21 +187,27 @@ class AlertManagerService:
 
     @property
     def held(self) -> int:
-        """Consumed alerts whose notifications are still on their way (not committable)."""
+        """Consumed alerts, with what queues behind them, not yet committable."""
         return len(self._held)
 
     def settled(self) -> list[object]:
-        """Tokens whose alerts' notifications have left the delivery queue: commit them."""
-        for held in self._held:
-            if held.barrier is None and all(
-                    group.flushes > flushes or self.manager.groups.get(group.key) is not group
-                    for group, flushes in held.groups):
-                held.barrier = self.delivery.mark()
-        done = [h for h in self._held if h.barrier is not None and self.delivery.passed(h.barrier)]
-        if done:
-            self._held = [h for h in self._held if h.barrier is None
-                          or not self.delivery.passed(h.barrier)]
-        out, self._settled = self._settled + [h.token for h in done], []
+        """Tokens to commit: the longest prefix, in consumption order, of consumed alerts
+        whose notifications have left the delivery queue (or that needed none).
+
+        Only the head is examined: an alert's barrier is taken once it reaches the head
+        and its groups have flushed, which waits for at least what the first one did.
+        """
+        out: list[object] = []
+        while self._held:
+            head = self._held[0]
+            if not head.done:
+                if head.barrier is None and all(
+                        group.flushes > flushes or self.manager.groups.get(group.key) is not group
+                        for group, flushes in head.groups):
+                    head.barrier = self.delivery.mark()
+                if head.barrier is None or not self.delivery.passed(head.barrier):
+                    break
+            out.append(self._held.popleft().token)
         return out
 
     def partition_lost(self) -> None:
@@ -205,8 +217,8 @@ class AlertManagerService:
 
     def release(self) -> list[object]:
         """Every token, settled or not: Faust waits for all of them before a rebalance."""
-        out = self._settled + [h.token for h in self._held]
-        self._held, self._settled = [], []
+        out = [h.token for h in self._held]
+        self._held.clear()
         return out
 
     async def refresh_silences(self) -> None:

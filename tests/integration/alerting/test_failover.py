@@ -103,6 +103,18 @@ def alerts_in(bodies: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
             for body in bodies for a in body["alerts"]}
 
 
+def story(records: list[Any], workers: dict[str, WorkerProcess]) -> str:
+    """The alerts topic and the workers' group events, to tell why an assertion failed."""
+    lines = [f"{r.offset:4d} {v['rule']} {v['labels']['instance']} {v['status']}"
+             for r in records for v in [orjson.loads(r.value)]]
+    for name, worker in workers.items():
+        text = worker.log_file.read_text() if worker.log_file.exists() else ""
+        lines += [f"worker-{name}: {line[:300]}" for line in text.splitlines()
+                  if any(w in line for w in ("assign", "revok", "rebalanc", "partition_lost",
+                                              "notification_", "alertmanager_"))]
+    return "\n".join(lines)
+
+
 async def committed(bootstrap: str, group: str, tp: TopicPartition) -> int:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -166,7 +178,7 @@ async def test_kill_alerts_holder_other_worker_delivers_nothing_lost(
         tp = TopicPartition(topics.alerts, 0)
         done = await committed(kafka_bootstrap, f"{unique_prefix}-app", tp)
         assert 0 <= done <= min(r.offset for r in resolves), \
-            "a resolve not yet delivered must not be committed"
+            "a resolve not yet delivered must not be committed:\n" + story(records, workers)
         before = len(hook.bodies("/hook"))
         delivered_before = alerts_in(hook.bodies("/hook"))
         # --- kill -9 the holder, bring the webhook back ----------------------------------
