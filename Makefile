@@ -66,7 +66,7 @@ topics: $(STAMP) ## create the topics on ONEXGEN_KAFKA_BOOTSTRAP (or the local s
 docs: $(STAMP) ## regenerate docs/reference (messages, CLI, configuration)
 	$(BIN)/python docs/generate.py
 
-patterns: $(STAMP) ## rebuild the corpus splits (late train writers w7-w10 once labelled) and retrain the shipped pattern model
+patterns: $(STAMP) ## rebuild the corpus splits (late train writers w7-w10, held-out unseen w11-w14) and retrain the shipped pattern model
 	$(BIN)/python data/patterns/corpus/build.py
 	$(BIN)/onexgen patterns train --out onexgen/learning/patterns/data/default_model.npz
 

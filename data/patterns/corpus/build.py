@@ -13,9 +13,10 @@ and ``test.jsonl``, one valid ``GenerationRequest`` per line plus
 Splits are by writer, so no split shares an author or a domain with another:
 test = w3 + w6 (frozen before any detector change), validation = w5 (thresholds and
 model choices), train = w1 + w2 + w4, plus each later writer (``LATE_TRAIN_WRITERS``:
-w7-w10) whose two annotation files exist. Only the train split may grow: the build
-refuses to write when the validation or test split would differ from its recorded
-digest (``SPLITS.sha256``), and it copies train and validation into the package
+w7-w10) whose two annotation files exist; unseen = w11-w14 (``UNSEEN_WRITERS``), a
+second held-out split labelled after the shipped model was trained. Only the train
+split may grow: the build refuses to write when the validation, test or unseen split
+would differ from its recorded digest (``SPLITS.sha256``), and it copies train and validation into the package
 (``onexgen/learning/patterns/data/corpus_*.jsonl``) so the shipped default model can be
 retrained from the wheel: ``onexgen patterns train --out
 onexgen/learning/patterns/data/default_model.npz``.
@@ -33,7 +34,10 @@ ANNOTATIONS = HERE / "annotations"
 PACKAGE_DATA = HERE.parents[2] / "onexgen" / "learning" / "patterns" / "data"
 LATE_TRAIN_WRITERS = ("w7", "w8", "w9", "w10")
 """Writers labelled after the freeze: train only, and only once both files have landed."""
-FROZEN = ("validation", "test")
+UNSEEN_WRITERS = ("w11", "w12", "w13", "w14")
+"""Writers labelled after the shipped model was trained (session 13): a second held-out
+split, ``unseen``, measured once and never trained or tuned on, like the test split."""
+FROZEN = ("validation", "test", "unseen")
 
 
 def _has_annotations(writer: str, annotations: Path) -> bool:
@@ -44,7 +48,9 @@ def _has_annotations(writer: str, annotations: Path) -> bool:
 def splits(annotations: Path = ANNOTATIONS) -> dict[str, tuple[str, ...]]:
     """Each split's writers: the frozen ones, and train grown by the late writers present."""
     late = tuple(w for w in LATE_TRAIN_WRITERS if _has_annotations(w, annotations))
-    return {"train": ("w1", "w2", "w4", *late), "validation": ("w5",), "test": ("w3", "w6")}
+    unseen = tuple(w for w in UNSEEN_WRITERS if _has_annotations(w, annotations))
+    return {"train": ("w1", "w2", "w4", *late), "validation": ("w5",), "test": ("w3", "w6"),
+            **({"unseen": unseen} if unseen else {})}
 
 
 def _lines(path: Path) -> list[dict[str, object]]:
@@ -96,7 +102,7 @@ def main() -> int:
     digests = {split: hashlib.sha256(text.encode()).hexdigest() for split, text in texts.items()}
     recorded = _recorded_digests()
     for split in FROZEN:
-        if f"{split}.jsonl" in recorded and recorded[f"{split}.jsonl"] != digests[split]:
+        if split in digests and f"{split}.jsonl" in recorded and recorded[f"{split}.jsonl"] != digests[split]:
             print(f"refusing to write: the frozen {split} split would change (its writers' "
                   "annotation files or their adjudications were edited); restore them with "
                   "git checkout", file=sys.stderr)
@@ -104,7 +110,7 @@ def main() -> int:
     for split, text in texts.items():
         (HERE / f"{split}.jsonl").write_text(text)
         print(f"{split}: {text.count(chr(10))} requests", file=sys.stderr)
-    for split in ("train", "validation"):  # the package's copies (never the test split)
+    for split in ("train", "validation"):  # the package's copies (never test or unseen)
         (PACKAGE_DATA / f"corpus_{split}.jsonl").write_text(texts[split])
     (HERE / "SPLITS.sha256").write_text(
         "".join(f"{digests[s]}  {s}.jsonl\n" for s in texts))

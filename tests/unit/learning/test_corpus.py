@@ -20,7 +20,8 @@ def _recorded() -> dict[str, str]:
     return {name: digest for digest, name in (line.split() for line in lines if line.strip())}
 
 
-@pytest.mark.parametrize("name", ["train.jsonl", "validation.jsonl", "test.jsonl"])
+@pytest.mark.parametrize("name", ["train.jsonl", "validation.jsonl", "test.jsonl",
+                                  "unseen.jsonl"])
 def test_frozen_split_sha256_matches_recorded_digest(name: str) -> None:
     recorded = _recorded()
     assert name in recorded, f"SPLITS.sha256 has no digest for {name}"
@@ -36,7 +37,18 @@ def test_shipped_training_copies_equal_corpus_splits(shipped: Path, source: str)
 
 
 def test_no_test_split_shipped_in_the_package() -> None:
-    assert not any("test" in p.name for p in CORPUS_TRAIN_PATH.parent.iterdir())
+    assert not any("test" in p.name or "unseen" in p.name
+                   for p in CORPUS_TRAIN_PATH.parent.iterdir())
+
+
+def test_corpus_splits_unseen_writers_form_their_own_split_never_train(
+        tmp_path: Path) -> None:
+    build = _build_module()
+    (tmp_path / "w12.jsonl").write_text("")
+    (tmp_path / "w12.by-L12.jsonl").write_text("")
+    splits = build.splits(tmp_path)
+    assert splits["unseen"] == ("w12",)
+    assert "w12" not in splits["train"] + splits["validation"] + splits["test"]
 
 
 def _build_module() -> ModuleType:
