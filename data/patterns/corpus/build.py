@@ -16,9 +16,9 @@ model choices), train = w1 + w2 + w4, plus each later writer (``LATE_TRAIN_WRITE
 w7-w10) whose two annotation files exist; unseen = w11-w14 (``UNSEEN_WRITERS``), a
 second held-out split labelled after the shipped model was trained. Only the train
 split may grow: the build refuses to write when the validation, test or unseen split
-would differ from its recorded digest (``SPLITS.sha256``), and it copies train and validation into the package
-(``onexgen/learning/patterns/data/corpus_*.jsonl``) so the shipped default model can be
-retrained from the wheel: ``onexgen patterns train --out
+would differ from its recorded digest (``SPLITS.sha256``), and it copies train and
+validation into the package (``onexgen/learning/patterns/data/corpus_*.jsonl``) so the
+shipped default model can be retrained from the wheel: ``onexgen patterns train --out
 onexgen/learning/patterns/data/default_model.npz``.
 """
 
@@ -102,7 +102,8 @@ def main() -> int:
     digests = {split: hashlib.sha256(text.encode()).hexdigest() for split, text in texts.items()}
     recorded = _recorded_digests()
     for split in FROZEN:
-        if split in digests and f"{split}.jsonl" in recorded and recorded[f"{split}.jsonl"] != digests[split]:
+        known = recorded.get(f"{split}.jsonl")
+        if split in digests and known is not None and known != digests[split]:
             print(f"refusing to write: the frozen {split} split would change (its writers' "
                   "annotation files or their adjudications were edited); restore them with "
                   "git checkout", file=sys.stderr)
