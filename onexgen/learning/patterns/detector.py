@@ -60,11 +60,19 @@ class DetectorConfig:
     epochs: int = 30
     update_epochs: int = 5
     update_step: float = 1.0
-    """Since stems (feature version 2) one correction reaches more inflections, so a step
-    teaches more: 2.0 gave 81 % family recall at N = 25 and 94.5 % at N = 50 (bench) but
-    validation precision fell 1.2 points at N = 50 (shared context words); 1.0 gives 54 %
-    and 84 % with 0.55 points. 4.0 (before stems) let a rules-only start's shared
-    context words through in test_feedback.py's controlled set."""
+    """The step of every column when ``learn`` is given no per-column steps. Feedback
+    (``FeedbackLearner``) gives them (``novel_step``, ``frequency_damping``): one step
+    for every column raised common words with the new phrasing's, and 50 corrections
+    cost 3.5 points of validation precision (BENCHMARKS.md)."""
+    novel_step: float = 32.0
+    """Feedback's step for a column no training request has (``plasticity``). Chosen on
+    the family bench and a second family in known words, validation precision held:
+    16 reached 83.5 % / 91 % family recall at N = 25 / 50, 32 91.5 % / 98.5 %."""
+    frequency_damping: float = 300.0
+    """A column's feedback step is ``novel_step / (1 + frequency_damping * df)``, ``df``
+    the fraction of training requests having it: 300 brings a column in one request of
+    three to a hundredth. 100 learned the known-words family faster but let validation
+    precision fall 0.6 points; 1000 learned both families slower, precision the same."""
     update_chunk: int = 5
     """Feedback is learned in consecutive chunks of this many verdicts per pattern, each
     verdict's gradient scaled by ``weight / update_chunk`` (per event, not per batch):
@@ -177,12 +185,15 @@ class PatternDetector:
         return self
 
     def learn(self, examples: Sequence[TrainingExample],
-              rows: sp.csr_matrix | None = None) -> float:
+              rows: sp.csr_matrix | None = None,
+              steps: npt.NDArray[np.float64] | None = None) -> float:
         """Incremental update from weighted per-pattern verdicts; returns seconds taken.
 
         A few gradient steps of the weighted log loss on each touched pattern's
         weights, chunk after chunk of ``config.update_chunk`` verdicts, each verdict's
         step its own (``rows``: the examples' feature rows, if already built).
+        ``steps``: each column's step (``plasticity.feature_steps``); without it,
+        ``config.update_step`` for every column.
         Why not ``SGDClassifier.partial_fit``: its per-call validation costs ~2 ms
         per pattern, above the 10 ms budget for a whole feedback batch, and its
         step size after training is large enough for one batch of misses to raise
@@ -210,13 +221,14 @@ class PatternDetector:
             xs = x[:, cols]
             coef = model.coef_[0].copy()
             local = coef[cols]
+            rate = step if steps is None else steps[cols]
             for start in range(0, len(idx), chunk):  # per-event steps: see update_chunk
                 part = slice(start, start + chunk)
                 xc, yc, wc = xs[part], y[part], w[part]
                 xct = xc.T.tocsr()
                 for _ in range(self.config.update_epochs):
                     p = _sigmoid(xc @ local + model.intercept_[0])
-                    local -= step * (xct @ (wc * (p - yc)) + decay * local)
+                    local -= rate * (xct @ (wc * (p - yc)) + decay * local)
             coef[cols] = local
             model.coef_ = coef.reshape(1, -1)
             self.models[name] = model

@@ -11,7 +11,8 @@ What each feedback type means for pattern ``P = pattern_name`` (weight ``w`` is
                when A != P. A == P means "P was missed": only P positive.
 
 A verdict about one pattern says nothing about the others, so each example is
-per pattern. ``FeedbackLearner.apply`` updates the models (``partial_fit``) and
+per pattern. ``FeedbackLearner.apply`` updates the models (a few gradient steps,
+each column's step smaller the more training requests have it: ``plasticity``) and
 re-tunes the thresholds of the patterns it touched, on the detector's kept
 evidence plus the new verdicts at the confidence the detector gave before the
 update (what it will be judged on next time).
@@ -23,12 +24,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from onexgen.learning.patterns.dataset import LabeledRequest
 from onexgen.learning.patterns.detector import (
     PatternDetector,
     TrainingExample,
 )
 from onexgen.learning.patterns.library import PATTERN_NAMES, check_pattern
+from onexgen.learning.patterns.plasticity import feature_steps, shipped_document_frequency
 from onexgen.learning.patterns.thresholds import Evidence
 from onexgen.learning.patterns.weights import PARTIAL_FACTOR, weight_for
 from onexgen.models.wire import (
@@ -81,11 +86,25 @@ class FeedbackLearner:
     """Applies feedback batches to one detector: model update, then threshold re-tune."""
 
     def __init__(self, detector: PatternDetector,
-                 target_precision: float | None = None) -> None:
-        """``target_precision``: default, the one the detector's thresholds were tuned for."""
+                 target_precision: float | None = None,
+                 frequency: npt.NDArray[np.float64] | None = None) -> None:
+        """``target_precision``: default, the one the detector's thresholds were tuned for.
+        ``frequency``: each feature column's document frequency in training requests
+        (``plasticity``); default, the shipped training requests', built on first use."""
         self.detector = detector
         self.target_precision = (detector.target_precision if target_precision is None
                                  else target_precision)
+        self._frequency = frequency
+        self._steps: npt.NDArray[np.float64] | None = None
+
+    def steps(self) -> npt.NDArray[np.float64]:
+        """Each column's step (``plasticity.feature_steps``); the first call builds the
+        shipped frequencies (about a second), so a worker calls it before feedback comes."""
+        if self._steps is None:
+            frequency = (shipped_document_frequency() if self._frequency is None
+                         else self._frequency)
+            self._steps = feature_steps(frequency, self.detector.config)
+        return self._steps
 
     def apply(self, items: Sequence[FeedbackItem]) -> FeedbackUpdate:
         """One feedback batch: examples, model update, threshold re-tune.
@@ -108,8 +127,9 @@ class FeedbackLearner:
             evidence.setdefault(e.pattern, []).append(
                 Evidence(float(before[i, column[e.pattern]]), e.positive, e.weight))
         assert rows is not None  # examples is not empty, so there are rows
+        steps = self.steps()
         update_started = time.perf_counter()
-        self.detector.learn(examples, rows[where])
+        self.detector.learn(examples, rows[where], steps)
         thresholds = self.detector.tune_from_evidence(evidence, self.target_precision,
                                                       only_raise=True)
         done = time.perf_counter()
