@@ -40,6 +40,7 @@ from bench.pattern_family import (
 from bench.report import Report
 from onexgen.learning.patterns.agreement import exact_set_rate
 from onexgen.learning.patterns.dataset import (
+    CORPUS_TRAIN_PATH,
     CORPUS_VALIDATION_PATH,
     TRAIN_PATH,
     LabeledRequest,
@@ -48,10 +49,16 @@ from onexgen.learning.patterns.dataset import (
 from onexgen.learning.patterns.detector import DetectorConfig, PatternDetector
 from onexgen.learning.patterns.evaluate import evaluate
 from onexgen.learning.patterns.features import feature_width
-from onexgen.learning.patterns.feedback import FeedbackItem, FeedbackLearner
+from onexgen.learning.patterns.feedback import FeedbackItem, FeedbackLearner, simulate_feedback
 from onexgen.learning.patterns.library import PATTERN_NAMES
 from onexgen.learning.patterns.persist import copy_of
-from onexgen.learning.patterns.training import default_detector, train_default, train_detector
+from onexgen.learning.patterns.plasticity import TrainingMemory, training_memory
+from onexgen.learning.patterns.training import (
+    default_detector,
+    train_default,
+    train_detector,
+    train_with_validation,
+)
 from onexgen.learning.processor import PatternUpdater
 from onexgen.models.wire import GenerationRequest
 
@@ -75,7 +82,11 @@ class Family:
 
 FAMILIES = (Family("tranche", FAMILY_PATTERN, TEMPLATES),
             Family("plain words", PLAIN_PATTERN, PLAIN_TEMPLATES))
-SIDES = ("per-feature steps", "one step (before)")
+SIDES = ("steps + rehearsal", "per-feature steps only", "one step (before)")
+"""The shipped learner; without rehearsal; one step for every column, no rehearsal."""
+STREAM_WRITERS = ("w7", "w8", "w9", "w10")
+"""The long-stream check: a detector trained without these writers gets a verdict on every
+detection and miss of their requests, as the feedback topic would carry them."""
 
 
 def _per_request_us(detector: PatternDetector, requests: list[GenerationRequest]) -> float:
@@ -111,12 +122,17 @@ def _family_recall(detector: PatternDetector, fresh: list[GenerationRequest],
     return float(np.mean([any(d.name == pattern for d in f) for f in found]))
 
 
-def _learner(detector: PatternDetector, side: str) -> FeedbackLearner:
-    """The shipped learner, or the one before: ``config.update_step`` for every column."""
+def _learner(detector: PatternDetector, side: str,
+             memory: TrainingMemory | None = None) -> FeedbackLearner:
+    """The learner of one side (``SIDES``) on ``detector`` (its config is adjusted);
+    ``memory``: default, the shipped training requests'."""
     if side == SIDES[0]:
-        return FeedbackLearner(detector)
+        return FeedbackLearner(detector, memory=memory)
+    detector.config = dataclasses.replace(detector.config, rehearsal_weight=0.0)
+    if side == SIDES[1]:
+        return FeedbackLearner(detector, memory=memory)
     detector.config = dataclasses.replace(detector.config, novel_step=detector.config.update_step)
-    return FeedbackLearner(detector, frequency=np.zeros(feature_width()))
+    return FeedbackLearner(detector, memory=TrainingMemory(np.zeros(feature_width()), None))
 
 
 def _items(detector: PatternDetector, fam: Family,
@@ -149,7 +165,7 @@ def _big_batch_ms(shipped: PatternDetector) -> float:
     for _ in range(BIG_BATCH_REPEAT):
         detector = copy_of(shipped)
         learner = _learner(detector, SIDES[0])
-        learner.steps()  # built once per worker before feedback arrives (PatternUpdater.open)
+        learner.prepare()  # built once per worker before feedback arrives (PatternUpdater.open)
         times.append(1e3 * learner.apply(_items(detector, FAMILIES[0], fixes)).update_seconds)
     return statistics.median(times)
 
@@ -194,7 +210,24 @@ def run() -> Report:
                            100 * _family_recall(learned, fresh, fam.pattern), "%",
                            note=f"slowest update batch {worst_ms:.1f} ms")
                 _quality(report, f"{label}: validation", learned, validation, brief=True)
+    _stream(report, validation)
     return report
+
+
+def _stream(report: Report, validation: list[LabeledRequest]) -> None:
+    """A long feedback stream (``STREAM_WRITERS``): precision after thousands of verdicts."""
+    train = load_labeled(CORPUS_TRAIN_PATH) + load_labeled(TRAIN_PATH)
+    known = [r for r in train if r.writer not in STREAM_WRITERS]
+    base = train_with_validation(known, validation)
+    memory = training_memory(known)  # the stream's requests are not rehearsed
+    items = simulate_feedback(base, [r for r in train if r.writer in STREAM_WRITERS])
+    _quality(report, f"stream of {len(items)} verdicts: before, validation", base, validation)
+    for side in SIDES:
+        detector = copy_of(base)
+        learner = _learner(detector, side, memory)
+        for start in range(0, len(items), FEEDBACK_BATCH):
+            learner.apply(items[start:start + FEEDBACK_BATCH])
+        _quality(report, f"stream, {side}: after, validation", detector, validation)
 
 
 if __name__ == "__main__":

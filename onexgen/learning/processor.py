@@ -117,9 +117,9 @@ class PatternUpdater:
         else:
             updater = cls(await loop.run_in_executor(
                 None, lambda: copy_of(default_detector())), store)
-        # The per-feature steps (shipped training frequencies, ~1 s): built now, off the
-        # loop, rather than inside the first feedback batch.
-        await loop.run_in_executor(updater._executor, updater.learner.steps)
+        # The shipped training memory (feature frequencies, rehearsal sample; ~1.5 s):
+        # built now, off the loop, rather than inside the first feedback batch.
+        await loop.run_in_executor(updater._executor, updater.learner.prepare)
         return updater
 
     async def update(self, items: Sequence[FeedbackItem]) -> float:

@@ -134,10 +134,10 @@ def test_header_records_running_sklearn_version(trained: PatternDetector) -> Non
 
 def test_from_bytes_config_before_feature_steps_loads_with_their_defaults(
         trained: PatternDetector) -> None:
-    """Rows stored before ``novel_step`` / ``frequency_damping`` existed (the shipped model
-    among them) load, and feedback on them uses the per-feature steps."""
+    """Rows stored before ``novel_step``, ``frequency_damping`` and ``rehearsal_weight``
+    existed (the shipped model among them) load, and feedback on them uses them."""
     config = {k: v for k, v in asdict(trained.config).items()
-              if k not in ("novel_step", "frequency_damping")}
+              if k not in ("novel_step", "frequency_damping", "rehearsal_weight")}
     loaded = from_bytes(_rewrite_header(to_bytes(trained), config=config))
     assert loaded.config == DetectorConfig()
     assert np.array_equal(loaded.confidences(PROBE), trained.confidences(PROBE))
