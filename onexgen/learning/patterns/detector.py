@@ -66,8 +66,9 @@ class DetectorConfig:
     cost 3.5 points of validation precision (BENCHMARKS.md)."""
     novel_step: float = 32.0
     """Feedback's step for a column no training request has (``plasticity``). Chosen on
-    the family bench and a second family in known words, validation precision held:
-    16 reached 83.5 % / 91 % family recall at N = 25 / 50, 32 91.5 % / 98.5 %."""
+    the family bench and a second family in known words, validation precision held
+    (steps without rehearsal): 16 reached 83.5 % / 91 % family recall at N = 25 / 50,
+    32 91.5 % / 98.5 %."""
     frequency_damping: float = 300.0
     """A column's feedback step is ``novel_step / (1 + frequency_damping * df)``, ``df``
     the fraction of training requests having it: 300 brings a column in one request of
@@ -76,8 +77,8 @@ class DetectorConfig:
     rehearsal_weight: float = 5.0
     """Weight of the rehearsed training requests' loss in each feedback step, against a
     chunk of feedback's 1 (``plasticity``). 2,300 verdicts on four unseen writers'
-    requests: validation precision 90.6 -> 66.6 % at 0, 90.1 % at 5; 20 held no better
-    and slowed the known-words family (BENCHMARKS.md)."""
+    requests: validation precision 90.6 -> 67 % at 0, 90.1 % at 5, 91.1 % at 20, which
+    slowed the known-words family (41.5 % recall at N = 25 against 45 %; BENCHMARKS.md)."""
     update_chunk: int = 5
     """Feedback is learned in consecutive chunks of this many verdicts per pattern, each
     verdict's gradient scaled by ``weight / update_chunk`` (per event, not per batch):
