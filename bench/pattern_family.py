@@ -10,6 +10,10 @@ detector reads the name since the leave-one-writer-out work: one shared name,
 corrections). The templates were chosen so
 the shipped detector misses them (checked, and reported, by the benchmark);
 templates that already fire ("in tranches of 100", "at a time") were dropped.
+
+A second family, ``PLAIN``, checks that the per-feature steps do not only reward new
+words: validation described in words every request uses ("turns away", "add up",
+"make sense"), chosen so the shipped detector misses them.
 """
 
 from __future__ import annotations
@@ -24,6 +28,15 @@ from onexgen.models.wire import (
 )
 
 FAMILY_PATTERN = "batch_processing"
+PLAIN_PATTERN = "validation"
+PLAIN_TEMPLATES = (
+    "Turns away {n} whose totals do not add up before {s} sees them.",
+    "Sends back any of the {n} that break the house rules, with the rule it broke, "
+    "before {s} gets them.",
+    "Lets through to {s} only the {n} whose dates and amounts make sense.",
+    "Stops {n} with a missing owner or a negative amount from reaching {s}.",
+    "Looks over each of the {n} and bounces the ones {s} would choke on.",
+)
 TEMPLATES = (
     "Moves {n} over to {s} tranche by tranche.",
     "Pushes {n} to {s} in tranches, {k} per tranche.",
@@ -44,7 +57,8 @@ CORRECTION_NAMES = ("Mover", "Shipper", "Courier", "Hauler")
 FRESH_NAMES = ("Conveyor", "Porter", "Carrier", "Runner")
 
 
-def family(count: int, *, fresh: bool, seed: int) -> list[GenerationRequest]:
+def family(count: int, *, fresh: bool, seed: int,
+           templates: tuple[str, ...] = TEMPLATES) -> list[GenerationRequest]:
     """``count`` requests of the family: correction vocabulary, or the disjoint fresh one."""
     nouns, systems, names = ((FRESH_NOUNS, FRESH_SYSTEMS, FRESH_NAMES) if fresh
                              else (CORRECTION_NOUNS, CORRECTION_SYSTEMS, CORRECTION_NAMES))
@@ -53,15 +67,15 @@ def family(count: int, *, fresh: bool, seed: int) -> list[GenerationRequest]:
     return [GenerationRequest(
         request_id=f"family-{prefix}-{seed}-{i}", node_type="effect", name=rng.choice(names),
         domain="operations", operations=[],
-        description=rng.choice(TEMPLATES).format(n=rng.choice(nouns), s=rng.choice(systems),
+        description=rng.choice(templates).format(n=rng.choice(nouns), s=rng.choice(systems),
                                                  k=rng.choice((50, 100, 250, 500, 1000))))
         for i in range(count)]
 
 
-def corrections(requests: list[GenerationRequest],
-                confidences: list[float]) -> list[PatternFeedback]:
+def corrections(requests: list[GenerationRequest], confidences: list[float],
+                pattern: str = FAMILY_PATTERN) -> list[PatternFeedback]:
     """The user's verdict on each missed request: ``adjusted``, actual = the family pattern."""
-    return [PatternFeedback(request_id=r.request_id, pattern_name=FAMILY_PATTERN,
+    return [PatternFeedback(request_id=r.request_id, pattern_name=pattern,
                             detected_confidence=c, feedback_type=PatternFeedbackType.ADJUSTED,
-                            actual_pattern=FAMILY_PATTERN, source=FeedbackSource.USER)
+                            actual_pattern=pattern, source=FeedbackSource.USER)
             for r, c in zip(requests, confidences, strict=True)]

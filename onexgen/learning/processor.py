@@ -110,12 +110,17 @@ class PatternUpdater:
         """The newest stored detector, else a copy of the default one (trained off the loop)."""
         from onexgen.learning.patterns.training import default_detector
 
+        loop = asyncio.get_running_loop()
         loaded = await store.latest_detector() if store is not None else None
         if loaded is not None:
-            return cls(loaded.detector, store)
-        detector = await asyncio.get_running_loop().run_in_executor(
-            None, lambda: copy_of(default_detector()))
-        return cls(detector, store)
+            updater = cls(loaded.detector, store)
+        else:
+            updater = cls(await loop.run_in_executor(
+                None, lambda: copy_of(default_detector())), store)
+        # The shipped training memory (feature frequencies, rehearsal sample; ~1.5 s):
+        # built now, off the loop, rather than inside the first feedback batch.
+        await loop.run_in_executor(updater._executor, updater.learner.prepare)
+        return updater
 
     async def update(self, items: Sequence[FeedbackItem]) -> float:
         """Apply one batch of verdicts; the update's seconds. Stores a version now and then."""

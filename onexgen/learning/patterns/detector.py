@@ -60,11 +60,25 @@ class DetectorConfig:
     epochs: int = 30
     update_epochs: int = 5
     update_step: float = 1.0
-    """Since stems (feature version 2) one correction reaches more inflections, so a step
-    teaches more: 2.0 gave 81 % family recall at N = 25 and 94.5 % at N = 50 (bench) but
-    validation precision fell 1.2 points at N = 50 (shared context words); 1.0 gives 54 %
-    and 84 % with 0.55 points. 4.0 (before stems) let a rules-only start's shared
-    context words through in test_feedback.py's controlled set."""
+    """The step of every column when ``learn`` is given no per-column steps. Feedback
+    (``FeedbackLearner``) gives them (``novel_step``, ``frequency_damping``): one step
+    for every column raised common words with the new phrasing's, and 50 corrections
+    cost 3.5 points of validation precision (BENCHMARKS.md)."""
+    novel_step: float = 32.0
+    """Feedback's step for a column no training request has (``plasticity``). Chosen on
+    the family bench and a second family in known words, validation precision held
+    (steps without rehearsal): 16 reached 83.5 % / 91 % family recall at N = 25 / 50,
+    32 91.5 % / 98.5 %."""
+    frequency_damping: float = 300.0
+    """A column's feedback step is ``novel_step / (1 + frequency_damping * df)``, ``df``
+    the fraction of training requests having it: 300 brings a column in one request of
+    three to a hundredth. 100 learned the known-words family faster but let validation
+    precision fall 0.6 points; 1000 learned both families slower, precision the same."""
+    rehearsal_weight: float = 5.0
+    """Weight of the rehearsed training requests' loss in each feedback step, against a
+    chunk of feedback's 1 (``plasticity``). 2,300 verdicts on four unseen writers'
+    requests: validation precision 90.6 -> 67 % at 0, 90.1 % at 5, 91.1 % at 20, which
+    slowed the known-words family (41.5 % recall at N = 25 against 45 %; BENCHMARKS.md)."""
     update_chunk: int = 5
     """Feedback is learned in consecutive chunks of this many verdicts per pattern, each
     verdict's gradient scaled by ``weight / update_chunk`` (per event, not per batch):
@@ -76,6 +90,21 @@ class DetectorConfig:
     positive_boost: float = 1.0
     """Positives are rare: each class is weighted by (n / (2 * its count)) ** positive_boost
     (1.0: scikit-learn's "balanced" weights)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rehearsal:
+    """Training requests whose confidences every feedback step also holds (``plasticity``)."""
+
+    rows: sp.csc_matrix
+    """Their feature rows, CSC: each update slices the columns it touches."""
+    by_row: sp.csr_matrix
+    """The same rows, CSR: margins (a CSR product is ~8x faster than a CSC one here)."""
+    labels: dict[str, npt.NDArray[np.float64]]
+    """Per pattern, 1.0 where the request has it: weights each class like ``fit``."""
+    targets: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    """Per pattern, its confidences on ``rows`` when this rehearsal first met the pattern:
+    what the updates keep. One learner's own (``FeedbackLearner`` copies the shipped one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,12 +206,19 @@ class PatternDetector:
         return self
 
     def learn(self, examples: Sequence[TrainingExample],
-              rows: sp.csr_matrix | None = None) -> float:
+              rows: sp.csr_matrix | None = None,
+              steps: npt.NDArray[np.float64] | None = None,
+              rehearsal: Rehearsal | None = None) -> float:
         """Incremental update from weighted per-pattern verdicts; returns seconds taken.
 
         A few gradient steps of the weighted log loss on each touched pattern's
         weights, chunk after chunk of ``config.update_chunk`` verdicts, each verdict's
         step its own (``rows``: the examples' feature rows, if already built).
+        ``steps``: each column's step (``plasticity.feature_steps``); without it,
+        ``config.update_step`` for every column. ``rehearsal``: requests whose
+        confidences each step also holds (the log loss against their confidences when the
+        rehearsal first met the pattern, on the columns the examples touch, weighted
+        ``config.rehearsal_weight``: ``plasticity``).
         Why not ``SGDClassifier.partial_fit``: its per-call validation costs ~2 ms
         per pattern, above the 10 ms budget for a whole feedback batch, and its
         step size after training is large enough for one batch of misses to raise
@@ -210,17 +246,39 @@ class PatternDetector:
             xs = x[:, cols]
             coef = model.coef_[0].copy()
             local = coef[cols]
+            rate = step if steps is None else steps[cols]
+            anchor = self._anchor(rehearsal, name, model, cols)
             for start in range(0, len(idx), chunk):  # per-event steps: see update_chunk
                 part = slice(start, start + chunk)
                 xc, yc, wc = xs[part], y[part], w[part]
                 xct = xc.T.tocsr()
                 for _ in range(self.config.update_epochs):
                     p = _sigmoid(xc @ local + model.intercept_[0])
-                    local -= step * (xct @ (wc * (p - yc)) + decay * local)
+                    gradient = xct @ (wc * (p - yc)) + decay * local
+                    if anchor is not None:
+                        gradient += anchor.gradient(local - coef[cols])
+                    local -= rate * gradient
             coef[cols] = local
             model.coef_ = coef.reshape(1, -1)
             self.models[name] = model
         return time.perf_counter() - started
+
+    def _anchor(self, rehearsal: Rehearsal | None, name: str, model: SGDClassifier,
+                cols: npt.NDArray[np.intp]) -> _Anchor | None:
+        weight = self.config.rehearsal_weight
+        if rehearsal is None or weight <= 0 or rehearsal.rows.shape[0] == 0:
+            return None
+        y = rehearsal.labels[name]
+        n = len(y)
+        pos = min(max(float(y.sum()), 1.0), n - 1.0)
+        # Class-balanced, as in ``fit``, scaled so the whole sample weighs ``weight``.
+        sample = np.where(y == 1, n / (2 * pos), n / (2 * (n - pos))) * weight / n
+        sliced = rehearsal.rows[:, cols]
+        margin = np.asarray(rehearsal.by_row @ model.coef_[0] + model.intercept_[0],
+                            dtype=np.float64)
+        target = rehearsal.targets.setdefault(name, _sigmoid(margin))
+        # Both orientations once, so each of the many gradient products is a CSR one.
+        return _Anchor(sliced.tocsr(), sliced.T, margin, target, sample)
 
     def tune_thresholds(self, requests: Sequence[GenerationRequest],
                         labels: Sequence[frozenset[str]],
@@ -275,6 +333,23 @@ class PatternDetector:
         boost = self.config.positive_boost
         weights = np.where(y == 1, w * (n / (2 * pos)) ** boost, w * (n / (2 * neg)) ** boost)
         return np.asarray(weights, dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Anchor:
+    """The rehearsal's loss on one update's columns: margins before it, and the slices."""
+
+    rows: sp.csr_matrix  # rehearsed requests x the update's columns
+    rows_t: sp.csr_matrix  # its transpose
+    margin: npt.NDArray[np.float64]  # each rehearsed request's margin before the update
+    target: npt.NDArray[np.float64]  # the confidences to keep (Rehearsal.targets)
+    weights: npt.NDArray[np.float64]
+
+    def gradient(self, moved: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """The gradient of the log loss against ``target`` after the columns moved by
+        ``moved``: zero until an update moves a rehearsed request's confidence."""
+        p = _sigmoid(self.margin + self.rows @ moved)
+        return np.asarray(self.rows_t @ (self.weights * (p - self.target)), dtype=np.float64)
 
 
 def _sgd(config: DetectorConfig) -> SGDClassifier:

@@ -11,7 +11,9 @@ What each feedback type means for pattern ``P = pattern_name`` (weight ``w`` is
                when A != P. A == P means "P was missed": only P positive.
 
 A verdict about one pattern says nothing about the others, so each example is
-per pattern. ``FeedbackLearner.apply`` updates the models (``partial_fit``) and
+per pattern. ``FeedbackLearner.apply`` updates the models (a few gradient steps,
+each column's step smaller the more training requests have it, a sample of training
+requests rehearsed: ``plasticity``) and
 re-tunes the thresholds of the patterns it touched, on the detector's kept
 evidence plus the new verdicts at the confidence the detector gave before the
 update (what it will be judged on next time).
@@ -19,9 +21,13 @@ update (what it will be judged on next time).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 from onexgen.learning.patterns.dataset import LabeledRequest
 from onexgen.learning.patterns.detector import (
@@ -29,6 +35,7 @@ from onexgen.learning.patterns.detector import (
     TrainingExample,
 )
 from onexgen.learning.patterns.library import PATTERN_NAMES, check_pattern
+from onexgen.learning.patterns.plasticity import TrainingMemory, feature_steps, shipped_memory
 from onexgen.learning.patterns.thresholds import Evidence
 from onexgen.learning.patterns.weights import PARTIAL_FACTOR, weight_for
 from onexgen.models.wire import (
@@ -81,11 +88,25 @@ class FeedbackLearner:
     """Applies feedback batches to one detector: model update, then threshold re-tune."""
 
     def __init__(self, detector: PatternDetector,
-                 target_precision: float | None = None) -> None:
-        """``target_precision``: default, the one the detector's thresholds were tuned for."""
+                 target_precision: float | None = None,
+                 memory: TrainingMemory | None = None) -> None:
+        """``target_precision``: default, the one the detector's thresholds were tuned for.
+        ``memory``: the training requests' feature frequencies and rehearsal sample
+        (``plasticity``); default, the shipped training requests', built on first use."""
         self.detector = detector
         self.target_precision = (detector.target_precision if target_precision is None
                                  else target_precision)
+        self._memory = None if memory is None else _own(memory)
+        self._steps: npt.NDArray[np.float64] | None = None
+
+    def prepare(self) -> TrainingMemory:
+        """The memory and per-column steps; the first call builds the shipped memory
+        (about a second), so a worker calls it before feedback comes."""
+        if self._memory is None:
+            self._memory = _own(shipped_memory())
+        if self._steps is None:
+            self._steps = feature_steps(self._memory.frequency, self.detector.config)
+        return self._memory
 
     def apply(self, items: Sequence[FeedbackItem]) -> FeedbackUpdate:
         """One feedback batch: examples, model update, threshold re-tune.
@@ -108,13 +129,21 @@ class FeedbackLearner:
             evidence.setdefault(e.pattern, []).append(
                 Evidence(float(before[i, column[e.pattern]]), e.positive, e.weight))
         assert rows is not None  # examples is not empty, so there are rows
+        memory = self.prepare()
         update_started = time.perf_counter()
-        self.detector.learn(examples, rows[where])
+        self.detector.learn(examples, rows[where], self._steps, memory.rehearsal)
         thresholds = self.detector.tune_from_evidence(evidence, self.target_precision,
                                                       only_raise=True)
         done = time.perf_counter()
         return FeedbackUpdate(len(items), len(examples), done - started, done - update_started,
                               thresholds)
+
+
+def _own(memory: TrainingMemory) -> TrainingMemory:
+    """``memory`` with its rehearsal's targets this learner's own (the rows are shared)."""
+    if memory.rehearsal is None:
+        return memory
+    return TrainingMemory(memory.frequency, dataclasses.replace(memory.rehearsal, targets={}))
 
 
 def simulate_feedback(detector: PatternDetector, rows: Sequence[LabeledRequest],

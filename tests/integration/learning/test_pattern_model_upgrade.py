@@ -1,4 +1,5 @@
-"""Upgrade: a pattern model row stored in the old pickle format is refused unread.
+"""Upgrade: a pattern model row stored in the old pickle format is refused unread; a row
+stored before the feedback settings of session 13 loads and learns with them.
 
 The row's pickle, if it were ever unpickled, would create a marker file; the test
 proves the store skips it with a warning, the feedback loop starts from the
@@ -7,6 +8,8 @@ shipped default detector instead, and nothing ran.
 
 from __future__ import annotations
 
+import io
+import json
 import pickle
 from pathlib import Path
 
@@ -15,9 +18,11 @@ import pytest
 from structlog.testing import capture_logs
 
 from onexgen.learning.models_store import PATTERNS_KIND, ModelStore
+from onexgen.learning.patterns.detector import DetectorConfig
 from onexgen.learning.patterns.persist import LEGACY_PICKLE_MAGIC, to_bytes
 from onexgen.learning.patterns.training import default_detector
 from onexgen.learning.processor import PatternUpdater
+from onexgen.models.wire import FeedbackSource, PatternFeedback, PatternFeedbackType
 from onexgen.storage.pool import Database
 from tests.unit.learning.conftest import make_request
 
@@ -61,3 +66,44 @@ async def test_latest_detector_current_format_row_loads(db: Database) -> None:
     loaded = await store.latest_detector()
     assert loaded is not None and loaded.version == version
     assert to_bytes(loaded.detector) == to_bytes(default_detector())
+
+
+async def test_row_stored_before_feature_steps_loads_and_learns_with_them(
+        db: Database) -> None:
+    """A row whose config predates ``novel_step`` / ``frequency_damping`` /
+    ``rehearsal_weight`` (every row stored before them) is used: the updater opens it,
+    with those settings' defaults, and a correction moves a new word far more than "the"."""
+    old_keys = ("novel_step", "frequency_damping", "rehearsal_weight")
+    with np.load(io.BytesIO(to_bytes(default_detector())), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    header = json.loads(arrays["header"].tobytes().decode())
+    header["config"] = {k: v for k, v in header["config"].items() if k not in old_keys}
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    store = ModelStore(db.pool)
+    await store.versions.save(PATTERNS_KIND, buffer.getvalue(), params={}, metrics={})
+    updater = await PatternUpdater.open(store)
+    try:
+        detector = updater.learner.detector
+        assert detector.config == DetectorConfig()
+        request = make_request("Moves the claims over to the bank tranche by tranche.")
+        event = PatternFeedback(request_id=request.request_id, pattern_name="batch_processing",
+                                detected_confidence=0.1,
+                                feedback_type=PatternFeedbackType.ADJUSTED,
+                                actual_pattern="batch_processing", source=FeedbackSource.USER)
+        before = detector.models["batch_processing"].coef_[0].copy()
+        await updater.update([(event, request)])
+        moved = np.abs(detector.models["batch_processing"].coef_[0] - before)
+        the, tranche = (_word_column(w) for w in ("the", "tranch"))
+        assert moved[tranche] > 50 * moved[the] > 0
+    finally:
+        updater.close()
+
+
+def _word_column(gram: str) -> int:
+    from sklearn.utils import murmurhash3_32
+
+    from onexgen.learning.patterns.features import N_WORD_FEATURES
+
+    return abs(int(murmurhash3_32(gram, seed=0))) % N_WORD_FEATURES

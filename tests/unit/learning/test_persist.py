@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import pickle
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from structlog.testing import capture_logs
 
 from onexgen.learning.patterns import persist, training
 from onexgen.learning.patterns.dataset import DEFAULT_MODEL_PATH
-from onexgen.learning.patterns.detector import PatternDetector, TrainingExample
+from onexgen.learning.patterns.detector import DetectorConfig, PatternDetector, TrainingExample
 from onexgen.learning.patterns.errors import ModelFormatError
 from onexgen.learning.patterns.persist import (
     LEGACY_PICKLE_MAGIC,
@@ -129,3 +130,14 @@ def test_header_records_running_sklearn_version(trained: PatternDetector) -> Non
     with np.load(io.BytesIO(to_bytes(trained)), allow_pickle=False) as npz:
         header = json.loads(npz["header"].tobytes().decode())
     assert header["sklearn"] == sklearn.__version__ and header["format"] == persist.FORMAT
+
+
+def test_from_bytes_config_before_feature_steps_loads_with_their_defaults(
+        trained: PatternDetector) -> None:
+    """Rows stored before ``novel_step``, ``frequency_damping`` and ``rehearsal_weight``
+    existed (the shipped model among them) load, and feedback on them uses them."""
+    config = {k: v for k, v in asdict(trained.config).items()
+              if k not in ("novel_step", "frequency_damping", "rehearsal_weight")}
+    loaded = from_bytes(_rewrite_header(to_bytes(trained), config=config))
+    assert loaded.config == DetectorConfig()
+    assert np.array_equal(loaded.confidences(PROBE), trained.confidences(PROBE))
