@@ -25,7 +25,7 @@ COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("output cache", ("shared_cache.py", "aiocache", "output_cache.py")),
     ("metrics, monitor, logs", ("prometheus_client", "onexgen/observability", "structlog",
                                 "logging/__init__.py")),
-    ("pool hand-off", ("onexgen/procpool.py", "multiprocessing", "concurrent/futures",
+    ("pool hand-off", ("onexgen/procpool/", "multiprocessing", "concurrent/futures",
                        "generation/pool.py", "pickle", "_pickle")),
     ("batch assembly", ("generation/batch.py", "agents/codegen.py", "dead_letter.py",
                         "streams/batching.py", "plain_pipeline.py",

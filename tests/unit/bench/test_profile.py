@@ -17,7 +17,7 @@ from bench.profile import OTHER, classify, shares
     (["_drain_messages (onexgen/streams/faust_internals.py:120)",
       "getmany (faust/transport/drivers/aiokafka.py:900)"],
      "Kafka consume (client, Faust consumer, conductor, streams, acks)"),
-    (["_loop (onexgen/procpool.py:300)", "recv (multiprocessing/connection.py:250)"],
+    (["_readable (onexgen/procpool/channel.py:120)", "_on_message (onexgen/procpool/pool.py:250)"],
      "pool hand-off"),
     (["run_forever (asyncio/base_events.py:600)"], OTHER),
     (["main (bench/plain_pipeline.py:1)", "run (asyncio/runners.py:1)"], OTHER),
