@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from multiprocessing.connection import Connection
 from typing import Any
 
 from onexgen.procpool import channel
@@ -32,10 +33,15 @@ class _Inbox:
                 await self.changed.wait()
 
 
-async def test_messages_of_every_size_from_a_connection_arrive_whole_and_in_order() -> None:
+def _opened() -> tuple[Channel, Connection, _Inbox]:
+    """A channel on this loop over a new pipe, the pipe's other end, and what it received."""
     ours, theirs = pipe()
     inbox = _Inbox()
-    ch = Channel(asyncio.get_running_loop(), ours, inbox.message, inbox.ended)
+    return Channel(asyncio.get_running_loop(), ours, inbox.message, inbox.ended), theirs, inbox
+
+
+async def test_messages_of_every_size_from_a_connection_arrive_whole_and_in_order() -> None:
+    ch, theirs, inbox = _opened()
     # Larger than the read buffer (it grows), a few bytes, and many small ones at once.
     sent: list[Any] = [b"x" * (3 * channel.BUFFER + 5), "small", *range(200), ("end", None)]
     writer = threading.Thread(target=lambda: [theirs.send(m) for m in sent])
@@ -48,22 +54,19 @@ async def test_messages_of_every_size_from_a_connection_arrive_whole_and_in_orde
 
 
 async def test_messages_sent_on_the_channel_are_read_by_a_connection_in_order() -> None:
-    ours, theirs = pipe()
-    inbox = _Inbox()
-    ch = Channel(asyncio.get_running_loop(), ours, inbox.message, inbox.ended)
+    ch, theirs, inbox = _opened()
     big = b"y" * (20 * channel.BUFFER)  # more than the kernel buffer: the rest waits
     for message in (("jobs", [(b"a", "c")]), big, None):
         ch.send(message)
     got = [await asyncio.to_thread(theirs.recv) for _ in range(3)]
     assert got == [("jobs", [(b"a", "c")]), big, None]
+    assert inbox.messages == [] and inbox.closed == []  # the other end is still open
     ch.close()
     theirs.close()
 
 
 async def test_the_other_end_closing_is_reported_once_and_stops_reading() -> None:
-    ours, theirs = pipe()
-    inbox = _Inbox()
-    ch = Channel(asyncio.get_running_loop(), ours, inbox.message, inbox.ended)
+    ch, theirs, inbox = _opened()
     theirs.send("last words")
     theirs.close()
     await inbox.until(lambda: inbox.closed)
