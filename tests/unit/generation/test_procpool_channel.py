@@ -44,7 +44,12 @@ async def test_messages_of_every_size_from_a_connection_arrive_whole_and_in_orde
     ch, theirs, inbox = _opened()
     # Larger than the read buffer (it grows), a few bytes, and many small ones at once.
     sent: list[Any] = [b"x" * (3 * channel.BUFFER + 5), "small", *range(200), ("end", None)]
-    writer = threading.Thread(target=lambda: [theirs.send(m) for m in sent])
+
+    def write_all() -> None:
+        for message in sent:
+            theirs.send(message)
+
+    writer = threading.Thread(target=write_all)
     writer.start()
     await inbox.until(lambda: len(inbox.messages) == len(sent))
     writer.join()
