@@ -305,7 +305,7 @@ class ProcessPool:
         elif kind == "failed":
             if worker.channel is not None:
                 worker.channel.close()
-            self._lost(worker, f"failed to start: {value}")
+            self._lost(worker, f"its initializer failed: {value}")
             return
         self._assign()
 

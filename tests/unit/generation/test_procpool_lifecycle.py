@@ -40,7 +40,8 @@ async def test_a_started_pool_runs_its_scheduler_on_the_loop_with_no_thread(
 async def test_an_initializer_that_fails_fails_the_start_naming_its_error() -> None:
     pool = ProcessPool(2, gated_pid, on_timeout=_unused, on_error=_unused,
                        initializer=failing_start)
-    with pytest.raises(WorkerLost, match="failed to start: RuntimeError: no templates"):
+    with pytest.raises(WorkerLost, match="failed to start: its initializer failed: "
+                                         "RuntimeError: no templates"):
         await pool.start()
     assert pool.pids() == []
     with pytest.raises(WorkerLost, match="not started"):
