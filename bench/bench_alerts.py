@@ -314,7 +314,7 @@ async def bench_health(report: Report, bootstrap: str, database_url: str,
     await kafka.start()
     pool = await create_pool(database_url, 1, 2)
     workers = GenerationPool(2)
-    await asyncio.get_running_loop().run_in_executor(None, workers.start)
+    await workers.start()
     await workers.run([(b"{}", "warmup")] * 2)
     monitor = Monitor()
     checker = HealthChecker()
@@ -335,7 +335,7 @@ async def bench_health(report: Report, bootstrap: str, database_url: str,
     finally:
         await kafka.close()
         await pool.close()
-        await asyncio.get_running_loop().run_in_executor(None, workers.stop)
+        await workers.stop()
     report.add("health check (5 checks), median", statistics.median(times), "ms",
                goal="<= 100 ms", met=statistics.median(times) <= 100)
     report.add("health check, worst", max(times), "ms", goal="<= 100 ms",

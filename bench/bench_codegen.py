@@ -137,14 +137,14 @@ def _throughput(report: Report) -> None:
 
 async def _pool_rate(size: int, items: list[tuple[bytes | None, str]]) -> float:
     pool = GenerationPool(size, shared_cache=False, job_timeout_s=60)
-    await asyncio.get_running_loop().run_in_executor(None, pool.start)
+    await pool.start()
     try:
         await pool.run(_mixed(40 * size, 20_000_000))  # compositions cached, caches warm
         started = time.perf_counter()
         outcomes = await pool.run(items)
         elapsed = time.perf_counter() - started
     finally:
-        pool.stop()
+        await pool.stop()
     assert all(o.status == "succeeded" for o in outcomes)
     return len(items) / elapsed
 

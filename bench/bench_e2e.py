@@ -228,7 +228,7 @@ async def cpu_ceiling(tag: str, start: int, n: int, batch: int) -> tuple[float, 
     and the CPU its processes spent a request (µs): set against the pipeline's pool, it
     shows whether the pipeline's generation costs more than the ceiling's."""
     pool = GenerationPool(0, config=WORKER_ENGINE, shared_cache=False)
-    await asyncio.get_running_loop().run_in_executor(None, pool.start)
+    await pool.start()
     await pool.run([(request_bytes("warm", i), "w") for i in range(50)])
     items = [(request_bytes(tag, i), "cid") for i in range(start, start + n)]
     budget = CpuBudget({"pool": pool.pids})
@@ -238,7 +238,7 @@ async def cpu_ceiling(tag: str, start: int, n: int, batch: int) -> tuple[float, 
         await pool.run(items[s:s + batch])
     elapsed = time.perf_counter() - t0
     pool_cpu_s = budget.stop()["pool"]
-    pool.stop()
+    await pool.stop()
     return n / elapsed, pool_cpu_s / n * 1e6
 
 

@@ -3,8 +3,8 @@
 
 Both run the same generation on the same distinct requests, in batches of 50 with
 three in flight (the worker's defaults), split into one chunk per process; the
-parent's CPU (every thread: onexgen's scheduler thread, the executor's management
-thread, the event loop) is read with ``time.process_time`` around each round. Rounds
+parent's CPU (every thread: the executor's management thread, the event loop, which
+also runs onexgen's scheduler) is read with ``time.process_time`` around each round. Rounds
 alternate, the pools' order swapped every round. No output cache on either side.
 
 Run: ``python -m bench handoff``.
@@ -46,7 +46,7 @@ async def _drive(run: Callable[[Items], Awaitable[object]], items: Items,
 async def run_async(per_round: int = 600, rounds: int = 4) -> Report:
     loop = asyncio.get_running_loop()
     pool = GenerationPool(2, config=WORKER_ENGINE, shared_cache=False)
-    await loop.run_in_executor(None, pool.start)
+    await pool.start()
     executor = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_init, initargs=(WORKER_ENGINE,))
 
@@ -71,7 +71,7 @@ async def run_async(per_round: int = 600, rounds: int = 4) -> Report:
                 offset += per_round
                 found[name].append(await _drive(sides[name], items))
     finally:
-        pool.stop()
+        await pool.stop()
         executor.shutdown()
     report = Report("Pool hand-off: parent CPU a request, no Kafka",
                     params={"requests_per_round": per_round, "rounds": rounds})

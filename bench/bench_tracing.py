@@ -128,7 +128,7 @@ async def _end_to_end(settings: Settings, tracing: Tracing, *, batch: int, round
                 times[name].append(time.perf_counter() - started)
     finally:
         await publisher.stop()
-        await asyncio.to_thread(pool.stop)
+        await pool.stop()
     return times
 
 

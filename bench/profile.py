@@ -25,7 +25,7 @@ COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("output cache", ("shared_cache.py", "aiocache", "output_cache.py")),
     ("metrics, monitor, logs", ("prometheus_client", "onexgen/observability", "structlog",
                                 "logging/__init__.py")),
-    ("pool hand-off", ("onexgen/procpool.py", "multiprocessing", "concurrent/futures",
+    ("pool hand-off", ("onexgen/procpool/", "multiprocessing", "concurrent/futures",
                        "generation/pool.py", "pickle", "_pickle")),
     ("batch assembly", ("generation/batch.py", "agents/codegen.py", "dead_letter.py",
                         "streams/batching.py", "plain_pipeline.py",
@@ -38,14 +38,21 @@ OTHER = "event loop and the rest"
 _ENTRIES = ("asyncio/runners.py", "asyncio/base_events.py", "asyncio/events.py",
             "mode/worker.py", "threading.py")
 """Frames that start a loop or a thread: what runs below them is a callback or a task."""
+_SENDER = "aiokafka/producer/"
+"""The producer's own frames: whatever the client does below them (encoding the request,
+``aiokafka/conn.py`` writing it to the socket) is producing, though its innermost frames
+are the client's, which consuming shares."""
 
 
 def classify(stack: list[str]) -> str:
     """The component of one sampled stack (frames outermost first): that of the innermost
     frame belonging to one, looking only below the last loop or thread entry (the frames
     above it are on every stack); none below it is the event loop's own work (uvloop runs
-    in C, so its time shows as a stack ending at the entry)."""
+    in C, so its time shows as a stack ending at the entry). A stack through the producer
+    is produce (see ``_SENDER``)."""
     entry = max((i for i, f in enumerate(stack) if any(e in f for e in _ENTRIES)), default=-1)
+    if any(_SENDER in frame for frame in stack[entry + 1:]):
+        return "Kafka produce"
     for frame in reversed(stack[entry + 1:]):
         for name, needles in COMPONENTS:
             if any(n in frame for n in needles):

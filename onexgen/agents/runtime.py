@@ -142,8 +142,7 @@ class WorkerRuntime(mode.Service):
         self.pool.config = replace(self.pool.config, mixin_model=await self._stored_mixin_model(),
                                    pattern_model=await self._stored_detector())
         loop = asyncio.get_running_loop()
-        # Spawning and warming the pool takes a second or two: not on the event loop.
-        await loop.run_in_executor(None, self.pool.start)
+        await self.pool.start()  # spawns and warms its processes: a second or two, awaited
         await self.pool.run([(b"{}", "warmup")] * self.pool.size)
         await self.publisher.start()
         self._background = [asyncio.create_task(self._flush_template_stats()),
@@ -169,6 +168,6 @@ class WorkerRuntime(mode.Service):
         await self.database.close()
         if self.tracing is not None:
             self.tracing.shutdown()  # flushes the spans still queued for export
-        await asyncio.get_running_loop().run_in_executor(None, self.pool.stop)
+        await self.pool.stop()
         await self.web.stop()
         log.info("worker_stopped")

@@ -7,7 +7,7 @@ with one :class:`JobOutcome` each, in order:
    Redis when ``ONEXGEN_REDIS_URL`` is set) are answered without the pool;
 2. the rest wait for room (at most ``max_in_flight`` jobs are admitted at a
    time, across concurrent ``run`` calls: backpressure reaches the consumer);
-3. they run in ``codegen.procpool.ProcessPool`` (a share per process, but none
+3. they run in ``onexgen.procpool.ProcessPool`` (a share per process, but none
    smaller than ``min_chunk``: a small batch goes whole to one process; a job past
    ``job_timeout_s`` is answered as timed out and its process replaced);
 4. new results are written to the shared cache.
@@ -163,7 +163,7 @@ class GenerationPool:
         self.shared_cache = shared_cache or None
         self.stats = EngineStatsCollector(registry)
         self._pool: ProcessPool | None = None
-        self._start_lock = threading.Lock()
+        self._start_lock = asyncio.Lock()
         # The version keys shared-cache lookups; pool processes may see an edit up to
         # one recheck interval apart from this one, and store under their own version.
         c = self.config
@@ -185,27 +185,27 @@ class GenerationPool:
         """Process ids of the pool processes (empty when stopped)."""
         return self._pool.pids() if self._pool is not None else []
 
-    def start(self) -> None:
-        """Spawn and warm the processes (blocking: call it in a thread from async code)."""
-        with self._start_lock:
+    async def start(self) -> None:
+        """Spawn and warm the processes; the pool then runs on this event loop."""
+        async with self._start_lock:
             if self._pool is None:
                 pool = ProcessPool(self.size, self.job, on_timeout=_timed_out,
                                    on_error=_internal_error, job_timeout_s=self.job_timeout_s,
                                    initializer=_init_process, initargs=(self.config,),
                                    prepare=prepare_chunk, min_chunk=self.min_chunk)
-                pool.start()
+                await pool.start()
                 self._pool = pool
 
-    def stop(self) -> None:
-        with self._start_lock:
+    async def stop(self) -> None:
+        async with self._start_lock:
             if self._pool is not None:
-                self._pool.stop()
-                self._pool = None
+                pool, self._pool = self._pool, None
+                await pool.stop()
 
     async def run(self, items: Sequence[Item]) -> list[JobOutcome]:
         """Outcomes in the order of ``items``; raises :class:`PoolUnavailable` if a process died."""
         if self._pool is None:
-            await asyncio.get_running_loop().run_in_executor(None, self.start)
+            await self.start()
         step = self.limit.limit
         parts = await asyncio.gather(*(self._admitted(items[i:i + step])
                                        for i in range(0, len(items), step)))
@@ -238,7 +238,7 @@ class GenerationPool:
             raise PoolUnavailable("the generation pool is stopped; start it again")
         await self.limit.acquire(len(items))
         try:
-            answers: list[JobOutcome] = await asyncio.wrap_future(pool.submit(items))
+            answers: list[JobOutcome] = await pool.submit(items)
             return answers
         except WorkerLost as exc:
             raise PoolUnavailable(str(exc)) from exc
@@ -284,7 +284,7 @@ class GenerationPool:
         results = []
         for future in pool.call_each(_snapshot):
             try:
-                results.append(await asyncio.wrap_future(future))
+                results.append(await future)
             except WorkerLost:
                 continue  # replaced meanwhile; its successor reports next time
         return results

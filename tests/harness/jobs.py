@@ -44,3 +44,14 @@ def gated_pid(kind: str, gate: str) -> int:
         while not os.path.exists(gate) and time.monotonic() < deadline:
             time.sleep(0.005)
     return os.getpid()
+
+
+def open_gate(gate: str) -> None:
+    """Let every ``"gate"`` job waiting on ``gate`` return (a file, created here)."""
+    with open(gate, "a"):
+        pass
+
+
+def failing_start() -> None:
+    """A pool initializer that fails, as a process without its templates would."""
+    raise RuntimeError("no templates at /nowhere; set ONEXGEN_TEMPLATE_DIR")

@@ -313,7 +313,7 @@ async def test_batch_processor_spans_form_the_expected_tree(
         report = await processor.process(messages, on_generated=lambda: order.append("pool"))
     finally:
         await publisher.stop()
-        await asyncio.to_thread(pool.stop)
+        await pool.stop()
     assert report.count("dead_lettered") == 1 and len(report.outcomes) == 6
     assert order == ["pool", "publish"]
 

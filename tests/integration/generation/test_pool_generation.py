@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import orjson
@@ -32,11 +32,11 @@ def _raw(rid: str, node_type: str, mixins: list[str], description: str = "") -> 
 
 
 @pytest.fixture(scope="module")
-def pool() -> Iterator[GenerationPool]:
+async def pool() -> AsyncIterator[GenerationPool]:
     generation_pool = GenerationPool(2, job_timeout_s=60, shared_cache=False)
-    generation_pool.start()
+    await generation_pool.start()
     yield generation_pool
-    generation_pool.stop()
+    await generation_pool.stop()
 
 
 async def test_pool_every_node_type_and_mixin_set_passes_composition_stage(
@@ -72,8 +72,7 @@ async def test_pool_template_edited_on_disk_picked_up_within_seconds(tmp_path: P
     shutil.copytree(TEMPLATE_DIR, templates)
     pool = GenerationPool(2, shared_cache=False,
                           config=EngineConfig(template_dir=templates, template_recheck_s=1.0))
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, pool.start)
+    await pool.start()
     try:
         (before,) = await pool.run([(_raw("e0", "effect", []), "c")])
         readme = templates / "README.md.j2"
@@ -91,4 +90,4 @@ async def test_pool_template_edited_on_disk_picked_up_within_seconds(tmp_path: P
         old = GenerationResult.model_validate_json(before.payload).template_version
         assert result.template_version != old and result.status.value == "succeeded"
     finally:
-        await loop.run_in_executor(None, pool.stop)
+        await pool.stop()

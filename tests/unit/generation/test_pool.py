@@ -7,7 +7,7 @@ import contextlib
 import gc
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -24,22 +24,22 @@ TIMEOUT_S = 4.0  # well above a normal job even at load average 30 (1.5 s flaked
 
 
 @pytest.fixture(scope="module")
-def pool() -> Iterator[GenerationPool]:
+async def pool() -> AsyncIterator[GenerationPool]:
     """Two processes running the slow/hanging test job, a short timeout, room for 4 jobs."""
     generation_pool = GenerationPool(2, job_timeout_s=TIMEOUT_S, max_in_flight=4,
                                      shared_cache=False, job=run_job_with_delays)
-    generation_pool.start()
+    await generation_pool.start()
     yield generation_pool
-    generation_pool.stop()
+    await generation_pool.stop()
 
 
 @pytest.fixture(scope="module")
-def single() -> Iterator[GenerationPool]:
+async def single() -> AsyncIterator[GenerationPool]:
     """One process and the shared (memory) output cache: every job lands in the same caches."""
     generation_pool = GenerationPool(1)
-    generation_pool.start()
+    await generation_pool.start()
     yield generation_pool
-    generation_pool.stop()
+    await generation_pool.stop()
 
 
 async def test_run_hung_job_cut_off_by_timeout_while_rest_of_batch_succeeds(
@@ -176,7 +176,7 @@ async def test_every_pool_process_freezes_its_warm_heap_replacements_too(
                      "the killed pool process to be replaced")
     await pool.run([(raw_request("warm-again"), "c")])
     assert pool._pool is not None
-    frozen = [f.result(timeout=10) for f in pool._pool.call_each(gc.get_freeze_count)]
+    frozen = [await f for f in pool._pool.call_each(gc.get_freeze_count)]
     # Imported libraries, templates and models: tens of thousands of objects each.
     assert len(frozen) == 2 and min(frozen) > 10_000, frozen
 

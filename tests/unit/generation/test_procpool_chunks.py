@@ -3,15 +3,16 @@ while a process is busy; an idle pool shares any batch."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from onexgen.procpool import ProcessPool
-from tests.harness.jobs import gated_pid
+from tests.harness.jobs import gated_pid, open_gate
+from tests.harness.receivers import wait_until
 
 
 def _unused(item: object, detail: object) -> None:
@@ -19,61 +20,59 @@ def _unused(item: object, detail: object) -> None:
 
 
 @pytest.fixture
-def pools() -> Iterator[list[ProcessPool]]:
+async def pools() -> AsyncIterator[list[ProcessPool]]:
     started: list[ProcessPool] = []
     yield started
     for pool in started:
-        pool.stop()
+        await pool.stop()
 
 
-def _busy_pool(pools: list[ProcessPool], min_chunk: int, gate: str) -> ProcessPool:
+async def _busy_pool(pools: list[ProcessPool], min_chunk: int, gate: str) -> ProcessPool:
     """A started pool of two, one process held by a gated job until ``gate`` exists."""
     pool = ProcessPool(2, gated_pid, on_timeout=_unused, on_error=_unused, min_chunk=min_chunk)
     pools.append(pool)
-    pool.start()
+    await pool.start()
     return pool
 
 
-def _pids_answering(pools: list[ProcessPool], batch: int, min_chunk: int,
-                    tmp_path: Path) -> set[int]:
+async def _pids_answering(pools: list[ProcessPool], batch: int, min_chunk: int,
+                          tmp_path: Path) -> set[int]:
     """Pids answering ``batch`` jobs submitted while one of the two processes is busy."""
     gate = str(tmp_path / "gate")
-    pool = _busy_pool(pools, min_chunk, gate)
+    pool = await _busy_pool(pools, min_chunk, gate)
     held = pool.submit([("gate", gate)])
-    deadline = time.monotonic() + 20
-    while not any(w.chunk for w in pool._workers):
-        assert time.monotonic() < deadline, "the gated job never reached a process"
-        time.sleep(0.01)
+    await wait_until(lambda: any(w.chunk for w in pool._workers), 20,
+                     "the gated job reached a process")
     answers = pool.submit([("now", gate)] * batch)
-    Path(gate).touch()
-    held.result(timeout=30)
-    return set(answers.result(timeout=30))
+    open_gate(gate)
+    await asyncio.wait_for(held, 30)
+    return set(await asyncio.wait_for(answers, 30))
 
 
-def test_a_batch_is_shared_between_processes_with_min_chunk_one(
+async def test_a_batch_is_shared_between_processes_with_min_chunk_one(
         pools: list[ProcessPool], tmp_path: Path) -> None:
-    assert len(_pids_answering(pools, batch=6, min_chunk=1, tmp_path=tmp_path)) == 2
+    assert len(await _pids_answering(pools, batch=6, min_chunk=1, tmp_path=tmp_path)) == 2
 
 
-def test_a_batch_smaller_than_min_chunk_goes_whole_to_one_process_while_one_is_busy(
+async def test_a_batch_smaller_than_min_chunk_goes_whole_to_one_process_while_one_is_busy(
         pools: list[ProcessPool], tmp_path: Path) -> None:
-    assert len(_pids_answering(pools, batch=6, min_chunk=8, tmp_path=tmp_path)) == 1
+    assert len(await _pids_answering(pools, batch=6, min_chunk=8, tmp_path=tmp_path)) == 1
 
 
-def test_a_batch_too_small_for_two_full_shares_is_not_cut_into_a_full_one_and_a_scrap(
+async def test_a_batch_too_small_for_two_full_shares_is_not_cut_into_a_full_one_and_a_scrap(
         pools: list[ProcessPool], tmp_path: Path) -> None:
-    assert len(_pids_answering(pools, batch=12, min_chunk=8, tmp_path=tmp_path)) == 1
+    assert len(await _pids_answering(pools, batch=12, min_chunk=8, tmp_path=tmp_path)) == 1
 
 
-def test_a_batch_of_two_full_shares_is_still_shared(
+async def test_a_batch_of_two_full_shares_is_still_shared(
         pools: list[ProcessPool], tmp_path: Path) -> None:
-    assert len(_pids_answering(pools, batch=16, min_chunk=8, tmp_path=tmp_path)) == 2
+    assert len(await _pids_answering(pools, batch=16, min_chunk=8, tmp_path=tmp_path)) == 2
 
 
-def test_a_small_batch_on_an_idle_pool_is_shared_between_its_processes(
+async def test_a_small_batch_on_an_idle_pool_is_shared_between_its_processes(
         pools: list[ProcessPool], tmp_path: Path) -> None:
-    pool = _busy_pool(pools, 8, str(tmp_path / "unused"))
-    assert len(set(pool.submit([("now", "")] * 2).result(timeout=30))) == 2
+    pool = await _busy_pool(pools, 8, str(tmp_path / "unused"))
+    assert len(set(await asyncio.wait_for(pool.submit([("now", "")] * 2), 30))) == 2
 
 
 def test_min_chunk_below_one_is_refused() -> None:

@@ -3,15 +3,15 @@ timeout still cuts off exactly the stuck job when chunks queue up in a process."
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from onexgen import procpool
-from onexgen.procpool import DEPTH, ProcessPool
-from tests.harness.jobs import gated_pid
+from onexgen.procpool import DEPTH, ProcessPool, child
+from tests.harness.jobs import gated_pid, open_gate
+from tests.harness.receivers import wait_until
 
 
 def _timed_out(item: object, timeout_s: float) -> tuple[str, object]:
@@ -23,68 +23,64 @@ def _failed(item: object, detail: object) -> None:
 
 
 @pytest.fixture
-def pools() -> Iterator[list[ProcessPool]]:
+async def pools() -> AsyncIterator[list[ProcessPool]]:
     started: list[ProcessPool] = []
     yield started
     for pool in started:
-        pool.stop()
+        await pool.stop()
 
 
-def _pool(pools: list[ProcessPool], size: int, timeout_s: float = 30.0) -> ProcessPool:
+async def _pool(pools: list[ProcessPool], size: int, timeout_s: float = 30.0) -> ProcessPool:
     pool = ProcessPool(size, gated_pid, on_timeout=_timed_out, on_error=_failed,
                        job_timeout_s=timeout_s, min_chunk=1)
     pools.append(pool)
-    pool.start()
+    await pool.start()
     return pool
 
 
-def _until(condition: object, what: str, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.01)
-
-
-def test_a_batch_arriving_while_every_process_is_busy_is_queued_in_their_pipes_at_once(
+async def test_a_batch_arriving_while_every_process_is_busy_is_queued_in_their_pipes_at_once(
         pools: list[ProcessPool], tmp_path: Path) -> None:
     gate = str(tmp_path / "gate")
-    pool = _pool(pools, 2)
+    pool = await _pool(pools, 2)
     first = pool.submit([("gate", gate), ("gate", gate)])
-    _until(lambda: all(len(w.chunks) == 1 for w in pool._workers), "both processes run")
+    await wait_until(lambda: all(len(w.chunks) == 1 for w in pool._workers), 20,
+                     "both processes run")
     second = pool.submit([("now", gate), ("now", gate)])
-    _until(lambda: not pool._pending, "the second batch left the scheduler's queue")
+    assert not pool._pending  # sent at once, behind the running chunks
     assert [len(w.chunks) for w in pool._workers] == [DEPTH, DEPTH]
-    Path(gate).touch()
-    assert len(set(first.result(timeout=30))) == 2
-    assert len(set(second.result(timeout=30))) == 2
+    open_gate(gate)
+    assert len(set(await asyncio.wait_for(first, 30))) == 2
+    assert len(set(await asyncio.wait_for(second, 30))) == 2
 
 
-def test_a_hung_job_in_a_queued_chunk_is_the_one_timed_out(
+async def test_a_hung_job_in_a_queued_chunk_is_the_one_timed_out(
         pools: list[ProcessPool], tmp_path: Path) -> None:
     gate = str(tmp_path / "gate")
-    pool = _pool(pools, 1, timeout_s=1.0)
+    pool = await _pool(pools, 1, timeout_s=1.0)
     first = pool.submit([("gate", gate), ("now", gate)])
-    _until(lambda: len(pool._workers[0].chunks) == 1, "the process runs the first chunk")
+    await wait_until(lambda: len(pool._workers[0].chunks) == 1, 20,
+                     "the process runs the first chunk")
     second = pool.submit([("hang", gate), ("now", gate)])
-    _until(lambda: len(pool._workers[0].chunks) == DEPTH, "the second chunk is queued")
-    Path(gate).touch()
-    first_pids = first.result(timeout=30)
-    answers = second.result(timeout=30)
+    assert len(pool._workers[0].chunks) == DEPTH  # the second chunk is queued
+    open_gate(gate)
+    first_pids = await asyncio.wait_for(first, 30)
+    answers = await asyncio.wait_for(second, 30)
     assert answers[0] == ("timed out", ("hang", gate))
     assert isinstance(answers[1], int) and answers[1] not in first_pids  # the replacement's
     assert pool.timeouts == 1
 
 
-def test_a_hung_job_with_a_chunk_queued_behind_it_requeues_that_chunk(
+async def test_a_hung_job_with_a_chunk_queued_behind_it_requeues_that_chunk(
         pools: list[ProcessPool], tmp_path: Path) -> None:
     gate = str(tmp_path / "gate")
-    pool = _pool(pools, 1, timeout_s=1.0)
+    pool = await _pool(pools, 1, timeout_s=1.0)
     first = pool.submit([("hang", gate), ("now", gate)])
-    _until(lambda: len(pool._workers[0].chunks) == 1, "the process runs the first chunk")
+    await wait_until(lambda: len(pool._workers[0].chunks) == 1, 20,
+                     "the process runs the first chunk")
     second = pool.submit([("now", gate), ("now", gate)])
-    answers = first.result(timeout=30)
+    answers = await asyncio.wait_for(first, 30)
     assert answers[0] == ("timed out", ("hang", gate))
-    assert len(set(second.result(timeout=30))) == 1
+    assert len(set(await asyncio.wait_for(second, 30))) == 1
     assert pool.timeouts == 1
 
 
@@ -100,11 +96,11 @@ class _Sent:
 
 def test_slow_jobs_send_their_answers_in_groups_of_flush_min_not_one_each(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(procpool, "FLUSH_S", 0.0)  # every job is "slow": past the interval
+    monkeypatch.setattr(child, "FLUSH_S", 0.0)  # every job is "slow": past the interval
     conn, progress = _Sent(), [0.0, 0.0]
-    procpool._run_chunk(conn, progress, lambda x: x, [(i,) for i in range(10)],  # type: ignore[arg-type]
-                        first=5)
+    child.run_chunk(conn, progress, lambda x: x, [(i,) for i in range(10)],  # type: ignore[arg-type]
+                    first=5)
     sizes = [len(answers) for _, answers in conn.messages]
-    assert sizes == [procpool.FLUSH_MIN, 10 - procpool.FLUSH_MIN]
+    assert sizes == [child.FLUSH_MIN, 10 - child.FLUSH_MIN]
     assert [a for _, answers in conn.messages for _, a in answers] == list(range(10))
     assert progress[0] == 5 + 9  # the job counter spans chunks: the last job's number
