@@ -92,9 +92,8 @@ class Settings(BaseSettings):
     # --- Batching --------------------------------------------------------------
     batch_size: int = Field(
         150, ge=1, le=10_000, description="most requests in one batch; when traffic is "
-        "light, batches close on time before they fill (150 against 50, pool scheduled on "
-        "the event loop, quiet machine: 1.09x and 1.11x the throughput in 8 of 8 paired "
-        "rounds, 11-19% less worker CPU a request, the same latency at 360/s: BENCHMARKS.md)")
+        "light, batches close on time before they fill (larger batches cost the worker less "
+        "CPU a request at the same latency: BENCHMARKS.md)")
     batch_within_s: float = Field(
         0.05, gt=0, le=60, description="a batch closes this long after its first request "
         "(or when full): bounds the added latency")
