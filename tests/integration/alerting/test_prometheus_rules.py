@@ -35,6 +35,7 @@ import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -80,27 +81,25 @@ class Prometheus:
                 stdout=log, stderr=subprocess.STDOUT)
         self.log = directory / "prometheus.log"
 
-    def firing(self) -> set[str]:
+    def api(self, path: str) -> Any:
+        """The ``data`` of a Prometheus API answer; None while it is not answering yet."""
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v1/alerts",
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}",
                                         timeout=2) as answer:
-                body = orjson.loads(answer.read())
+                return orjson.loads(answer.read())["data"]
         except (urllib.error.URLError, OSError):
             assert self.proc.poll() is None, self.log.read_text()[-2000:]
-            return set()
-        return {a["labels"]["alertname"] for a in body["data"]["alerts"]
-                if a["state"] == "firing"}
+            return None
+
+    def firing(self) -> set[str]:
+        data = self.api("/api/v1/alerts")
+        return set() if data is None else {
+            a["labels"]["alertname"] for a in data["alerts"] if a["state"] == "firing"}
 
     def scraped(self) -> bool:
         """The worker target was scraped successfully (``up`` is 1)."""
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v1/query?query=up",
-                                        timeout=2) as answer:
-                body = orjson.loads(answer.read())
-        except (urllib.error.URLError, OSError):
-            assert self.proc.poll() is None, self.log.read_text()[-2000:]
-            return False
-        return any(r["value"][1] == "1" for r in body["data"]["result"])
+        data = self.api("/api/v1/query?query=up")
+        return data is not None and any(r["value"][1] == "1" for r in data["result"])
 
     def stop(self) -> None:
         self.proc.terminate()

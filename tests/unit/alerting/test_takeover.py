@@ -52,6 +52,18 @@ def _service(clock: FakeClock, gate: Gate) -> AlertManagerService:
     return service
 
 
+async def fire_and_deliver(service: AlertManagerService, clock: FakeClock, gate: Gate,
+                           rules: dict[str, str]) -> list[object]:
+    """Each rule fires (consumed with its token), its group flushes, the open gate takes
+    the notifications; what the service then settles."""
+    for token, rule in rules.items():
+        service.handle(dump_json(make_alert(rule)), token=token)
+    clock.advance(1)
+    await service.tick()
+    await wait_until(lambda: len(gate.taken) == len(rules), 5, "the firing notifications")
+    return service.settled()
+
+
 async def test_settled_holds_alert_until_its_notification_is_delivered(
         clock: FakeClock) -> None:
     gate = Gate()
@@ -80,11 +92,7 @@ async def test_settled_holds_resolve_until_group_flushes_and_delivers(clock: Fak
     service = _service(clock, gate)
     service.start()
     try:
-        service.handle(dump_json(make_alert("cache_low")), token="f1")
-        clock.advance(1)
-        await service.tick()
-        await wait_until(lambda: len(gate.taken) == 1, 5, "the firing notification")
-        assert service.settled() == ["f1"]
+        assert await fire_and_deliver(service, clock, gate, {"f1": "cache_low"}) == ["f1"]
         service.handle(dump_json(make_alert("cache_low", status="resolved")), token="r1")
         assert service.settled() == []  # its group flushes at the next group_interval
         clock.advance(5)
@@ -105,12 +113,8 @@ async def test_settled_hands_tokens_back_in_consumption_order(clock: FakeClock) 
     service = _service(clock, gate)
     service.start()
     try:
-        service.handle(dump_json(make_alert("cache_low")), token="f1")
-        service.handle(dump_json(make_alert("queue_high")), token="g1")
-        clock.advance(1)
-        await service.tick()
-        await wait_until(lambda: len(gate.taken) == 2, 5, "the firing notifications")
-        assert service.settled() == ["f1", "g1"]
+        assert await fire_and_deliver(service, clock, gate, {
+            "f1": "cache_low", "g1": "queue_high"}) == ["f1", "g1"]
         gate.open.clear()
         service.handle(dump_json(make_alert("cache_low", status="resolved")), token="r1")
         assert not service.handle(dump_json(make_alert("queue_high")), token="keep-alive")

@@ -49,24 +49,18 @@ async def _pids_answering(pools: list[ProcessPool], batch: int, min_chunk: int,
     return set(await asyncio.wait_for(answers, 30))
 
 
-async def test_a_batch_is_shared_between_processes_with_min_chunk_one(
-        pools: list[ProcessPool], tmp_path: Path) -> None:
-    assert len(await _pids_answering(pools, batch=6, min_chunk=1, tmp_path=tmp_path)) == 2
-
-
-async def test_a_batch_smaller_than_min_chunk_goes_whole_to_one_process_while_one_is_busy(
-        pools: list[ProcessPool], tmp_path: Path) -> None:
-    assert len(await _pids_answering(pools, batch=6, min_chunk=8, tmp_path=tmp_path)) == 1
-
-
-async def test_a_batch_too_small_for_two_full_shares_is_not_cut_into_a_full_one_and_a_scrap(
-        pools: list[ProcessPool], tmp_path: Path) -> None:
-    assert len(await _pids_answering(pools, batch=12, min_chunk=8, tmp_path=tmp_path)) == 1
-
-
-async def test_a_batch_of_two_full_shares_is_still_shared(
-        pools: list[ProcessPool], tmp_path: Path) -> None:
-    assert len(await _pids_answering(pools, batch=16, min_chunk=8, tmp_path=tmp_path)) == 2
+@pytest.mark.parametrize(("batch", "min_chunk", "processes"), [
+    pytest.param(6, 1, 2, id="shared with min_chunk one"),
+    pytest.param(6, 8, 1, id="smaller than min_chunk goes whole to one process"),
+    pytest.param(12, 8, 1, id="too small for two full shares is not cut into one and a scrap"),
+    pytest.param(16, 8, 2, id="two full shares still shared"),
+])
+async def test_a_batch_while_one_process_is_busy_is_cut_by_min_chunk(
+        pools: list[ProcessPool], tmp_path: Path, batch: int, min_chunk: int,
+        processes: int) -> None:
+    answered = await _pids_answering(pools, batch=batch, min_chunk=min_chunk,
+                                     tmp_path=tmp_path)
+    assert len(answered) == processes
 
 
 async def test_a_small_batch_on_an_idle_pool_is_shared_between_its_processes(
