@@ -45,6 +45,7 @@ from onexgen.alerting.silence_store import SilenceRepository
 from onexgen.alerting.silences import Silence
 from onexgen.dashboard.snapshot import Dashboard
 from onexgen.streams.faust_internals import abandon
+from onexgen.streams.lean import RawSchema
 
 __all__ = ["register_alertmanager"]
 
@@ -94,8 +95,7 @@ def _attach(app: faust.App, runtime: WorkerRuntime,
             service: AlertManagerService | AlertmanagerHandoff, tick_s: float) -> None:
     """The agent on the alerts topic, the tick timer and the drain at shutdown."""
     settings = runtime.settings
-    topic = app.topic(settings.topics.alerts, key_type=bytes, value_type=bytes,
-                      key_serializer="raw", value_serializer="raw")
+    topic = app.topic(settings.topics.alerts, schema=RawSchema())
 
     source: Any = None  # the agent's stream, once it runs: acknowledgements go through it
 

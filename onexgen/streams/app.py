@@ -14,6 +14,7 @@ import faust
 
 from onexgen.settings import Settings
 from onexgen.streams.faust_internals import use_fetch_limits
+from onexgen.streams.lean import LeanMonitor, RawSchema
 
 
 def broker_credentials(settings: Settings) -> Any:
@@ -58,16 +59,15 @@ def create_app(settings: Settings, *, datadir: Path | None = None) -> faust.App:
         # Processing a batch must stay well inside this or the consumer is kicked out.
         broker_max_poll_interval=300.0,
         stream_buffer_maxsize=max(4 * settings.batch_size, 1024),
+        monitor=LeanMonitor(),  # Faust's statistics fed only its web views (streams.lean)
     )
     use_fetch_limits(app, settings.kafka_fetch_max_wait_ms, settings.kafka_fetch_min_bytes)
     return app
 
 
 def requests_topic(app: faust.App, settings: Settings) -> Any:
-    return app.topic(settings.topics.requests, key_type=bytes, value_type=bytes,
-                     key_serializer="raw", value_serializer="raw")
+    return app.topic(settings.topics.requests, schema=RawSchema())
 
 
 def feedback_topic(app: faust.App, settings: Settings) -> Any:
-    return app.topic(settings.topics.feedback, key_type=bytes, value_type=bytes,
-                     key_serializer="raw", value_serializer="raw")
+    return app.topic(settings.topics.feedback, schema=RawSchema())
