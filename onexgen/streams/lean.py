@@ -26,7 +26,7 @@ from faust.sensors.monitor import Monitor
 from faust.types import TP, AppT, EventT, Message, StreamT
 
 
-class RawSchema(faust.Schema):
+class RawSchema(faust.Schema[bytes, bytes]):
     """Bytes in, the same bytes on the event: no serializer registry on the way."""
 
     def __init__(self) -> None:
@@ -57,13 +57,14 @@ class LeanMonitor(Monitor):
     def on_message_in(self, tp: TP, offset: int, message: Message) -> None:
         """Counted by our own metrics instead (``messages_consumed``)."""
 
-    def on_stream_event_in(self, tp: TP, offset: int, stream: StreamT,
-                           event: EventT) -> dict[str, Any] | None:
+    def on_stream_event_in(self, tp: TP, offset: int, stream: StreamT[Any],
+                           event: EventT[Any]) -> dict[str, Any] | None:
         """Only what Faust's consumer reads: when the stream last took an event."""
         self.stream_inbound_time[tp] = monotonic()
         return None
 
-    def on_stream_event_out(self, tp: TP, offset: int, stream: StreamT, event: EventT,
+    def on_stream_event_out(self, tp: TP, offset: int, stream: StreamT[Any],
+                            event: EventT[Any],
                             state: dict[str, Any] | None = None) -> None:
         """Faust's event latency window: not kept."""
 

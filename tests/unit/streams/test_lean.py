@@ -24,8 +24,10 @@ def _message(key: bytes | None, value: bytes | None, headers: Any) -> Message:
     return Message("t.requests", 2, 41, 1_700_000_000.0, 0, headers, key, value, None)
 
 
-def _decode(schema: faust.Schema, app: faust.App, message: Message) -> Any:
-    return asyncio.run(schema.compile(app)(message, propagate=True))
+def _decode(schema: faust.Schema[Any, Any], app: faust.App, message: Message) -> Any:
+    async def decode() -> Any:
+        return await schema.compile(app)(message, propagate=True)
+    return asyncio.run(decode())
 
 
 @pytest.mark.parametrize("key, value, headers", [
@@ -37,7 +39,7 @@ def test_decode_raw_message_gives_the_event_fausts_raw_codec_gives(
         key: bytes | None, value: bytes | None, headers: Any) -> None:
     app = _app()
     message = _message(key, value, headers)
-    faust_schema = faust.Schema(key_type=bytes, value_type=bytes,
+    faust_schema: faust.Schema[Any, Any] = faust.Schema(key_type=bytes, value_type=bytes,
                                 key_serializer="raw", value_serializer="raw")
     theirs = _decode(faust_schema, app, message)
     ours = _decode(RawSchema(), app, message)
