@@ -11,7 +11,9 @@ requests):
   which builds one record batch per partition;
 - the shared output cache's memory backend: storing and looking up a batch's results
   as encoded bytes with a TTL timer each (what the memory backend did, what Redis
-  still needs), against keeping the objects themselves;
+  still needs), against keeping the objects themselves; and the objects in aiocache's
+  memory backend, against in ``shared_cache.MemoryStore`` (a dict), both at their
+  bound, so that every stored result evicts one (as in a worker that has run a while);
 - handing each consumed message to Faust's conductor: mode's ``wait_first`` of the
   callback and the flow's suspension (Faust's drain loop), against
   ``streams.consumer.MessageHandoff``; and that, one task a message, against one task
@@ -131,6 +133,35 @@ async def _caching(results: list[tuple[str, str, bytes]]) -> dict[str, list[floa
     return ways
 
 
+async def _storing_objects(results: list[tuple[str, str, bytes]]) -> dict[str, list[float]]:
+    entries = [CachedResult.from_payload("succeeded", None, None, payload, None,
+                                         request_id=rid, correlation_id=cid)
+               for rid, cid, payload in results]
+
+    def aiocache_memory() -> SharedOutputCache:  # what SharedOutputCache.memory() was
+        cache = Cache(Cache.MEMORY, serializer=NullSerializer(), timeout=None)
+        return SharedOutputCache(cache, backend="memory", ttl_s=None, encoded=False)
+
+    ways: dict[str, list[float]] = {"objects in aiocache memory, at the bound": [],
+                                    "objects in MemoryStore, at the bound": []}
+    for _ in range(ROUNDS):
+        for name, make in zip(ways, (aiocache_memory, SharedOutputCache.memory), strict=True):
+            shared = make()
+            assert shared.max_entries is not None
+            for start in range(0, shared.max_entries, BATCH):  # fill it to its bound
+                await shared.put_many([(f"fill{start + j}", entries[j]) for j in range(BATCH)])
+
+            async def step(i: int, shared: SharedOutputCache = shared) -> None:
+                keys = [f"k{i}-{j}" for j in range(BATCH)]
+                await shared.get_many(keys)
+                await shared.put_many(list(zip(keys, entries, strict=True)))
+                await shared.get_many(keys[:5])
+
+            ways[name].append(await _cpu_per_record(step))
+            await shared.close()
+    return ways
+
+
 async def _handing_over() -> dict[str, list[float]]:
     service = Service()  # Faust's consumer is a mode Service; wait_first is its method
     suspend = asyncio.Event()
@@ -189,7 +220,8 @@ async def run_async() -> Report:
                             "batches_per_round": BATCHES, "rounds": ROUNDS,
                             "payload_bytes": statistics.median(len(p) for *_, p in results)})
     for ways in (await _publishing(bootstrap, results), await _caching(results),
-                 await _handing_over(), await _handing_over_a_fetch()):
+                 await _storing_objects(results), await _handing_over(),
+                 await _handing_over_a_fetch()):
         (old, before), (new, after) = ways.items()
         for name, values in ways.items():
             report.add(f"{name}: CPU per record", statistics.median(values), "us",

@@ -13,7 +13,10 @@ expire after ``ttl_s``. Redis values are :meth:`CachedResult.encode` bytes; the
 memory backend keeps the :class:`CachedResult` objects themselves, with no expiry
 (a key names the template version, so an entry never goes stale): encoding,
 decoding and a timer per entry cost 13.5 µs a result, the objects 2.6 (``python -m
-bench event_loop``).
+bench event_loop``). In memory the objects sit in a plain dict (``MemoryStore``)
+rather than aiocache's memory backend: each aiocache call runs its decorators
+(plugins, timeout, enabled check) and, once the bound is reached, every stored
+result evicts one key with a call of its own (BENCHMARKS.md, issue 25).
 """
 
 from __future__ import annotations
@@ -54,6 +57,28 @@ def _redis_cache(url: str, ttl_s: int) -> Any:
                  serializer=NullSerializer(encoding=None))
 
 
+class MemoryStore:
+    """An in-process store with the four aiocache methods the cache uses, on a dict."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, Any] = {}
+
+    async def multi_get(self, keys: list[str]) -> list[Any]:
+        get = self._data.get
+        return [get(key) for key in keys]
+
+    async def multi_set(self, pairs: list[tuple[str, Any]], ttl: int | None = None) -> bool:
+        """``ttl`` is ignored: memory entries do not expire (see the module doc)."""
+        self._data.update(pairs)
+        return True
+
+    async def delete(self, key: str) -> int:
+        return 0 if self._data.pop(key, None) is None else 1
+
+    async def close(self) -> None:
+        self._data.clear()
+
+
 class SharedOutputCache:
     """Async get/put of cached results, counting hits and misses."""
 
@@ -71,10 +96,8 @@ class SharedOutputCache:
 
     @classmethod
     def memory(cls, *, max_entries: int = 4096) -> SharedOutputCache:
-        # timeout=None: aiocache otherwise wraps every call in asyncio.wait_for (a task per
-        # call, two thirds of this cache's cost on the event loop), pointless without I/O.
-        cache = Cache(Cache.MEMORY, serializer=NullSerializer(), timeout=None)
-        return cls(cache, backend="memory", ttl_s=None, max_entries=max_entries, encoded=False)
+        return cls(MemoryStore(), backend="memory", ttl_s=None, max_entries=max_entries,
+                   encoded=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, ttl_s: int = 3600,

@@ -14,7 +14,11 @@ from onexgen.generation.composition import CompositionCache, canonical_order
 from onexgen.generation.engine import Engine, EngineConfig
 from onexgen.generation.job import decode_request, run_job
 from onexgen.generation.output_cache import CachedResult, OutputLRU, fingerprint
-from onexgen.generation.shared_cache import CacheBackendUnavailable, SharedOutputCache
+from onexgen.generation.shared_cache import (
+    CacheBackendUnavailable,
+    MemoryStore,
+    SharedOutputCache,
+)
 from onexgen.generation.validate import check_composition_for_real
 from onexgen.models.rows import TemplateType
 from onexgen.models.wire import FeedbackSource, GeneratedFile, GenerationResult, StageOutcome
@@ -161,3 +165,12 @@ def test_template_type_maps_file_names_to_table_types() -> None:
     assert template_type("test_node.py.j2") is TemplateType.TEST
     assert template_type("node_effect.py.j2") is TemplateType.NODE
     assert template_type(str(Path("x") / "README.md.j2")) is TemplateType.README
+
+
+async def test_memory_store_gets_sets_deletes_and_forgets_on_close() -> None:
+    store = MemoryStore()
+    await store.multi_set([("a", 1), ("b", 2)], ttl=60)
+    assert await store.multi_get(["b", "x", "a"]) == [2, None, 1]
+    assert (await store.delete("a"), await store.delete("a")) == (1, 0)
+    await store.close()
+    assert await store.multi_get(["b"]) == [None]
