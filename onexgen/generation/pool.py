@@ -3,7 +3,7 @@
 ``run(items)`` answers a batch of ``(raw request bytes | None, correlation id)``
 with one :class:`JobOutcome` each, in order:
 
-1. requests already in the shared output cache (aiocache in this process,
+1. requests already in the shared output cache (a dict in this process,
    Redis when ``ONEXGEN_REDIS_URL`` is set) are answered without the pool;
 2. the rest wait for room (at most ``max_in_flight`` jobs are admitted at a
    time, across concurrent ``run`` calls: backpressure reaches the consumer);

@@ -1,4 +1,4 @@
-"""Rendered-output cache, level 2: aiocache in the worker process, shared when it is Redis.
+"""Rendered-output cache, level 2, in the worker process: a dict, or Redis (shared) via aiocache.
 
 Level 1 (``codegen.output_cache``) lives in each pool process and is a plain
 LRU. This level sits in the async worker process, in front of the pool: a hit
