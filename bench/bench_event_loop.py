@@ -17,7 +17,11 @@ requests):
 - handing each consumed message to Faust's conductor: mode's ``wait_first`` of the
   callback and the flow's suspension (Faust's drain loop), against
   ``streams.consumer.MessageHandoff``; and that, one task a message, against one task
-  a fetch (``MessageHandoff.run``, what the drain loop does now).
+  a fetch (``MessageHandoff.run``, what the drain loop does now);
+- the hop to Faust's consumer thread that every ``getmany`` of Faust's drain loop makes
+  (mode's ``QueueServiceThread.call_thread``, here with a trivial method), against
+  ``asyncio.run_coroutine_threadsafe`` to the same thread's loop: a "record" here is one
+  hop, i.e. one fetch (docs/upstream/faust-per-message-costs.md, item 7).
 
 Reported: CPU (``time.process_time``) per record, medians of the rounds, and the ratio,
 on the event loop the worker runs (``ONEXGEN_EVENT_LOOP``, uvloop by default).
@@ -36,6 +40,7 @@ from collections.abc import Awaitable, Callable
 from aiocache import Cache
 from aiocache.serializers import NullSerializer
 from mode import Service
+from mode.threads import QueueServiceThread
 
 from bench.bench_e2e import WORKER_ENGINE, request_bytes
 from bench.report import Report
@@ -65,11 +70,12 @@ def _results(count: int) -> list[tuple[str, str, bytes]]:
     return out
 
 
-async def _cpu_per_record(step: Callable[[int], Awaitable[None]]) -> float:
+async def _cpu_per_record(step: Callable[[int], Awaitable[None]],
+                          batches: int = BATCHES) -> float:
     started = time.process_time()
-    for i in range(BATCHES):
+    for i in range(batches):
         await step(i)
-    return (time.process_time() - started) / (BATCHES * BATCH) * 1e6
+    return (time.process_time() - started) / (batches * BATCH) * 1e6
 
 
 async def _publishing(bootstrap: str, results: list[tuple[str, str, bytes]]
@@ -212,6 +218,38 @@ async def _handing_over_a_fetch() -> dict[str, list[float]]:
     return ways
 
 
+class _Thread(QueueServiceThread):
+    """A mode service thread like Faust's consumer thread, with a method that does nothing."""
+
+    async def nothing(self) -> None:
+        return None
+
+
+async def _hopping_to_a_thread() -> dict[str, list[float]]:
+    thread = _Thread()
+    await thread.start()
+
+    async def call_thread(i: int) -> None:
+        for _ in range(BATCH):
+            await thread.call_thread(thread.nothing)
+
+    async def threadsafe(i: int) -> None:
+        for _ in range(BATCH):
+            await asyncio.wrap_future(
+                asyncio.run_coroutine_threadsafe(thread.nothing(), thread.thread_loop))
+
+    ways: dict[str, list[float]] = {"hop: mode call_thread": [],
+                                    "hop: run_coroutine_threadsafe": []}
+    try:
+        for _ in range(ROUNDS):
+            ways["hop: mode call_thread"].append(await _cpu_per_record(call_thread, 20))
+            ways["hop: run_coroutine_threadsafe"].append(
+                await _cpu_per_record(threadsafe, 20))
+    finally:
+        await thread.stop()
+    return ways
+
+
 async def run_async() -> Report:
     bootstrap = os.environ["ONEXGEN_KAFKA_BOOTSTRAP"]
     results = _results(BATCH)
@@ -221,7 +259,7 @@ async def run_async() -> Report:
                             "payload_bytes": statistics.median(len(p) for *_, p in results)})
     for ways in (await _publishing(bootstrap, results), await _caching(results),
                  await _storing_objects(results), await _handing_over(),
-                 await _handing_over_a_fetch()):
+                 await _handing_over_a_fetch(), await _hopping_to_a_thread()):
         (old, before), (new, after) = ways.items()
         for name, values in ways.items():
             report.add(f"{name}: CPU per record", statistics.median(values), "us",
