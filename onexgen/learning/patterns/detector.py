@@ -23,9 +23,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from sklearn.linear_model import SGDClassifier
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 
-from onexgen.learning.patterns.features import RULE_SCALE, feature_matrix, rule_matrix
+from onexgen.learning.patterns.features import (
+    RULE_SCALE,
+    feature_matrix,
+    rule_matrix,
+    vector_columns,
+)
 from onexgen.learning.patterns.library import PATTERN_NAMES, check_pattern
 from onexgen.learning.patterns.rules import name_rule_matrix
 from onexgen.learning.patterns.text import name_words, request_text
@@ -87,6 +92,10 @@ class DetectorConfig:
     18 % family recall against 44.5 % in batches of 5). Chunks, rather than one summed
     step for the whole batch: a summed step over many similar rows overshoots."""
     seed: int = 7
+    vector_c: float = 3.0
+    """Inverse L2 strength of the text-vector head (``LogisticRegression``'s ``C``)."""
+    vector_blend: float = 0.5
+    """How much of the text-vector head's margin joins the n-gram model's (0: none)."""
     positive_boost: float = 1.0
     """Positives are rare: each class is weighted by (n / (2 * its count)) ** positive_boost
     (1.0: scikit-learn's "balanced" weights)."""
@@ -194,14 +203,38 @@ class PatternDetector:
 
     def fit(self, requests: Sequence[GenerationRequest],
             labels: Sequence[frozenset[str]]) -> PatternDetector:
-        """Train every pattern's model from scratch on fully labeled requests."""
+        """Train every pattern's model from scratch on fully labeled requests.
+
+        Two heads, one linear model: the n-gram and rule columns are fitted by SGD with
+        the text-vector columns held at zero; a ``LogisticRegression`` on the text-vector
+        columns alone gives their weights, scaled by ``config.vector_blend``, and its
+        intercept joins SGD's. The result scores ``sigmoid(m_ngrams + blend * m_vector)``
+        with one product, and feedback updates it like any other linear model. Why not
+        one SGD fit over all columns: the dense columns, in every request, took the
+        sparse ones' steps and validation average precision fell (BENCHMARKS.md).
+        """
         rows = self.featurise(requests)[1]
+        assert rows is not None or not requests
         self.models = {}
+        if rows is None:
+            return self
+        start, stop = vector_columns()
+        dense = rows[:, start:stop].toarray()
+        sparse = rows.copy()
+        sparse.data[(sparse.indices >= start) & (sparse.indices < stop)] = 0.0
+        sparse.eliminate_zeros()
         for name in PATTERN_NAMES:
             y = np.array([name in lab for lab in labels], dtype=np.int64)
             if 0 < y.sum() < len(y):
+                weights = self._balance(y, np.ones(len(y)))
                 model = self._new_model()
-                model.fit(rows, y, sample_weight=self._balance(y, np.ones(len(y))))
+                model.fit(sparse, y, sample_weight=weights)
+                blend = self.config.vector_blend
+                if blend > 0:
+                    head = LogisticRegression(C=self.config.vector_c, max_iter=1000)
+                    head.fit(dense, y, sample_weight=weights)
+                    model.coef_[0, start:stop] = blend * head.coef_[0]
+                    model.intercept_ = model.intercept_ + blend * head.intercept_
                 self.models[name] = model
         return self
 
@@ -234,6 +267,7 @@ class PatternDetector:
         assert rows is not None
         step, decay, chunk = (self.config.update_step, self.config.alpha,
                               max(self.config.update_chunk, 1))
+        vector_start, vector_stop = vector_columns()
         for name in sorted({check_pattern(e.pattern) for e in examples}):
             idx = [i for i, e in enumerate(examples) if e.pattern == name]
             x = rows[idx]
@@ -242,7 +276,11 @@ class PatternDetector:
             model = self.models.get(name) or self._model_from_rules(name, rows.shape[1])
             # Only the columns these examples touch can change (L2 decay is applied to
             # them alone): a dense 65k-wide update per step would dominate the budget.
+            # The text vector's columns stay as ``fit`` set them: in every request, they
+            # would move every request's score, and the rehearsal's pull on them (three
+            # unit vectors per row) overshot at the plain step.
             cols = np.unique(x.indices)
+            cols = cols[(cols < vector_start) | (cols >= vector_stop)]
             xs = x[:, cols]
             coef = model.coef_[0].copy()
             local = coef[cols]
