@@ -209,7 +209,8 @@ class PatternDetector:
         the text-vector columns held at zero; a ``LogisticRegression`` on the text-vector
         columns alone gives their weights, scaled by ``config.vector_blend``, and its
         intercept joins SGD's. The result scores ``sigmoid(m_ngrams + blend * m_vector)``
-        with one product, and feedback updates it like any other linear model. Why not
+        with one product, is stored like any linear model, and feedback (``learn``) moves
+        its n-gram and rule columns. Why not
         one SGD fit over all columns: the dense columns, in every request, took the
         sparse ones' steps and validation average precision fell (BENCHMARKS.md).
         """
@@ -276,22 +277,26 @@ class PatternDetector:
             model = self.models.get(name) or self._model_from_rules(name, rows.shape[1])
             # Only the columns these examples touch can change (L2 decay is applied to
             # them alone): a dense 65k-wide update per step would dominate the budget.
-            # The text vector's columns stay as ``fit`` set them: in every request, they
-            # would move every request's score, and the rehearsal's pull on them (three
-            # unit vectors per row) overshot at the plain step.
-            cols = np.unique(x.indices)
-            cols = cols[(cols < vector_start) | (cols >= vector_stop)]
+            # The text vector's columns stay as ``fit`` set them (in every request, they
+            # would move every request's score, and the rehearsal's pull on them, three
+            # unit vectors per row, overshot at the plain step); their part of each
+            # example's margin is fixed, and counted.
+            touched = np.unique(x.indices)
+            frozen = (touched >= vector_start) & (touched < vector_stop)
+            cols = touched[~frozen]
             xs = x[:, cols]
             coef = model.coef_[0].copy()
+            fixed = np.asarray(x[:, touched[frozen]] @ coef[touched[frozen]],
+                               dtype=np.float64) + model.intercept_[0]
             local = coef[cols]
             rate = step if steps is None else steps[cols]
             anchor = self._anchor(rehearsal, name, model, cols)
             for start in range(0, len(idx), chunk):  # per-event steps: see update_chunk
                 part = slice(start, start + chunk)
-                xc, yc, wc = xs[part], y[part], w[part]
+                xc, yc, wc, fc = xs[part], y[part], w[part], fixed[part]
                 xct = xc.T.tocsr()
                 for _ in range(self.config.update_epochs):
-                    p = _sigmoid(xc @ local + model.intercept_[0])
+                    p = _sigmoid(xc @ local + fc)
                     gradient = xct @ (wc * (p - yc)) + decay * local
                     if anchor is not None:
                         gradient += anchor.gradient(local - coef[cols])

@@ -119,18 +119,28 @@ def text_vectors(texts: Sequence[str],
     counts = np.array([len(c) for c in clauses], dtype=np.int64)
     sums = found.sums([embedding_words(c) for cs in clauses for c in cs])
     out = np.zeros((len(texts), POOLINGS * d))
-    has = counts > 0
-    if not has.any():
+    if not len(sums):
         return out
-    at = np.concatenate([[0], np.cumsum(counts)[:-1]])[has]
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    first = indptr[:-1]
+    per_text = sp.csr_matrix((np.ones(len(sums)), np.arange(len(sums)), indptr),
+                             shape=(len(texts), len(sums)))
+    out[:, :d] = unit_rows(np.asarray(per_text @ sums))  # the whole text's: its clauses' sum
     # A clause without a known word (all negated, say) is left out of the max and min
     # (NaN rows, which fmax/fmin skip) instead of pulling them toward zero.
     units = unit_rows(sums)
     units[~sums.any(axis=1)] = np.nan
-    out[has, :d] = unit_rows(np.add.reduceat(sums, at, axis=0))
-    out[has, d:2 * d] = np.fmax.reduceat(units, at, axis=0)
-    out[has, 2 * d:] = np.fmin.reduceat(units, at, axis=0)
-    return np.nan_to_num(out, nan=0.0)
+    high = np.full((len(texts), d), -np.inf)
+    low = np.full((len(texts), d), np.inf)
+    for k in range(int(counts.max())):  # k-th clause of every text that has one: a few
+        # vectorised passes (reduceat along rows cost ~10 µs a request, this ~3)
+        chosen = np.flatnonzero(counts > k)
+        clause = units[first[chosen] + k]
+        high[chosen] = np.fmax(high[chosen], clause)
+        low[chosen] = np.fmin(low[chosen], clause)
+    out[:, d:2 * d] = np.where(np.isfinite(high), high, 0.0)
+    out[:, 2 * d:] = np.where(np.isfinite(low), low, 0.0)
+    return out
 
 
 def rule_matrix(texts: Sequence[str]) -> npt.NDArray[np.float64]:
@@ -142,38 +152,33 @@ def feature_matrix(texts: Sequence[str], rules: npt.NDArray[np.float64]) -> sp.c
     """The model's input rows for normalised texts and their rule-score rows.
 
     Word columns, then character columns, then the text vector's, then the non-zero
-    scaled rule scores:
-    what ``sp.hstack`` of the three blocks gives (a test compares them), built as
-    one matrix for the whole chunk: joining the blocks cost ~165 µs per chunk, and
-    building the rows one text at a time (an ``np.unique`` per row and block) 49 µs a
-    request, against 34 counted for the chunk at once.
+    scaled rule scores: what ``sp.hstack`` of the four blocks gives (a test compares
+    them), built as one matrix for the whole chunk: joining the blocks cost ~165 µs per
+    chunk, and building the rows one text at a time (an ``np.unique`` per row and block)
+    49 µs a request, against 34 counted for the chunk at once.
     """
     char_offset = _WORD_HASHER.n_features
     vector_offset = char_offset + _CHAR_HASHER.n_features
-    vectors = text_vectors(texts)
-    rule_offset = vector_offset + vectors.shape[1]
-    scaled = np.hstack([vectors, rules * RULE_SCALE])
-    rows, cols = np.nonzero(scaled)
+    dense = np.hstack([text_vectors(texts), rules * RULE_SCALE])
     return _count_rows(
         [(_WORD_HASHER.columns(text), _CHAR_HASHER.columns(text)) for text in texts],
-        (0, char_offset), rule_offset + rules.shape[1],
-        (rows, cols + vector_offset, scaled[rows, cols]))
+        (0, char_offset), vector_offset + dense.shape[1], (vector_offset, dense))
 
 
-Extra = tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]]
-"""Entries placed as they are beside the counted blocks: rows, columns (right of every
-block's) and values."""
+Dense = tuple[int, npt.NDArray[np.float64]]
+"""A dense block placed right of the counted ones: its first column, and its rows (zeros
+are left out, as ``sp.hstack`` of a sparse copy would)."""
 
 
 def _count_rows(blocks: Sequence[Sequence[list[int]]], offsets: Sequence[int], width: int,
-                extra: Extra | None = None) -> sp.csr_matrix:
+                dense: Dense | None = None) -> sp.csr_matrix:
     """A CSR matrix with, per row, each block's column counts l2-normalised per block
-    (block ``b``'s columns shifted right by ``offsets[b]``), then the ``extra`` entries.
+    (block ``b``'s columns shifted right by ``offsets[b]``), then the ``dense`` block.
 
     One sort for the whole chunk: the key ``row * width + column`` orders entries by
     row, then column, so one ``np.unique`` counts every (row, column) at once. Counts
     are whole numbers, so a block's sum of squares is exact in any order: the values
-    equal those of normalising row by row. ``extra`` must be in row-major order.
+    equal those of normalising row by row.
     """
     n_rows, n_blocks = len(blocks), len(offsets)
     lengths = np.array([[len(cols) for cols in row] for row in blocks],
@@ -191,25 +196,25 @@ def _count_rows(blocks: Sequence[Sequence[list[int]]], offsets: Sequence[int], w
                                   minlength=n_rows * n_blocks))[group]
     counted = np.bincount(rows, minlength=n_rows)
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    if extra is None or not len(extra[0]):
+    if dense is None:
         np.cumsum(counted, out=indptr[1:])
         return sp.csr_matrix((values, cols, indptr), shape=(n_rows, width))
-    # Each row: its counted entries, then its extra ones (right of every block, in row-major
-    # order as np.nonzero gives them), placed by offset: sorting every entry cost ~40 µs
-    # a request once the text vector made each row ~800 entries longer.
-    extra_rows, extra_cols, extra_values = extra
-    extras = np.bincount(extra_rows, minlength=n_rows)
-    np.cumsum(counted + extras, out=indptr[1:])
+    # Each row: its counted entries, then the dense block's, placed by offset (sorting
+    # every entry cost ~40 µs a request once the text vector made rows ~800 entries
+    # longer); its zeros are dropped after, in one pass.
+    start, block = dense
+    np.cumsum(counted + block.shape[1], out=indptr[1:])
     first = np.concatenate([[0], np.cumsum(counted)[:-1]])
-    first_extra = np.concatenate([[0], np.cumsum(extras)[:-1]])
     at = indptr[rows] + np.arange(len(rows)) - first[rows]
-    at_extra = (indptr[extra_rows] + counted[extra_rows] + np.arange(len(extra_rows))
-                - first_extra[extra_rows])
+    at_dense = (indptr[:-1] + counted)[:, None] + np.arange(block.shape[1])
     out_cols = np.empty(int(indptr[-1]), dtype=np.int64)
     out_values = np.empty(int(indptr[-1]), dtype=np.float64)
     out_cols[at], out_values[at] = cols, values
-    out_cols[at_extra], out_values[at_extra] = extra_cols, extra_values
-    return sp.csr_matrix((out_values, out_cols, indptr), shape=(n_rows, width))
+    out_cols[at_dense] = start + np.arange(block.shape[1])
+    out_values[at_dense] = block
+    matrix = sp.csr_matrix((out_values, out_cols, indptr), shape=(n_rows, width))
+    matrix.eliminate_zeros()
+    return matrix
 
 
 class CachedHasher:
