@@ -73,7 +73,10 @@ class DetectorConfig:
     """Feedback's step for a column no training request has (``plasticity``). Chosen on
     the family bench and a second family in known words, validation precision held
     (steps without rehearsal): 16 reached 83.5 % / 91 % family recall at N = 25 / 50,
-    32 91.5 % / 98.5 %."""
+    32 91.5 % / 98.5 %. With the text-vector head (whose margin feedback does not move)
+    32 reaches 76 % / 81.5 %; 64 gave 81 % / 86 % but, like 40 and 48, let a rules-only
+    detector's shared context words through (``test_replay_feedback_on_controlled_set_
+    improves_f1``): kept at 32 (BENCHMARKS.md, "Paraphrase")."""
     frequency_damping: float = 300.0
     """A column's feedback step is ``novel_step / (1 + frequency_damping * df)``, ``df``
     the fraction of training requests having it: 300 brings a column in one request of
