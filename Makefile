@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(subst /,_,$(PY))
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps stack-up stack-down run test test-unit lint bench migrate topics docs patterns clean
+.PHONY: help install system-deps stack-up stack-down run test test-unit lint bench migrate topics docs patterns embeddings clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -69,6 +69,12 @@ docs: $(STAMP) ## regenerate docs/reference (messages, CLI, configuration)
 patterns: $(STAMP) ## rebuild the corpus splits (late train writers w7-w10, held-out unseen w11-w14) and retrain the shipped pattern model
 	$(BIN)/python data/patterns/corpus/build.py
 	$(BIN)/onexgen patterns train --out onexgen/learning/patterns/data/default_model.npz
+
+DISTILL_VENV := .distill-venv
+embeddings: ## rebuild the static token vectors from MiniLM (own venv with torch, offline; never an onexgen dependency)
+	@test -x $(DISTILL_VENV)/bin/python || $(PY) -m venv $(DISTILL_VENV)
+	$(DISTILL_VENV)/bin/python -m pip install -q -r data/patterns/embeddings/requirements.txt
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(DISTILL_VENV)/bin/python data/patterns/embeddings/distill.py
 
 clean: stack-down ## stop the stack and delete local state (.local) and the venv
 	infra/kafka.sh clean; infra/postgres.sh clean; rm -rf .local $(VENV)

@@ -87,6 +87,25 @@ def test_installed_cli_generates_detects_and_checks_alerts_outside_the_checkout(
     assert checked.returncode == 0, checked.stderr
 
 
+def test_installed_wheel_carries_the_token_vectors_and_not_torch(installed: Path,
+                                                                 tmp_path: Path) -> None:
+    """The static vectors and the model trained with them load from site-packages (their
+    digest checked), with no retraining, and nothing installed torch or transformers."""
+    code = ("from onexgen.learning.patterns import embedding, persist, dataset\n"
+            "vectors = embedding.shipped_embeddings()\n"
+            "persist.load(dataset.DEFAULT_MODEL_PATH)\n"
+            "print(vectors.dims, embedding.VECTORS_PATH)\n"
+            "import importlib.util as u\n"
+            "print(u.find_spec('torch'), u.find_spec('transformers'))\n")
+    probe = subprocess.run([str(installed / "python"), "-c", code], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert probe.returncode == 0, probe.stderr
+    dims_and_path, specs = probe.stdout.splitlines()
+    dims, path = dims_and_path.split(" ", 1)
+    assert int(dims) > 0 and "site-packages" in path and str(ROOT) not in path
+    assert specs == "None None"
+
+
 async def test_installed_worker_answers_a_request_end_to_end(
         installed: Path, kafka_bootstrap: str, database_url: str, tmp_path: Path) -> None:
     here = tmp_path / "deployment"

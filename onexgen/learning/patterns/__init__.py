@@ -2,7 +2,9 @@
 
     text        request -> normalised text (whole words, negation marked)
     rules       phrase and sense rules -> a score per pattern
-    features    hashed n-grams + rule scores -> model rows
+    features    hashed n-grams + text vector + rule scores -> model rows
+    embedding   static token vectors distilled from MiniLM (checked loader)
+    wordpiece   BERT's uncased WordPiece tokenisation, without its library
     detector    PatternDetector: confidences, detection, learning, thresholds
     training    train_with_validation (the shipped recipe), train_detector (out-of-fold
                 thresholds), default_detector (loads the shipped model)

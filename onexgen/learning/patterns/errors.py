@@ -3,7 +3,8 @@
     PatternError
     ├── UnknownPatternError   a name that is not in the pattern library
     ├── DatasetError          a labeled line that cannot be read (carries the line number)
-    └── ModelFormatError      saved model bytes that cannot be loaded
+    ├── ModelFormatError      saved model bytes that cannot be loaded
+    └── EmbeddingError        shipped token vectors that cannot be used (rebuild them)
 """
 
 from __future__ import annotations
@@ -31,3 +32,7 @@ class DatasetError(PatternError, ValueError):
 
 class ModelFormatError(PatternError, ValueError):
     """Saved bytes are not a pattern model of this version: retrain (`onexgen patterns train`)."""
+
+
+class EmbeddingError(PatternError, ValueError):
+    """The token vectors or their manifest are damaged or not ours: `make embeddings`."""

@@ -25,15 +25,18 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils import murmurhash3_32
 
+from onexgen.learning.patterns.embedding import StaticEmbeddings, shipped_embeddings, unit_rows
 from onexgen.learning.patterns.library import PATTERN_NAMES
 from onexgen.learning.patterns.rules import rule_scores
+from onexgen.learning.patterns.text import NEGATION_CUES
 
 N_WORD_FEATURES = 2**15
 N_CHAR_FEATURES = 2**15
 RULE_SCALE = 2.0
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 """What the columns mean beyond their count (saved with a model, checked on load):
-1 = unstemmed words, description and operations; 2 = stemmed words, name included."""
+1 = unstemmed words, description and operations; 2 = stemmed words, name included;
+3 = 2 plus the static text vector (``embedding``) between the characters and the rules."""
 
 _TOKEN_PATTERN = r"[a-z0-9_]+"  # noqa: S105 (a regex, not a secret)
 _TOKENS = re.compile(_TOKEN_PATTERN)
@@ -82,9 +85,62 @@ _CHARS = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=N_
                            lowercase=False, alternate_sign=False, norm="l2")
 
 
+POOLINGS = 3
+"""The text vector's parts: the whole text's, and the element-wise max and min of its
+clauses' (a paraphrase is one clause of a long request: the mean alone dilutes it;
+validation recall +3.5 points against the mean alone at 384 dimensions, BENCHMARKS.md)."""
+
+
+def vector_columns() -> tuple[int, int]:
+    """Where the text vector's columns are in a model row: [start, stop)."""
+    start = N_WORD_FEATURES + N_CHAR_FEATURES
+    return start, start + POOLINGS * shipped_embeddings().dims
+
+
 def feature_width() -> int:
-    """Columns of a model row: word block, character block, one rule score per pattern."""
-    return N_WORD_FEATURES + N_CHAR_FEATURES + len(PATTERN_NAMES)
+    """Columns of a model row: word block, character block, text vector, one rule score
+    per pattern."""
+    return vector_columns()[1] + len(PATTERN_NAMES)
+
+
+def embedding_words(text: str) -> list[str]:
+    """The words of a normalised clause that its vector is made of: negated words and the
+    negation cues left out ("does not cache" must not read as caching)."""
+    return [w for w in text.split() if not w.startswith("not_") and w not in NEGATION_CUES]
+
+
+def text_vectors(texts: Sequence[str],
+                 embeddings: StaticEmbeddings | None = None) -> npt.NDArray[np.float64]:
+    """Per normalised text (clauses joined by `` . ``), its static vector (``embedding``)
+    and its clauses' element-wise max and min: ``POOLINGS`` unit-scale parts side by side."""
+    found = embeddings or shipped_embeddings()
+    d = found.dims
+    clauses = [[c for c in t.split(" . ") if c.strip()] for t in texts]
+    counts = np.array([len(c) for c in clauses], dtype=np.int64)
+    sums = found.sums([embedding_words(c) for cs in clauses for c in cs])
+    out = np.zeros((len(texts), POOLINGS * d))
+    if not len(sums):
+        return out
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    first = indptr[:-1]
+    per_text = sp.csr_matrix((np.ones(len(sums)), np.arange(len(sums)), indptr),
+                             shape=(len(texts), len(sums)))
+    out[:, :d] = unit_rows(np.asarray(per_text @ sums))  # the whole text's: its clauses' sum
+    # A clause without a known word (all negated, say) is left out of the max and min
+    # (NaN rows, which fmax/fmin skip) instead of pulling them toward zero.
+    units = unit_rows(sums)
+    units[~sums.any(axis=1)] = np.nan
+    high = np.full((len(texts), d), -np.inf)
+    low = np.full((len(texts), d), np.inf)
+    for k in range(int(counts.max())):  # k-th clause of every text that has one: a few
+        # vectorised passes (reduceat along rows cost ~10 µs a request, this ~3)
+        chosen = np.flatnonzero(counts > k)
+        clause = units[first[chosen] + k]
+        high[chosen] = np.fmax(high[chosen], clause)
+        low[chosen] = np.fmin(low[chosen], clause)
+    out[:, d:2 * d] = np.where(np.isfinite(high), high, 0.0)
+    out[:, 2 * d:] = np.where(np.isfinite(low), low, 0.0)
+    return out
 
 
 def rule_matrix(texts: Sequence[str]) -> npt.NDArray[np.float64]:
@@ -95,31 +151,29 @@ def rule_matrix(texts: Sequence[str]) -> npt.NDArray[np.float64]:
 def feature_matrix(texts: Sequence[str], rules: npt.NDArray[np.float64]) -> sp.csr_matrix:
     """The model's input rows for normalised texts and their rule-score rows.
 
-    Word columns, then character columns, then the non-zero scaled rule scores:
-    what ``sp.hstack`` of the three blocks gives (a test compares them), built as
-    one matrix for the whole chunk: joining the blocks cost ~165 µs per chunk, and
-    building the rows one text at a time (an ``np.unique`` per row and block) 49 µs a
-    request, against 34 counted for the chunk at once.
+    Word columns, then character columns, then the text vector's, then the non-zero
+    scaled rule scores: what ``sp.hstack`` of the four blocks gives (a test compares
+    them), built as one matrix for the whole chunk: joining the blocks cost ~165 µs per
+    chunk, and building the rows one text at a time (an ``np.unique`` per row and block)
+    49 µs a request, against 34 counted for the chunk at once.
     """
     char_offset = _WORD_HASHER.n_features
-    rule_offset = char_offset + _CHAR_HASHER.n_features
-    scaled = rules * RULE_SCALE
-    rule_rows, rule_cols = np.nonzero(scaled)
+    vector_offset = char_offset + _CHAR_HASHER.n_features
+    dense = np.hstack([text_vectors(texts), rules * RULE_SCALE])
     return _count_rows(
         [(_WORD_HASHER.columns(text), _CHAR_HASHER.columns(text)) for text in texts],
-        (0, char_offset), rule_offset + rules.shape[1],
-        (rule_rows, rule_cols + rule_offset, scaled[rule_rows, rule_cols]))
+        (0, char_offset), vector_offset + dense.shape[1], (vector_offset, dense))
 
 
-Extra = tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]]
-"""Entries placed as they are beside the counted blocks: rows, columns (right of every
-block's) and values."""
+Dense = tuple[int, npt.NDArray[np.float64]]
+"""A dense block placed right of the counted ones: its first column, and its rows (zeros
+are left out, as ``sp.hstack`` of a sparse copy would)."""
 
 
 def _count_rows(blocks: Sequence[Sequence[list[int]]], offsets: Sequence[int], width: int,
-                extra: Extra | None = None) -> sp.csr_matrix:
+                dense: Dense | None = None) -> sp.csr_matrix:
     """A CSR matrix with, per row, each block's column counts l2-normalised per block
-    (block ``b``'s columns shifted right by ``offsets[b]``), then the ``extra`` entries.
+    (block ``b``'s columns shifted right by ``offsets[b]``), then the ``dense`` block.
 
     One sort for the whole chunk: the key ``row * width + column`` orders entries by
     row, then column, so one ``np.unique`` counts every (row, column) at once. Counts
@@ -140,16 +194,27 @@ def _count_rows(blocks: Sequence[Sequence[list[int]]], offsets: Sequence[int], w
     group = rows * n_blocks + block_of
     values /= np.sqrt(np.bincount(group, weights=values * values,
                                   minlength=n_rows * n_blocks))[group]
-    if extra is not None and len(extra[0]):
-        extra_rows, extra_cols, extra_values = extra
-        order = np.argsort(np.concatenate([keys, extra_rows * width + extra_cols]),
-                           kind="stable")
-        rows = np.concatenate([rows, extra_rows])[order]
-        cols = np.concatenate([cols, extra_cols])[order]
-        values = np.concatenate([values, extra_values])[order]
+    counted = np.bincount(rows, minlength=n_rows)
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
-    return sp.csr_matrix((values, cols, indptr), shape=(n_rows, width))
+    if dense is None:
+        np.cumsum(counted, out=indptr[1:])
+        return sp.csr_matrix((values, cols, indptr), shape=(n_rows, width))
+    # Each row: its counted entries, then the dense block's, placed by offset (sorting
+    # every entry cost ~40 µs a request once the text vector made rows ~800 entries
+    # longer); its zeros are dropped after, in one pass.
+    start, block = dense
+    np.cumsum(counted + block.shape[1], out=indptr[1:])
+    first = np.concatenate([[0], np.cumsum(counted)[:-1]])
+    at = indptr[rows] + np.arange(len(rows)) - first[rows]
+    at_dense = (indptr[:-1] + counted)[:, None] + np.arange(block.shape[1])
+    out_cols = np.empty(int(indptr[-1]), dtype=np.int64)
+    out_values = np.empty(int(indptr[-1]), dtype=np.float64)
+    out_cols[at], out_values[at] = cols, values
+    out_cols[at_dense] = start + np.arange(block.shape[1])
+    out_values[at_dense] = block
+    matrix = sp.csr_matrix((out_values, out_cols, indptr), shape=(n_rows, width))
+    matrix.eliminate_zeros()
+    return matrix
 
 
 class CachedHasher:

@@ -10,9 +10,12 @@ can. Loading only ever builds arrays and numbers from these bytes.
 Checks on load, each a ``ModelFormatError`` naming the fix (retrain):
 the old pickle format (``ONXPAT01...``) is refused WITHOUT being unpickled;
 another format, another pattern list, feature width or feature version (what the
-columns mean: stems, the name), or a model written
+columns mean: stems, the name, the text vector), or a model written
 under another scikit-learn major.minor (its hashing and analyzers make the
-features the weights were learned on) is refused too.
+features the weights were learned on) is refused too. One older layout is upgraded
+instead: a feature-version-2 model (rows stored before the text vector) has the same
+word, character and rule columns, so it loads with zero weights on the text vector's
+columns and scores exactly as it did (``upgrade_v2``).
 """
 
 from __future__ import annotations
@@ -25,11 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import sklearn
 
 from onexgen.learning.patterns.detector import DetectorConfig, PatternDetector, linear_model
 from onexgen.learning.patterns.errors import ModelFormatError
-from onexgen.learning.patterns.features import FEATURE_VERSION, feature_width
+from onexgen.learning.patterns.features import FEATURE_VERSION, feature_width, vector_columns
 from onexgen.learning.patterns.library import PATTERN_NAMES
 from onexgen.learning.patterns.thresholds import Evidence
 
@@ -97,8 +101,9 @@ def _check_header(header: Any) -> None:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         found = header.get("format") if isinstance(header, dict) else None
         raise ModelFormatError(f"pattern model format {found!r} is not {FORMAT}; {_RETRAIN}")
-    if (header.get("patterns") != list(PATTERN_NAMES) or header.get("width") != feature_width()
-            or header.get("features", 1) != FEATURE_VERSION):
+    layout = (header.get("features", 1), header.get("width"))
+    if header.get("patterns") != list(PATTERN_NAMES) or layout not in (
+            (FEATURE_VERSION, feature_width()), (2, _v2_width())):
         raise ModelFormatError("the pattern list or the feature layout changed since this "
                                f"model was trained; {_RETRAIN}")
     saved = str(header.get("sklearn", "?"))
@@ -107,10 +112,25 @@ def _check_header(header: Any) -> None:
                                f"{sklearn.__version__} (features may differ); {_RETRAIN}")
 
 
+def _v2_width() -> int:
+    """Feature version 2's width: words, characters, rules (no text vector)."""
+    start, stop = vector_columns()
+    return feature_width() - (stop - start)
+
+
+def upgrade_v2(index: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Feature-version-2 column indices in this layout: the rule columns move right past
+    the text vector's, the word and character columns stay."""
+    start, stop = vector_columns()
+    return np.where(index >= start, index + (stop - start), index)
+
+
 def _detector_from(header: dict[str, Any], arrays: dict[str, Any]) -> PatternDetector:
     config = DetectorConfig(**header["config"])
-    width = int(header["width"])
+    width = feature_width()
     starts, index, value = arrays["coef_start"], arrays["coef_index"], arrays["coef_value"]
+    if header.get("features", 1) == 2:
+        index = upgrade_v2(np.asarray(index, dtype=np.int64))
     models = {}
     for k, name in enumerate(header["models"]):
         coef = np.zeros(width)

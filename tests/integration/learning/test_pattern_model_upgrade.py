@@ -1,5 +1,6 @@
 """Upgrade: a pattern model row stored in the old pickle format is refused unread; a row
-stored before the feedback settings of session 13 loads and learns with them.
+stored before the feedback settings of session 13 loads and learns with them; a row of
+feature version 2 (before the text vector) loads, scores as stored and learns.
 
 The row's pickle, if it were ever unpickled, would create a marker file; the test
 proves the store skips it with a warning, the feedback loop starts from the
@@ -19,12 +20,13 @@ from structlog.testing import capture_logs
 
 from onexgen.learning.models_store import PATTERNS_KIND, ModelStore
 from onexgen.learning.patterns.detector import DetectorConfig
+from onexgen.learning.patterns.library import PATTERN_NAMES
 from onexgen.learning.patterns.persist import LEGACY_PICKLE_MAGIC, to_bytes
 from onexgen.learning.patterns.training import default_detector
 from onexgen.learning.processor import PatternUpdater
 from onexgen.models.wire import FeedbackSource, PatternFeedback, PatternFeedbackType
 from onexgen.storage.pool import Database
-from tests.unit.learning.conftest import make_request
+from tests.unit.learning.conftest import as_feature_version_2, make_request
 
 pytestmark = pytest.mark.integration
 
@@ -107,3 +109,30 @@ def _word_column(gram: str) -> int:
     from onexgen.learning.patterns.features import N_WORD_FEATURES
 
     return abs(int(murmurhash3_32(gram, seed=0))) % N_WORD_FEATURES
+
+
+async def test_row_of_feature_version_2_loads_scores_as_stored_and_learns(
+        db: Database) -> None:
+    data, expected = as_feature_version_2(to_bytes(default_detector()))
+    store = ModelStore(db.pool)
+    version = await store.versions.save(PATTERNS_KIND, data, params={}, metrics={})
+    with capture_logs() as logs:
+        updater = await PatternUpdater.open(store)
+    try:
+        assert not [e for e in logs if e["event"] == "pattern_model_version_refused"]
+        loaded = await store.latest_detector()
+        assert loaded is not None and loaded.version == version
+        detector = updater.learner.detector
+        probe = [make_request("Keeps recently fetched prices in memory for ten minutes.")]
+        assert np.array_equal(detector.confidences(probe), expected.confidences(probe))
+        request = make_request("Moves the claims over to the bank tranche by tranche.")
+        event = PatternFeedback(request_id=request.request_id, pattern_name="batch_processing",
+                                detected_confidence=0.1,
+                                feedback_type=PatternFeedbackType.ADJUSTED,
+                                actual_pattern="batch_processing", source=FeedbackSource.USER)
+        batch = PATTERN_NAMES.index("batch_processing")
+        before = detector.confidences([request])[0, batch]
+        await updater.update([(event, request)])
+        assert detector.confidences([request])[0, batch] > before
+    finally:
+        updater.close()

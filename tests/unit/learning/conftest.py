@@ -22,3 +22,34 @@ def make_request(description: str = "", ops: list[tuple[str, str]] | None = None
 def trained() -> PatternDetector:
     """The shipped default detector; do not mutate."""
     return default_detector()
+
+
+def as_feature_version_2(data: bytes) -> tuple[bytes, PatternDetector]:
+    """A model's bytes as a feature-version-2 row would hold them (no text-vector columns,
+    rules right after the characters), and the detector those bytes must score like: the
+    model with zero weights on the text vector."""
+    import io
+    import json
+
+    import numpy as np
+
+    from onexgen.learning.patterns.features import feature_width, vector_columns
+    from onexgen.learning.patterns.persist import from_bytes
+
+    start, stop = vector_columns()
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    index, value, starts = arrays["coef_index"], arrays["coef_value"], arrays["coef_start"]
+    keep = (index < start) | (index >= stop)
+    arrays["coef_index"] = np.where(index >= stop, index - (stop - start), index)[keep]
+    arrays["coef_value"] = value[keep]
+    arrays["coef_start"] = np.concatenate([[0], np.cumsum(keep)[starts[1:] - 1]])
+    header = json.loads(arrays["header"].tobytes().decode())
+    header.update(features=2, width=feature_width() - (stop - start))
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    expected = from_bytes(data)
+    for model in expected.models.values():
+        model.coef_[0, start:stop] = 0.0
+    return buffer.getvalue(), expected

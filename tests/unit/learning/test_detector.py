@@ -122,8 +122,9 @@ def test_cached_hashers_build_exactly_scikit_learns_matrices() -> None:
             assert abs(mine - reference).max() == 0
 
 
-def test_feature_matrix_is_the_three_blocks_side_by_side() -> None:
-    """Built in one piece, it must equal ``hstack`` of the word, character and rule blocks."""
+def test_feature_matrix_is_the_four_blocks_side_by_side() -> None:
+    """Built in one piece, it must equal ``hstack`` of the word, character, text-vector and
+    rule blocks."""
     import scipy.sparse as sp
 
     from onexgen.learning.patterns.dataset import parse_request
@@ -133,6 +134,8 @@ def test_feature_matrix_is_the_three_blocks_side_by_side() -> None:
         RULE_SCALE,
         feature_matrix,
         rule_matrix,
+        text_vectors,
+        vector_columns,
     )
     from onexgen.learning.patterns.text import request_text
 
@@ -141,9 +144,13 @@ def test_feature_matrix_is_the_three_blocks_side_by_side() -> None:
     texts += ["", "a", "not_cache twice"]
     rules = rule_matrix(texts)
     mine = feature_matrix(texts, rules)
+    vectors = text_vectors(texts)
     reference = sp.hstack([_WORD_HASHER.transform(texts), _CHAR_HASHER.transform(texts),
-                           sp.csr_matrix(rules * RULE_SCALE)], format="csr")
+                           sp.csr_matrix(vectors), sp.csr_matrix(rules * RULE_SCALE)],
+                          format="csr")
     assert mine.shape == reference.shape
+    start, stop = vector_columns()
+    assert stop - start == vectors.shape[1] and np.abs(vectors[:-3]).sum(axis=1).all()
     assert np.array_equal(mine.indptr, reference.indptr)
     assert np.array_equal(mine.indices, reference.indices)
     assert np.array_equal(mine.data, reference.data)

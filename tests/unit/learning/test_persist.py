@@ -24,7 +24,7 @@ from onexgen.learning.patterns.persist import (
     to_bytes,
 )
 from onexgen.learning.patterns.thresholds import Evidence
-from tests.unit.learning.conftest import make_request
+from tests.unit.learning.conftest import as_feature_version_2, make_request
 
 PROBE = [make_request("Retries the payment call with backoff and e-mails finance on failure."),
          make_request("", [("list_orders", "filter by status, sorted by date, paginated")])]
@@ -96,6 +96,20 @@ def test_from_bytes_model_of_older_feature_version_refused(trained: PatternDetec
     """A model learnt on unstemmed words without the name reads other columns: retrain."""
     with pytest.raises(ModelFormatError, match="retrain"):
         from_bytes(_rewrite_header(to_bytes(trained), features=1))
+
+
+def test_from_bytes_feature_version_2_row_loads_scoring_as_it_did(
+        trained: PatternDetector) -> None:
+    """A row stored before the text vector has the same word, character and rule columns:
+    it loads with zero text-vector weights, scores as stored, learns and saves as version 3."""
+    data, expected = as_feature_version_2(to_bytes(trained))
+    loaded = from_bytes(data)
+    assert np.array_equal(loaded.confidences(PROBE), expected.confidences(PROBE))
+    assert not np.array_equal(loaded.confidences(PROBE), trained.confidences(PROBE))
+    assert loaded.thresholds == trained.thresholds
+    loaded.learn([TrainingExample(PROBE[0], "notification", False, 5.0)])
+    again = from_bytes(to_bytes(loaded))
+    assert np.array_equal(again.confidences(PROBE), loaded.confidences(PROBE))
 
 
 def test_shipped_default_model_is_what_the_recipe_trains() -> None:

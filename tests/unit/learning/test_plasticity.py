@@ -3,10 +3,14 @@ rehearsed training requests hold their labels."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pytest
 
 from onexgen.learning.patterns.dataset import LabeledRequest
 from onexgen.learning.patterns.detector import DetectorConfig, PatternDetector, TrainingExample
+from onexgen.learning.patterns.features import vector_columns
 from onexgen.learning.patterns.feedback import FeedbackLearner
 from onexgen.learning.patterns.library import PATTERN_NAMES
 from onexgen.learning.patterns.persist import copy_of
@@ -58,7 +62,13 @@ def test_learn_zero_step_columns_unchanged_others_move(trained: PatternDetector)
     detector.learn([example], rows, steps)
     after = detector.models["batch_processing"].coef_[0]
     np.testing.assert_array_equal(after[held], before[held])
-    assert np.all(after[rows.indices[len(held):]] > before[rows.indices[len(held):]])
+    start, stop = vector_columns()
+    rest = rows.indices[len(held):]
+    vector = rest[(rest >= start) & (rest < stop)]
+    moving = rest[(rest < start) | (rest >= stop)]
+    assert len(vector) and len(moving)
+    np.testing.assert_array_equal(after[vector], before[vector])  # fit's head stays
+    assert np.all(after[moving] > before[moving])
 
 
 def test_feedback_learner_common_word_moves_less_than_new_word(
@@ -111,3 +121,27 @@ def test_learn_with_rehearsal_holds_a_rehearsed_negative(trained: PatternDetecto
         rises.append(float(np.mean(detector.confidences(probe)[:, column] - before)))
     assert rises[0] > 0.05
     assert rises[1] < rises[0] / 2
+
+
+def test_learn_step_uses_the_whole_margin_text_vector_included(
+        trained: PatternDetector) -> None:
+    """One plain step on one verdict is the log loss's gradient at the model's own
+    confidence: the fixed text-vector columns count in the margin."""
+    detector = copy_of(trained)
+    detector.config = dataclasses.replace(detector.config, update_epochs=1)
+    request = make_request("Keeps recently fetched prices in memory for ten minutes.")
+    rows = detector.featurise([request])[1]
+    assert rows is not None
+    model = detector.models["caching"]
+    start, stop = vector_columns()
+    vector_part = float((rows[:, start:stop] @ model.coef_[0, start:stop])[0])
+    assert abs(vector_part) > 0.1, "the example exercises the text vector's columns"
+    p = 1.0 / (1.0 + np.exp(-(float((rows @ model.coef_[0])[0]) + float(model.intercept_[0]))))
+    column, value = int(rows.indices[0]), float(rows.data[0])
+    before = float(model.coef_[0, column])
+    detector.learn([TrainingExample(request, "caching", True, 1.0)], rows)
+    config = detector.config
+    expected = before - config.update_step * (
+        (p - 1.0) * value / config.update_chunk + config.alpha * before)
+    assert float(detector.models["caching"].coef_[0, column]) == pytest.approx(expected,
+                                                                               rel=1e-9)
