@@ -116,10 +116,9 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return consumer
 
 
-_THREAD_METHODS = frozenset({"__init__", "_new_shutdown_event", "_stop_children",
+_THREAD_METHODS = frozenset({"__init__", "_new_shutdown_event", "_stop_children",  # mode's
                              "_stop_exit_stacks", "_stop_futures", "_stopped_set", "crash",
-                             "maybe_start", "set_shutdown", "start", "stop"})
-"""Of mode's ``Service`` methods, those its ``ServiceThread`` overrides (mode as pinned)."""
+                             "maybe_start", "set_shutdown", "start", "stop"})  # overrides
 
 
 def in_loop_consumer_fits() -> bool:
@@ -133,23 +132,17 @@ def in_loop_consumer_fits() -> bool:
 
 
 class _InLoopConsumerThread(_ConsumerThread):
-    """Faust's consumer "thread" run as a plain service on the app's own loop.
+    """Faust's consumer "thread" as a plain service on the app's loop (module docstring).
 
-    Every ``getmany`` (once a fetch), commit, seek and position is then a direct await,
-    not a hop through mode's method queue to a second loop and back (docs/upstream/
-    faust-per-message-costs.md, item 7). Rebalance callbacks still go through the
-    consumer's method queue, now on the same loop: a worker task of that queue runs
-    Faust's handler while aiokafka's coordinator awaits its promise, as with the thread.
-    The price: a blocked app loop now also delays heartbeats (the worker's loop never
-    runs generation itself: the process pool does).
+    Rebalance callbacks still go through the consumer's method queue, now on this loop:
+    its worker task runs Faust's handler while aiokafka's coordinator awaits the promise.
+    The price: a blocked app loop now delays heartbeats too (the pool does the generating).
     """
 
     wait_for_shutdown = False  # no thread to signal it
-    start = Service.start
+    start, stop = Service.start, Service.stop
     maybe_start = Service.maybe_start
-    stop = Service.stop
-    set_shutdown = Service.set_shutdown
-    _stopped_set = Service._stopped_set
+    set_shutdown, _stopped_set = Service.set_shutdown, Service._stopped_set
     _stop_children = Service._stop_children
     _stop_futures = Service._stop_futures
     _stop_exit_stacks = Service._stop_exit_stacks
