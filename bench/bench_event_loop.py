@@ -50,6 +50,7 @@ from onexgen.generation.output_cache import CachedResult
 from onexgen.generation.shared_cache import SharedOutputCache
 from onexgen.settings import Settings
 from onexgen.streams.consumer import MessageHandoff
+from onexgen.streams.faust_internals import _InLoopConsumerThread
 from onexgen.streams.publisher import Publisher
 from onexgen.streams.records import OutboundRecord
 from onexgen.streams.topics import ensure_topics
@@ -250,6 +251,32 @@ async def _hopping_to_a_thread() -> dict[str, list[float]]:
     return ways
 
 
+async def _fetching_in_loop() -> dict[str, list[float]]:
+    thread = _Thread()
+    await thread.start()
+    in_loop = _InLoopConsumerThread.call_thread  # what the consumer does without the thread
+
+    async def call_thread(i: int) -> None:
+        for _ in range(BATCH):
+            await thread.call_thread(thread.nothing)
+
+    async def here(i: int) -> None:
+        for _ in range(BATCH):
+            await in_loop(thread, thread.nothing)  # type: ignore[arg-type]
+
+    ways: dict[str, list[float]] = {"getmany hop: Faust's consumer thread": [],
+                                    "getmany: consumer on the app's loop": []}
+    try:
+        for _ in range(ROUNDS):
+            ways["getmany hop: Faust's consumer thread"].append(
+                await _cpu_per_record(call_thread, 20))
+            ways["getmany: consumer on the app's loop"].append(
+                await _cpu_per_record(here, 20))
+    finally:
+        await thread.stop()
+    return ways
+
+
 async def run_async() -> Report:
     bootstrap = os.environ["ONEXGEN_KAFKA_BOOTSTRAP"]
     results = _results(BATCH)
@@ -259,7 +286,8 @@ async def run_async() -> Report:
                             "payload_bytes": statistics.median(len(p) for *_, p in results)})
     for ways in (await _publishing(bootstrap, results), await _caching(results),
                  await _storing_objects(results), await _handing_over(),
-                 await _handing_over_a_fetch(), await _hopping_to_a_thread()):
+                 await _handing_over_a_fetch(), await _hopping_to_a_thread(),
+                 await _fetching_in_loop()):
         (old, before), (new, after) = ways.items()
         for name, values in ways.items():
             report.add(f"{name}: CPU per record", statistics.median(values), "us",

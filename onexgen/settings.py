@@ -84,6 +84,11 @@ class Settings(BaseSettings):
         "requests/s, 16384 against 1: 2,690 against 3,120 µs of CPU a request in all "
         "(worker 415 against 700), p50 54 against 36 ms, p99 91 against 99 (BENCHMARKS.md, "
         "session 8)")
+    kafka_consumer_thread: bool = Field(
+        False, description="run Faust's aiokafka consumer in its own thread (Faust's way); "
+        "false: on the worker's event loop, with no hop between two loops for every fetch, "
+        "commit and seek. At 720 requests/s the worker's CPU a request was 260 against 277 "
+        "µs (lower in 6 of 6 paired rounds), in bursts 128 against 132 (BENCHMARKS.md)")
     kafka_linger_ms: int = Field(
         0, ge=0, le=1000, description="how long the producer holds records for more before "
         "sending; a worker sends a batch's records together and then waits for them, so any "

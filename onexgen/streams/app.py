@@ -61,7 +61,8 @@ def create_app(settings: Settings, *, datadir: Path | None = None) -> faust.App:
         stream_buffer_maxsize=max(4 * settings.batch_size, 1024),
         monitor=LeanMonitor(),  # Faust's statistics fed only its web views (streams.lean)
     )
-    use_fetch_limits(app, settings.kafka_fetch_max_wait_ms, settings.kafka_fetch_min_bytes)
+    use_fetch_limits(app, settings.kafka_fetch_max_wait_ms, settings.kafka_fetch_min_bytes,
+                     consumer_thread=settings.kafka_consumer_thread)
     return app
 
 

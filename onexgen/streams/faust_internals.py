@@ -1,6 +1,6 @@
 """Every use of Faust's internals, in one module, each with a public-API fallback.
 
-Faust is the consumer of the request and feedback topics (the design card); three
+Faust is the consumer of the request and feedback topics (the design card); the
 things it does not offer publicly pay for themselves (measured) or are needed:
 
 * **The worker consumer's fetch limits.** aiokafka keeps at most one fetch request
@@ -21,6 +21,13 @@ things it does not offer publicly pay for themselves (measured) or are needed:
   the min bytes while it runs (``prompt_fetches``: 1 while the codegen agent's pool is
   idle, so a request at light load is not held for the fetch wait, 25 ms). Fallback:
   when that method is gone, Faust's consumer as it is (a warning is logged).
+* **The consumer without its thread** (``ONEXGEN_KAFKA_CONSUMER_THREAD=false``). Faust
+  runs aiokafka on a second event loop in a mode ``ServiceThread`` and hops to it through
+  a method queue for every ``getmany`` (once a fetch), commit, seek and position.
+  ``_InLoopConsumerThread`` is Faust's consumer thread with mode's thread machinery put
+  back to plain ``Service`` methods: it starts and stops on the app's loop and awaits
+  each call directly. Fallback: Faust's thread, when mode's ``ServiceThread`` no longer
+  overrides exactly the methods put back (a warning is logged).
 * **The drain loop.** Faust hands each fetched message to the conductor with
   ``wait_first(callback(message), suspend_flow.wait())``: four tasks a message, three
   of them cancelled again, 18 µs of the event loop a message on uvloop. The copy here
@@ -72,6 +79,8 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
 from faust.types.transports import ConsumerT, ProducerT
 from mode import Service, ServiceT
+from mode.threads import QueueServiceThread, ServiceThread
+from mode.utils.futures import maybe_async
 
 from onexgen.streams.aiokafka_internals import set_fetch_limits, set_running_fetch_min_bytes
 from onexgen.streams.consumer import MessageHandoff
@@ -107,11 +116,62 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return consumer
 
 
+_THREAD_METHODS = frozenset({"__init__", "_new_shutdown_event", "_stop_children",  # mode's
+                             "_stop_exit_stacks", "_stop_futures", "_stopped_set", "crash",
+                             "maybe_start", "set_shutdown", "start", "stop"})  # overrides
+
+
+def in_loop_consumer_fits() -> bool:
+    """Whether mode's service thread overrides exactly the methods ``_InLoopConsumerThread``
+    puts back, and Faust's consumer thread still stops its consumer in ``on_thread_stop``."""
+    overridden = {name for name, value in vars(ServiceThread).items()
+                  if callable(value) and hasattr(Service, name)}
+    return (overridden == _THREAD_METHODS
+            and callable(getattr(QueueServiceThread, "call_thread", None))
+            and "on_thread_stop" in vars(faust_aiokafka.AIOKafkaConsumerThread))
+
+
+class _InLoopConsumerThread(_ConsumerThread):
+    """Faust's consumer "thread" as a plain service on the app's loop (module docstring).
+
+    Rebalance callbacks still go through the consumer's method queue, now on this loop:
+    its worker task runs Faust's handler while aiokafka's coordinator awaits the promise.
+    The price: a blocked app loop now delays heartbeats too (the pool does the generating).
+    """
+
+    wait_for_shutdown = False  # no thread to signal it
+    start, stop = Service.start, Service.stop
+    maybe_start = Service.maybe_start
+    set_shutdown, _stopped_set = Service.set_shutdown, Service._stopped_set
+    _stop_children = Service._stop_children
+    _stop_futures = Service._stop_futures
+    _stop_exit_stacks = Service._stop_exit_stacks
+
+    def __init__(self, consumer: Any, *, loop: asyncio.AbstractEventLoop,
+                 **kwargs: Any) -> None:
+        super().__init__(consumer, loop=loop, thread_loop=loop, **kwargs)
+
+    async def crash(self, exc: BaseException) -> None:
+        await Service.crash(self, exc)  # no thread's start to fail
+
+    @Service.task
+    async def _thread_keepalive(self) -> None:
+        return None  # mode wakes a thread's idle loop; this loop is the app's
+
+    async def on_stop(self) -> None:
+        await self.on_thread_stop()  # Faust stops its aiokafka consumer there
+
+    async def call_thread(self, fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await maybe_async(fun(*args, **kwargs))  # Faust passes plain methods too
+
+
 class _FetchLimitedConsumer(faust_aiokafka.Consumer):
     consumer_thread: _ConsumerThread | None = None
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
-        self.consumer_thread = _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+        in_loop = not getattr(self.transport, "consumer_thread", True)
+        kind = _InLoopConsumerThread if in_loop else _ConsumerThread
+        self.consumer_thread = kind(self, loop=self.loop, beacon=self.beacon)
         return self.consumer_thread
 
 
@@ -240,6 +300,7 @@ class BoundedFetchTransport(faust_aiokafka.Transport):
     Producer: ClassVar[type[ProducerT]] = _Producer
     fetch_max_wait_ms = 1500  # Faust's own values until ``use_fetch_limits`` sets them
     fetch_min_bytes = 1
+    consumer_thread = True  # False: the consumer runs on the app's loop
 
 
 class _FaustLoopTransport(BoundedFetchTransport):
@@ -248,9 +309,11 @@ class _FaustLoopTransport(BoundedFetchTransport):
     Consumer = _FetchLimitedConsumer
 
 
-def use_fetch_limits(app: faust.App, fetch_max_wait_ms: int, fetch_min_bytes: int) -> None:
+def use_fetch_limits(app: faust.App, fetch_max_wait_ms: int, fetch_min_bytes: int, *,
+                     consumer_thread: bool = False) -> None:
     """Make ``app``'s worker consumer wait at most ``fetch_max_wait_ms`` per fetch, for
-    ``fetch_min_bytes`` of records at least (whichever comes first).
+    ``fetch_min_bytes`` of records at least (whichever comes first); without
+    ``consumer_thread``, on the app's own loop instead of Faust's consumer thread.
 
     Call before anything touches ``app.transport`` (agents, topics): Faust
     builds the transport once, lazily. With a Faust this module does not fit (see
@@ -269,6 +332,12 @@ def use_fetch_limits(app: faust.App, fetch_max_wait_ms: int, fetch_min_bytes: in
     transport = kind(app.conf.broker_consumer, app)
     transport.fetch_max_wait_ms = fetch_max_wait_ms
     transport.fetch_min_bytes = fetch_min_bytes
+    if not consumer_thread and not in_loop_consumer_fits():
+        log.warning("faust_internals_changed", fallback="faust's consumer thread",
+                    fix="redo onexgen.streams.faust_internals._InLoopConsumerThread "
+                    "for this mode version")
+        consumer_thread = True
+    transport.consumer_thread = consumer_thread
     app.transport = transport
 
 
@@ -284,7 +353,7 @@ def prompt_fetches(app: faust.App) -> Callable[[bool], None]:
     requests return as soon as any record is there (min bytes 1), ``switch(False)``
     restores ``ONEXGEN_KAFKA_FETCH_MIN_BYTES``. A no-op with Faust's own consumer.
 
-    Thread-safe enough: one int the consumer thread reads when it builds a request.
+    Thread-safe enough: one int the consumer (thread) reads when it builds a request.
     """
     transport = app.transport
     economical = getattr(transport, "fetch_min_bytes", 1)

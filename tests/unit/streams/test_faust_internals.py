@@ -144,9 +144,11 @@ def test_the_installed_faust_consumer_keeps_unacked_messages_in_a_set() -> None:
         "redo onexgen.streams.faust_internals.abandon"
 
 
-async def test_the_consumer_thread_keeps_the_aiokafka_consumer_it_builds() -> None:
+@pytest.mark.parametrize("consumer_thread", [True, False])
+async def test_the_consumer_thread_keeps_the_aiokafka_consumer_it_builds(
+        consumer_thread: bool) -> None:
     app = _app()
-    use_fetch_limits(app, 25, 16384)
+    use_fetch_limits(app, 25, 16384, consumer_thread=consumer_thread)
     consumer: Any = app.consumer
     thread = consumer.consumer_thread
     assert thread is not None, "our consumer no longer records its consumer thread"
@@ -156,7 +158,8 @@ async def test_the_consumer_thread_keeps_the_aiokafka_consumer_it_builds() -> No
         assert built._fetch_min_bytes == 16384
     finally:
         await built.stop()  # never started: only so that it is not reported as unclosed
-        thread.thread_loop.close()  # the thread's own loop, never run
+        if consumer_thread:
+            thread.thread_loop.close()  # the thread's own loop, never run
 
 
 def _app_with_fetcher(min_bytes: int) -> tuple[Any, Any]:
