@@ -73,10 +73,11 @@ class Settings(BaseSettings):
         10.0, ge=6, le=300, description="how soon a dead worker's partitions move to the others")
     kafka_heartbeat_interval_s: float = Field(3.0, gt=0, le=60)
     kafka_fetch_max_wait_ms: int = Field(
-        25, ge=1, le=30_000, description="longest the broker holds a fetch for more data; "
+        10, ge=1, le=30_000, description="longest the broker holds a fetch for more data; "
         "bounds how long busy partitions wait behind it (Faust's own is 1,500) and what "
-        "ONEXGEN_KAFKA_FETCH_MIN_BYTES adds to a request's latency. An idle worker: 3.2% "
-        "of a core and the broker 5.5-5.9% at 25 ms, 2.0-2.2% and 3.9-4.2% at 50")
+        "ONEXGEN_KAFKA_FETCH_MIN_BYTES adds to a request's latency. 10 against 25 ms at half "
+        "load: p50 35 against 47 ms, more worker CPU a request; idle worker 4.1 against 3.0% "
+        "of a core, broker 10.3 against 7.4% (BENCHMARKS.md, session 14)")
     kafka_fetch_min_bytes: int = Field(
         16384, ge=1, le=64 << 20, description="bytes of records the broker gathers before "
         "it answers a worker's fetch (or the fetch wait passes) while its pool is busy; "

@@ -11,9 +11,9 @@ things it does not offer publicly pay for themselves (measured) or are needed:
   waiting for data on them; the busy partitions cannot be fetched again until it
   returns. Faust hard-codes 1,500 ms there (a pause of up to 1.5 s would explain the
   0.7-0.8 s consumption stalls once seen at moderate load; read from the code). The
-  wait is a setting here (``ONEXGEN_KAFKA_FETCH_MAX_WAIT_MS``, 25 ms). Its price is
-  paid when idle: an idle worker measured 3.2% of a core and the local broker
-  5.5-5.9% at 25 ms, 1.2% and 2.2-2.3% at 1,500 ms (``python -m bench.bench_idle``).
+  wait is a setting here (``ONEXGEN_KAFKA_FETCH_MAX_WAIT_MS``, 10 ms). Its price is
+  paid when idle: an idle worker measured 4.1% of a core and the local broker
+  10.3% at 10 ms, 1.2% and 2.2-2.3% at 1,500 ms (``python -m bench.bench_idle``).
   Faust leaves ``fetch_min_bytes`` at 1: at 550 requests/s ``ONEXGEN_KAFKA_FETCH_MIN_BYTES``
   (16384) cut the worker's event loop from 700 to 415 µs a request (BENCHMARKS.md,
   session 8). Faust builds the aiokafka consumer in a private method of its consumer

@@ -102,7 +102,9 @@ def load_embeddings(vectors_path: Path = VECTORS_PATH,
         raise EmbeddingError(f"token vectors hold {found}, expected int8 vectors "
                              f"({size}, {manifest.get('dims')}) and float32 scales ({size},); "
                              f"{_REBUILD}")
-    return StaticEmbeddings(rows.astype(np.float32) * scales[:, None], tokenizer)
+    vectors = rows.astype(np.float32)
+    vectors *= scales[:, None]  # in place: a second 28 MB array would raise the peak RSS
+    return StaticEmbeddings(vectors, tokenizer)
 
 
 @lru_cache(maxsize=1)
