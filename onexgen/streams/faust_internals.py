@@ -19,7 +19,7 @@ things it does not offer publicly pay for themselves (measured) or are needed:
   session 8). Faust builds the aiokafka consumer in a private method of its consumer
   thread; the limits are set on it through ``streams.aiokafka_internals``, and so is
   the min bytes while it runs (``prompt_fetches``: 1 while the codegen agent's pool is
-  idle, so a request at light load is not held for the fetch wait, 25 ms). Fallback:
+  idle, so a request at light load is not held for the fetch wait, 10 ms). Fallback:
   when that method is gone, Faust's consumer as it is (a warning is logged).
 * **The consumer without its thread** (``ONEXGEN_KAFKA_CONSUMER_THREAD=false``). Faust
   runs aiokafka on a second event loop in a mode ``ServiceThread`` and hops to it through
