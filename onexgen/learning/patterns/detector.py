@@ -70,23 +70,18 @@ class DetectorConfig:
     for every column raised common words with the new phrasing's, and 50 corrections
     cost 3.5 points of validation precision (BENCHMARKS.md)."""
     novel_step: float = 32.0
-    """Feedback's step for a column no training request has (``plasticity``). Chosen on
-    the family bench and a second family in known words, validation precision held
-    (steps without rehearsal): 16 reached 83.5 % / 91 % family recall at N = 25 / 50,
-    32 91.5 % / 98.5 %. With the text-vector head (whose margin feedback does not move)
-    32 reaches 76 % / 81.5 %; 64 gave 81 % / 86 % but, like 40 and 48, let a rules-only
-    detector's shared context words through (``test_replay_feedback_on_controlled_set_
-    improves_f1``): kept at 32 (BENCHMARKS.md, "Paraphrase")."""
+    """Feedback's step for a column no training request has (``plasticity``). Larger
+    steps learn a new phrasing faster but let a rules-only detector's shared context
+    words through (``test_replay_feedback_on_controlled_set_improves_f1``); the sweep is
+    in BENCHMARKS.md ("Feedback that does not cost precision elsewhere", "Paraphrase")."""
     frequency_damping: float = 300.0
     """A column's feedback step is ``novel_step / (1 + frequency_damping * df)``, ``df``
     the fraction of training requests having it: 300 brings a column in one request of
-    three to a hundredth. 100 learned the known-words family faster but let validation
-    precision fall 0.6 points; 1000 learned both families slower, precision the same."""
+    three to a hundredth, so corrections move new words, not common ones (BENCHMARKS.md)."""
     rehearsal_weight: float = 5.0
     """Weight of the rehearsed training requests' loss in each feedback step, against a
-    chunk of feedback's 1 (``plasticity``). 2,300 verdicts on four unseen writers'
-    requests: validation precision 90.6 -> 67 % at 0, 90.1 % at 5, 91.1 % at 20, which
-    slowed the known-words family (41.5 % recall at N = 25 against 45 %; BENCHMARKS.md)."""
+    chunk of feedback's 1 (``plasticity``): without it a long stream of feedback, which
+    never reports true negatives, pushes every pattern up (BENCHMARKS.md)."""
     update_chunk: int = 5
     """Feedback is learned in consecutive chunks of this many verdicts per pattern, each
     verdict's gradient scaled by ``weight / update_chunk`` (per event, not per batch):
@@ -99,10 +94,8 @@ class DetectorConfig:
     """Inverse L2 strength of the text-vector head (``LogisticRegression``'s ``C``)."""
     vector_blend: float = 0.35
     """How much of the text-vector head's margin joins the n-gram model's (0: none).
-    0.5 measured best on validation (recall 83.7 % against 82.4 %), but feedback cannot
-    move the head, and new phrasings it scores low were learned slower: 82 % family
-    recall after 25 corrections in the feedback integration test (goal 85 %), 86 % at
-    0.35 (BENCHMARKS.md, "Paraphrase")."""
+    Below validation's best (0.5) because feedback cannot move the head, so a larger
+    share slows the learning of new phrasings it scores low (BENCHMARKS.md, "Paraphrase")."""
     positive_boost: float = 1.0
     """Positives are rare: each class is weighted by (n / (2 * its count)) ** positive_boost
     (1.0: scikit-learn's "balanced" weights)."""

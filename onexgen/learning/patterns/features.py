@@ -88,7 +88,7 @@ _CHARS = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=N_
 POOLINGS = 3
 """The text vector's parts: the whole text's, and the element-wise max and min of its
 clauses' (a paraphrase is one clause of a long request: the mean alone dilutes it;
-validation recall +3.5 points against the mean alone at 384 dimensions, BENCHMARKS.md)."""
+BENCHMARKS.md, "Paraphrase")."""
 
 
 def vector_columns() -> tuple[int, int]:
@@ -133,7 +133,7 @@ def text_vectors(texts: Sequence[str],
     high = np.full((len(texts), d), -np.inf)
     low = np.full((len(texts), d), np.inf)
     for k in range(int(counts.max())):  # k-th clause of every text that has one: a few
-        # vectorised passes (reduceat along rows cost ~10 µs a request, this ~3)
+        # vectorised passes, cheaper than reduceat along rows (BENCHMARKS.md, "Paraphrase")
         chosen = np.flatnonzero(counts > k)
         clause = units[first[chosen] + k]
         high[chosen] = np.fmax(high[chosen], clause)
