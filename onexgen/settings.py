@@ -185,6 +185,9 @@ class Settings(BaseSettings):
     alertmanager_resend_s: float = Field(
         15.0, gt=0, le=600, description="firing alerts are re-posted to Alertmanager this often")
     health_budget_ms: float = Field(100.0, gt=0, le=10_000, description="whole /health budget")
+    health_timeouts_to_fail: int = Field(
+        3, ge=1, le=100, description="a check that only times out fails /ready after this many "
+                                     "probes in a row (one that raises fails at once)")
     health_stall_after_s: float = Field(60.0, gt=0, description="lag without progress")
     dashboard_refresh_ms: int = Field(1000, ge=200, le=60_000, description="page poll interval")
     alert_instance: str | None = Field(

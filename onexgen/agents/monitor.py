@@ -106,7 +106,8 @@ def register_monitor(app: faust.App, runtime: WorkerRuntime, *,
     runtime.registry.register(FigureFamilies(monitor.value))
 
     kafka = KafkaProbe(settings, settings.topics.all())
-    health = HealthChecker(budget_s=cfg.health_budget_ms / 1000)
+    health = HealthChecker(budget_s=cfg.health_budget_ms / 1000,
+                           timeouts_to_fail=cfg.health_timeouts_to_fail)
     health.add("kafka", kafka.check)
     health.add("postgres", postgres_check(
         lambda: getattr(getattr(runtime, "database", None), "pool", None)))

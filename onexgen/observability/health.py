@@ -7,7 +7,12 @@ to say "works, but look". Checks run concurrently, each cut off at its
 ``timeout_s`` and all at ``budget_s`` (100 ms by default), so a hung database
 makes ``/health`` say so quickly instead of hanging the prober. A failed
 *critical* check makes the worker unready; a failed non-critical one only
-degrades the report.
+degrades the report. A check that raises has failed at once; one that only
+misses its timeout is degraded until it has missed it ``timeouts_to_fail``
+times in a row (3 by default), so a busy worker answering one probe late is
+not taken out of traffic, while a hung dependency still is, a few probes later.
+The first missed timeout and the one that fails it are logged
+(``health_check_timeout``).
 
 The factories below build the checks a worker needs: Kafka metadata, a
 Postgres round trip, the template engine, the process pool, model figures
@@ -87,10 +92,15 @@ class HealthReport:
 class HealthChecker:
     """The set of checks of one worker; :meth:`run` probes them all within ``budget_s``."""
 
-    def __init__(self, checks: list[HealthCheck] | None = None, *, budget_s: float = 0.1) -> None:
+    def __init__(self, checks: list[HealthCheck] | None = None, *, budget_s: float = 0.1,
+                 timeouts_to_fail: int = 3) -> None:
+        if timeouts_to_fail < 1:
+            raise ValueError(f"timeouts_to_fail must be at least 1, not {timeouts_to_fail}")
         self.checks: list[HealthCheck] = list(checks or [])
         self.budget_s = budget_s
+        self.timeouts_to_fail = timeouts_to_fail
         self.last: HealthReport | None = None
+        self._timeouts_in_a_row: dict[str, int] = {}
 
     def add(self, name: str, fn: CheckFn, *, timeout_s: float = 0.08,
             critical: bool = True) -> None:
@@ -104,9 +114,9 @@ class HealthChecker:
             async with asyncio.timeout(timeout):
                 detail = dict(await check.fn())
         except TimeoutError:
-            return CheckResult(check.name, "failed", (time.perf_counter() - started) * 1000,
-                               check.critical, error=f"no answer within {timeout * 1000:.0f} ms")
+            return self._timed_out(check, timeout, started)
         except Exception as exc:  # a probe failing is the answer, not a crash of /health
+            self._timeouts_in_a_row.pop(check.name, None)
             # /health and /dashboard.json are served to whoever may scrape: they name the
             # check and the kind of failure only. The text (hosts, DSNs, user names) is
             # in the worker's log, which is redacted and not served.
@@ -114,9 +124,23 @@ class HealthChecker:
                         error_type=type(exc).__name__)
             return CheckResult(check.name, "failed", (time.perf_counter() - started) * 1000,
                                check.critical, error=f"{type(exc).__name__} (see the worker log)")
+        self._timeouts_in_a_row.pop(check.name, None)
         status = str(detail.pop("status", "ok"))
         return CheckResult(check.name, status, (time.perf_counter() - started) * 1000,
                            check.critical, detail)
+
+    def _timed_out(self, check: HealthCheck, timeout: float, started: float) -> CheckResult:
+        in_a_row = self._timeouts_in_a_row.get(check.name, 0) + 1
+        self._timeouts_in_a_row[check.name] = in_a_row
+        failed = in_a_row >= self.timeouts_to_fail
+        if in_a_row in (1, self.timeouts_to_fail):  # once when late, once when failed
+            log.warning("health_check_timeout", check=check.name,
+                        timeout_ms=round(timeout * 1000), in_a_row=in_a_row, failed=failed)
+        error = f"no answer within {timeout * 1000:.0f} ms, {in_a_row} time(s) in a row"
+        if not failed:
+            error += f" (fails at {self.timeouts_to_fail})"
+        return CheckResult(check.name, "failed" if failed else "degraded",
+                           (time.perf_counter() - started) * 1000, check.critical, error=error)
 
     async def run(self) -> HealthReport:
         started = time.perf_counter()

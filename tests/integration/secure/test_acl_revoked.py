@@ -91,8 +91,7 @@ async def test_worker_with_results_write_revoked_mid_run_waits_unready_and_loses
         revoked_at = time.monotonic()
         await send(range(10, 30))
         refused = f"user 'worker' lacks the WRITE ACL on topic {topics.results}"
-        # Another check may miss its budget for a moment while the worker is busy (its
-        # /ready says which): wait for the refusal itself to make the worker unready.
+        # Wait for the refusal itself to make the worker unready (/ready names it).
         await _until(lambda: "kafka_publish" in _health(worker, "/ready")[1].get("failed", []),
                      60, "/ready to fail on kafka_publish")
         status, ready = _health(worker, "/ready")
