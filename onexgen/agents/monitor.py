@@ -45,6 +45,7 @@ from onexgen.observability.health import (
     refusal_check,
 )
 from onexgen.observability.monitor import Monitor
+from onexgen.streams.faust_internals import consume_refused
 
 __all__ = ["MonitorHandle", "register_monitor"]
 
@@ -114,6 +115,7 @@ def register_monitor(app: faust.App, runtime: WorkerRuntime, *,
     health.add("templates", template_check(renderer=lambda: runtime.pool.renderer))
     health.add("process_pool", pool_check(runtime.pool))
     health.add("kafka_publish", refusal_check(lambda: runtime.publisher.refused))
+    health.add("kafka_consume", refusal_check(lambda: consume_refused(app)))
     health.add("models", figures_check(monitor.value, MODEL_FIGURES), critical=False)
     health.add("agents", liveness_check(monitor.progress, consumer_offsets(app),
                                         stall_after_s=cfg.health_stall_after_s))

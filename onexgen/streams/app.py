@@ -62,7 +62,8 @@ def create_app(settings: Settings, *, datadir: Path | None = None) -> faust.App:
         monitor=LeanMonitor(),  # Faust's statistics fed only its web views (streams.lean)
     )
     use_fetch_limits(app, settings.kafka_fetch_max_wait_ms, settings.kafka_fetch_min_bytes,
-                     consumer_thread=settings.kafka_consumer_thread)
+                     consumer_thread=settings.kafka_consumer_thread,
+                     kafka_user=settings.kafka_sasl_username)
     return app
 
 

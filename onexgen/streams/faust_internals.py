@@ -73,6 +73,7 @@ from typing import Any, ClassVar, cast
 import aiokafka
 import faust
 import structlog
+from aiokafka.errors import TopicAuthorizationFailedError
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.consumer import Consumer as FaustConsumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -106,14 +107,37 @@ def consumer_thread_hook_exists() -> bool:
                             "_create_worker_consumer", None))
 
 
+REFUSED_FETCH_PAUSE_S = 1.0
+"""How long a fetch the broker refused (an ACL revoked) waits before it is tried again."""
+
+
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     worker_consumer: aiokafka.AIOKafkaConsumer | None = None
+    refused: str | None = None
+    """Why the broker refuses our fetches (a READ ACL revoked), until a fetch succeeds."""
 
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)
         set_fetch_limits(consumer, transport.fetch_max_wait_ms, transport.fetch_min_bytes)
         self.worker_consumer = consumer
         return consumer
+
+    async def getmany(self, active_partitions: Any, timeout: float) -> Any:  # noqa: ASYNC109 -- Faust's signature
+        """Faust's fetch; one the broker refuses for want of an ACL returns nothing after a
+        pause, instead of crashing the worker: it stays up, unready, and reads on where it
+        stopped once the ACL is back (nothing was consumed, so nothing is lost)."""
+        try:
+            records = await super().getmany(active_partitions, timeout)
+        except TopicAuthorizationFailedError as exc:
+            topic = exc.args[0] if exc.args else "?"
+            user = getattr(self.transport, "kafka_user", None) or "this client"
+            self.refused = f"user {user!r} lacks the READ ACL on topic {topic}"
+            log.error("consume_refused", error=f"{self.refused}: grant it (docs/operations.md "
+                      "lists a worker's ACLs); fetching again", pause_s=REFUSED_FETCH_PAUSE_S)
+            await asyncio.sleep(REFUSED_FETCH_PAUSE_S)
+            return {}
+        self.refused = None
+        return records
 
 
 _THREAD_METHODS = frozenset({"__init__", "_new_shutdown_event", "_stop_children",  # mode's
@@ -301,6 +325,7 @@ class BoundedFetchTransport(faust_aiokafka.Transport):
     fetch_max_wait_ms = 1500  # Faust's own values until ``use_fetch_limits`` sets them
     fetch_min_bytes = 1
     consumer_thread = True  # False: the consumer runs on the app's loop
+    kafka_user: str | None = None  # named when the broker refuses a fetch
 
 
 class _FaustLoopTransport(BoundedFetchTransport):
@@ -310,7 +335,7 @@ class _FaustLoopTransport(BoundedFetchTransport):
 
 
 def use_fetch_limits(app: faust.App, fetch_max_wait_ms: int, fetch_min_bytes: int, *,
-                     consumer_thread: bool = False) -> None:
+                     consumer_thread: bool = False, kafka_user: str | None = None) -> None:
     """Make ``app``'s worker consumer wait at most ``fetch_max_wait_ms`` per fetch, for
     ``fetch_min_bytes`` of records at least (whichever comes first); without
     ``consumer_thread``, on the app's own loop instead of Faust's consumer thread.
@@ -338,7 +363,16 @@ def use_fetch_limits(app: faust.App, fetch_max_wait_ms: int, fetch_min_bytes: in
                     "for this mode version")
         consumer_thread = True
     transport.consumer_thread = consumer_thread
+    transport.kafka_user = kafka_user
     app.transport = transport
+
+
+def consume_refused(app: faust.App) -> str | None:
+    """Why the broker refuses the worker consumer's fetches (a READ ACL revoked), or None;
+    always None with Faust's own consumer (then a refused fetch crashes the worker)."""
+    thread = getattr(app.consumer, "consumer_thread", None)
+    refused = getattr(thread, "refused", None)
+    return refused if isinstance(refused, str) else None
 
 
 def fetch_delivered(app: faust.App) -> asyncio.Event | None:

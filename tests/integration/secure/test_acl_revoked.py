@@ -1,9 +1,11 @@
 """An ACL revoked while the worker runs, on the real secured broker, then restored.
 
-The worker keeps running: unready (``/ready`` 503, ``/health`` naming the ACL and topic),
-one error line per attempt naming them, attempts no closer than a second apart per batch,
-and nothing acknowledged past what was published. Restored, every request gets its result
-and the worker is ready again: no restart, nothing lost.
+WRITE on the results topic (publishing refused) or READ on the requests topic (fetching
+refused, with the consumer on the worker's loop or on Faust's thread). The worker keeps
+running: unready (``/ready`` 503, ``/health`` naming the ACL and topic), one error line
+per attempt naming them, attempts no closer than a second apart (per batch, for
+publishing), and nothing acknowledged past what was published. Restored, every request
+gets its result and the worker is ready again: no restart, nothing lost.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 import urllib.error
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +41,10 @@ def _health(worker: WorkerProcess, path: str) -> tuple[int, dict[str, Any]]:
         return int(exc.code), orjson.loads(exc.read())
 
 
-def _refusals(worker: WorkerProcess) -> list[dict[str, Any]]:
+def _refusals(worker: WorkerProcess, event: str) -> list[dict[str, Any]]:
     lines = (orjson.loads(line) for line in worker.log_file.read_bytes().splitlines()
-             if b'"publish_refused"' in line)
-    return [line for line in lines if line.get("event") == "publish_refused"]
+             if f'"{event}"'.encode() in line)
+    return [line for line in lines if line.get("event") == event]
 
 
 async def _until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
@@ -61,12 +64,33 @@ async def _committed(stack: SecureStack, group: str, topic: str) -> int:
     return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic)
 
 
-async def test_worker_with_results_write_revoked_mid_run_waits_unready_and_loses_nothing(
+@dataclass(frozen=True)
+class Revocation:
+    topic: str  # the TopicNames attribute
+    operation: str
+    check: str  # the health check that names it
+    event: str  # the log line of each refused attempt
+    worker_env: dict[str, str] = field(default_factory=dict)
+
+
+REVOCATIONS = {
+    "results-write": Revocation("results", "WRITE", "kafka_publish", "publish_refused"),
+    "requests-read": Revocation("requests", "READ", "kafka_consume", "consume_refused"),
+    "requests-read-consumer-thread": Revocation(
+        "requests", "READ", "kafka_consume", "consume_refused",
+        {"ONEXGEN_KAFKA_CONSUMER_THREAD": "true"}),
+}
+
+
+@pytest.mark.parametrize("revocation", list(REVOCATIONS.values()), ids=list(REVOCATIONS))
+async def test_worker_with_acl_revoked_mid_run_waits_unready_and_loses_nothing(
         secure_stack: SecureStack, worker_database: tuple[str, str], secure_prefix: str,
-        tmp_path: Path) -> None:
+        tmp_path: Path, revocation: Revocation) -> None:
     worker = secure_stack.least_privilege_worker(secure_prefix, worker_database[1],
-                                                 tmp_path / "worker.log")
+                                                 tmp_path / "worker.log", **revocation.worker_env)
     app_id, topics = f"{secure_prefix}-app", TopicNames(secure_prefix)
+    topic = getattr(topics, revocation.topic)
+    acl = f"topic:{topic}:{revocation.operation}"
     admin = secure_stack.client_kwargs("admin")
     worker.start()
     tag = uuid.uuid4().hex[:8]
@@ -87,34 +111,36 @@ async def test_worker_with_results_write_revoked_mid_run_waits_unready_and_loses
                                     until=lambda rs: len(mine(rs)) >= 10, **admin))
         assert len(before) == 10
 
-        secure_stack.revoke("worker", f"topic:{topics.results}:WRITE")
+        secure_stack.revoke("worker", acl)
         revoked_at = time.monotonic()
         await send(range(10, 30))
-        refused = f"user 'worker' lacks the WRITE ACL on topic {topics.results}"
+        refused = f"user 'worker' lacks the {revocation.operation} ACL on topic {topic}"
+        check = revocation.check
         # Wait for the refusal itself to make the worker unready (/ready names it).
-        await _until(lambda: "kafka_publish" in _health(worker, "/ready")[1].get("failed", []),
-                     60, "/ready to fail on kafka_publish")
+        await _until(lambda: check in _health(worker, "/ready")[1].get("failed", []),
+                     60, f"/ready to fail on {check}")
         status, ready = _health(worker, "/ready")
-        assert status == 503 and "kafka_publish" in ready["failed"], ready
+        assert status == 503 and check in ready["failed"], ready
         _, health = _health(worker, "/health")
-        assert health["checks"]["kafka_publish"]["refused"] == refused
+        assert health["checks"][check]["refused"] == refused
         # One error line per attempt, naming the ACL and topic; the attempts back off.
-        await _until(lambda: len(_refusals(worker)) >= 3, 60, "three refused attempts")
+        await _until(lambda: len(_refusals(worker, revocation.event)) >= 3, 60,
+                     "three refused attempts")
         assert all(refused in line["error"] and line["level"] == "error"
-                   for line in _refusals(worker))
-        assert all(line["pause_s"] >= 1.0 for line in _refusals(worker))
+                   for line in _refusals(worker, revocation.event))
+        assert all(line["pause_s"] >= 1.0 for line in _refusals(worker, revocation.event))
         # Nothing acknowledged past what was published: only the first ten are committed.
         assert await _committed(secure_stack, app_id, topics.requests) <= 10
         assert worker.proc is not None and worker.proc.poll() is None
 
-        secure_stack.grant("worker", f"topic:{topics.results}:WRITE")
+        secure_stack.grant("worker", acl)
         revoked_s = time.monotonic() - revoked_at
         after = mine(await collect(secure_stack.bootstrap, topics.results, timeout_s=120,
                                    until=lambda rs: len(mine(rs)) >= 30, **admin))
         assert sorted(after) == sorted(f"{tag}-{i}" for i in range(30))
         assert all(r.status is ResultStatus.SUCCEEDED for r in after.values())
         await _until(lambda: _health(worker, "/ready")[0] == 200, 60, "/ready again")
-        # At most one attempt a second for each of the batches in flight (3).
-        assert len(_refusals(worker)) <= 3 * (1 + revoked_s)
+        # At most one attempt a second (for each of the batches in flight, 3, publishing).
+        assert len(_refusals(worker, revocation.event)) <= 3 * (1 + revoked_s)
     finally:
         assert worker.stop() == 0, worker.stderr_path.read_text()[-3000:]

@@ -1,0 +1,54 @@
+"""A fetch the broker refuses (READ ACL revoked) pauses and returns nothing, not a crash.
+
+The behaviour on a real secured broker is in
+tests/integration/secure/test_acl_revoked.py; these pin the adapter's logic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+import pytest
+from aiokafka.errors import TopicAuthorizationFailedError
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from onexgen.streams import faust_internals
+from onexgen.streams.faust_internals import consume_refused, use_fetch_limits
+
+
+@pytest.mark.parametrize("consumer_thread", [True, False])
+async def test_getmany_refused_returns_nothing_names_the_acl_until_a_fetch_succeeds(
+        monkeypatch: pytest.MonkeyPatch, consumer_thread: bool) -> None:
+    answers: list[Any] = [TopicAuthorizationFailedError("p.requests"), {"tp": ["record"]}]
+
+    async def faust_getmany(self: Any, active_partitions: Any, timeout: float) -> Any:  # noqa: ASYNC109
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(faust_aiokafka.AIOKafkaConsumerThread, "getmany", faust_getmany)
+    monkeypatch.setattr(faust_internals, "REFUSED_FETCH_PAUSE_S", 0.0)
+    app = faust.App("onexgen-test-refused", broker="kafka://127.0.0.1:1")
+    use_fetch_limits(app, 10, 1, consumer_thread=consumer_thread, kafka_user="worker")
+    consumer: Any = app.consumer
+    thread = consumer.consumer_thread
+    try:
+        assert consume_refused(app) is None
+        assert await thread.getmany(set(), 1.0) == {}
+        assert consume_refused(app) == "user 'worker' lacks the READ ACL on topic p.requests"
+        assert await thread.getmany(set(), 1.0) == {"tp": ["record"]}
+        assert consume_refused(app) is None
+    finally:
+        if consumer_thread:
+            thread.thread_loop.close()  # the thread's own loop, never run
+
+
+def test_consume_refused_with_faust_own_consumer_is_none() -> None:
+    app = faust.App("onexgen-test-refused-own", broker="kafka://127.0.0.1:1")
+    try:
+        assert consume_refused(app) is None
+    finally:
+        consumer: Any = app.consumer
+        consumer._thread.thread_loop.close()  # Faust's thread's own loop, never run
