@@ -73,7 +73,7 @@ from typing import Any, ClassVar, cast
 import aiokafka
 import faust
 import structlog
-from aiokafka.errors import TopicAuthorizationFailedError
+from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFailedError
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.consumer import Consumer as FaustConsumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -113,8 +113,14 @@ REFUSED_FETCH_PAUSE_S = 1.0
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     worker_consumer: aiokafka.AIOKafkaConsumer | None = None
-    refused: str | None = None
-    """Why the broker refuses our fetches (a READ ACL revoked), until a fetch succeeds."""
+    _refused_fetch: str | None = None
+    _refused_commit: str | None = None
+
+    @property
+    def refused(self) -> str | None:
+        """Why the broker refuses our fetches or commits (a READ ACL revoked on a topic or
+        the group), until a fetch, or a commit, succeeds again."""
+        return self._refused_fetch or self._refused_commit
 
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)
@@ -128,16 +134,40 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         stopped once the ACL is back (nothing was consumed, so nothing is lost)."""
         try:
             records = await super().getmany(active_partitions, timeout)
-        except TopicAuthorizationFailedError as exc:
-            topic = exc.args[0] if exc.args else "?"
-            user = getattr(self.transport, "kafka_user", None) or "this client"
-            self.refused = f"user {user!r} lacks the READ ACL on topic {topic}"
-            log.error("consume_refused", error=f"{self.refused}: grant it (docs/operations.md "
-                      "lists a worker's ACLs); fetching again", pause_s=REFUSED_FETCH_PAUSE_S)
+        except (TopicAuthorizationFailedError, GroupAuthorizationFailedError) as exc:
+            self._refused_fetch = self._refusal(exc, "fetching again",
+                                                pause_s=REFUSED_FETCH_PAUSE_S)
             await asyncio.sleep(REFUSED_FETCH_PAUSE_S)
             return {}
-        self.refused = None
+        self._refused_fetch = None
         return records
+
+    async def _commit(self, offsets: Any) -> bool:
+        committed = bool(await super()._commit(offsets))
+        if committed:
+            self._refused_commit = None
+        return committed
+
+    async def crash(self, exc: BaseException) -> None:
+        """Faust crashes the worker when a commit fails. One the broker refuses for want of
+        an ACL does not: a later commit (of later offsets, which covers these) is tried
+        with the next acknowledged batch; until then a restart would deliver again."""
+        if isinstance(exc, TopicAuthorizationFailedError | GroupAuthorizationFailedError):
+            self._refused_commit = self._refusal(exc, "committing with the next batch")
+            return
+        await self._crash_service(exc)
+
+    async def _crash_service(self, exc: BaseException) -> None:
+        await super().crash(exc)
+
+    def _refusal(self, exc: BaseException, then: str, **details: float) -> str:
+        name = exc.args[0] if exc.args else "?"
+        what = "consumer group" if isinstance(exc, GroupAuthorizationFailedError) else "topic"
+        user = getattr(self.transport, "kafka_user", None) or "this client"
+        refused = f"user {user!r} lacks the READ ACL on {what} {name}"
+        log.error("consume_refused", error=f"{refused}: grant it (docs/operations.md lists a "
+                  f"worker's ACLs); {then}", **details)
+        return refused
 
 
 _THREAD_METHODS = frozenset({"__init__", "_new_shutdown_event", "_stop_children",  # mode's
@@ -175,7 +205,7 @@ class _InLoopConsumerThread(_ConsumerThread):
                  **kwargs: Any) -> None:
         super().__init__(consumer, loop=loop, thread_loop=loop, **kwargs)
 
-    async def crash(self, exc: BaseException) -> None:
+    async def _crash_service(self, exc: BaseException) -> None:
         await Service.crash(self, exc)  # no thread's start to fail
 
     @Service.task

@@ -66,11 +66,19 @@ async def _committed(stack: SecureStack, group: str, topic: str) -> int:
 
 @dataclass(frozen=True)
 class Revocation:
-    topic: str  # the TopicNames attribute
+    resource: str  # a TopicNames attribute, or "group" (the worker's consumer group)
     operation: str
     check: str  # the health check that names it
     event: str  # the log line of each refused attempt
+    attempts: int = 3  # refused attempts to wait for (the group's: one a commit)
     worker_env: dict[str, str] = field(default_factory=dict)
+
+    def acl(self, prefix: str) -> tuple[str, str]:
+        """The ACL spec as SecureStack takes it, and the words the worker names it with."""
+        if self.resource == "group":
+            return f"group:{prefix}-app:{self.operation}", f"consumer group {prefix}-app"
+        topic = getattr(TopicNames(prefix), self.resource)
+        return f"topic:{topic}:{self.operation}", f"topic {topic}"
 
 
 REVOCATIONS = {
@@ -78,7 +86,8 @@ REVOCATIONS = {
     "requests-read": Revocation("requests", "READ", "kafka_consume", "consume_refused"),
     "requests-read-consumer-thread": Revocation(
         "requests", "READ", "kafka_consume", "consume_refused",
-        {"ONEXGEN_KAFKA_CONSUMER_THREAD": "true"}),
+        worker_env={"ONEXGEN_KAFKA_CONSUMER_THREAD": "true"}),
+    "group-read": Revocation("group", "READ", "kafka_consume", "consume_refused", attempts=1),
 }
 
 
@@ -89,8 +98,7 @@ async def test_worker_with_acl_revoked_mid_run_waits_unready_and_loses_nothing(
     worker = secure_stack.least_privilege_worker(secure_prefix, worker_database[1],
                                                  tmp_path / "worker.log", **revocation.worker_env)
     app_id, topics = f"{secure_prefix}-app", TopicNames(secure_prefix)
-    topic = getattr(topics, revocation.topic)
-    acl = f"topic:{topic}:{revocation.operation}"
+    acl, named = revocation.acl(secure_prefix)
     admin = secure_stack.client_kwargs("admin")
     worker.start()
     tag = uuid.uuid4().hex[:8]
@@ -114,7 +122,7 @@ async def test_worker_with_acl_revoked_mid_run_waits_unready_and_loses_nothing(
         secure_stack.revoke("worker", acl)
         revoked_at = time.monotonic()
         await send(range(10, 30))
-        refused = f"user 'worker' lacks the {revocation.operation} ACL on topic {topic}"
+        refused = f"user 'worker' lacks the {revocation.operation} ACL on {named}"
         check = revocation.check
         # Wait for the refusal itself to make the worker unready (/ready names it).
         await _until(lambda: check in _health(worker, "/ready")[1].get("failed", []),
@@ -124,22 +132,28 @@ async def test_worker_with_acl_revoked_mid_run_waits_unready_and_loses_nothing(
         _, health = _health(worker, "/health")
         assert health["checks"][check]["refused"] == refused
         # One error line per attempt, naming the ACL and topic; the attempts back off.
-        await _until(lambda: len(_refusals(worker, revocation.event)) >= 3, 60,
-                     "three refused attempts")
+        await _until(lambda: len(_refusals(worker, revocation.event)) >= revocation.attempts,
+                     60, f"{revocation.attempts} refused attempt(s)")
         assert all(refused in line["error"] and line["level"] == "error"
                    for line in _refusals(worker, revocation.event))
-        assert all(line["pause_s"] >= 1.0 for line in _refusals(worker, revocation.event))
+        assert all(line.get("pause_s", 1.0) >= 1.0
+                   for line in _refusals(worker, revocation.event))
         # Nothing acknowledged past what was published: only the first ten are committed.
         assert await _committed(secure_stack, app_id, topics.requests) <= 10
         assert worker.proc is not None and worker.proc.poll() is None
 
         secure_stack.grant("worker", acl)
         revoked_s = time.monotonic() - revoked_at
+        await send(range(30, 40))  # the next batch's commit covers what was refused before
         after = mine(await collect(secure_stack.bootstrap, topics.results, timeout_s=120,
-                                   until=lambda rs: len(mine(rs)) >= 30, **admin))
-        assert sorted(after) == sorted(f"{tag}-{i}" for i in range(30))
+                                   until=lambda rs: len(mine(rs)) >= 40, **admin))
+        assert sorted(after) == sorted(f"{tag}-{i}" for i in range(40))
         assert all(r.status is ResultStatus.SUCCEEDED for r in after.values())
         await _until(lambda: _health(worker, "/ready")[0] == 200, 60, "/ready again")
+        deadline = time.monotonic() + 30
+        while await _committed(secure_stack, app_id, topics.requests) < 40:
+            assert time.monotonic() < deadline, "offsets not committed after the ACL is back"
+            await asyncio.sleep(0.5)
         # At most one attempt a second (for each of the batches in flight, 3, publishing).
         assert len(_refusals(worker, revocation.event)) <= 3 * (1 + revoked_s)
     finally:

@@ -10,7 +10,7 @@ from typing import Any
 
 import faust
 import pytest
-from aiokafka.errors import TopicAuthorizationFailedError
+from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFailedError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from onexgen.streams import faust_internals
@@ -52,3 +52,36 @@ def test_consume_refused_with_faust_own_consumer_is_none() -> None:
     finally:
         consumer: Any = app.consumer
         consumer._thread.thread_loop.close()  # Faust's thread's own loop, never run
+
+
+@pytest.mark.parametrize("consumer_thread", [True, False])
+async def test_commit_refused_keeps_the_worker_up_names_the_group_until_a_commit_succeeds(
+        monkeypatch: pytest.MonkeyPatch, consumer_thread: bool) -> None:
+    crashed: list[BaseException] = []
+
+    async def faust_commit(self: Any, offsets: Any) -> bool:
+        if offsets == "refused":  # as Faust's _commit does with any error: crash, False
+            await self.crash(GroupAuthorizationFailedError("p-app"))
+            return False
+        return True
+
+    async def crash_service(self: Any, exc: BaseException) -> None:
+        crashed.append(exc)
+
+    monkeypatch.setattr(faust_aiokafka.AIOKafkaConsumerThread, "_commit", faust_commit)
+    app = faust.App("onexgen-test-refused-commit", broker="kafka://127.0.0.1:1")
+    use_fetch_limits(app, 10, 1, consumer_thread=consumer_thread, kafka_user="worker")
+    consumer: Any = app.consumer
+    thread = consumer.consumer_thread
+    monkeypatch.setattr(type(thread), "_crash_service", crash_service)
+    try:
+        assert await thread._commit("refused") is False
+        assert consume_refused(app) == "user 'worker' lacks the READ ACL on consumer group p-app"
+        assert crashed == []
+        await thread.crash(RuntimeError("anything else"))
+        assert [type(exc) for exc in crashed] == [RuntimeError]
+        assert await thread._commit({"tp": 1}) is True
+        assert consume_refused(app) is None
+    finally:
+        if consumer_thread:
+            thread.thread_loop.close()  # the thread's own loop, never run
