@@ -58,6 +58,15 @@ things it does not offer publicly pay for themselves (measured) or are needed:
   Fallback: acknowledge them (committed: an undelivered notification is lost, but the
   worker stops).
 
+* **Refusals instead of crashes.** A fetch or offset commit the broker refuses for want
+  of an ACL (READ on a topic or on the group, revoked while the worker runs) makes Faust
+  crash the worker: a fetch's error propagates out of the drain loop, and its consumer
+  thread's ``_commit`` calls ``crash`` on any error. Our consumer thread catches the first
+  in ``getmany`` (returns nothing after a pause) and declines the second in ``crash``,
+  and says why in ``refused`` (the ``kafka_consume`` health check) until a fetch or a
+  commit succeeds. Both overrides sit on the consumer thread class the transport
+  installs; with Faust's own consumer (the fallbacks above) a refusal still crashes.
+
 ``tests/unit/streams/test_faust_internals.py`` fails, naming what to redo, when the
 installed Faust no longer has what this module relies on.
 """

@@ -85,3 +85,10 @@ async def test_commit_refused_keeps_the_worker_up_names_the_group_until_a_commit
     finally:
         if consumer_thread:
             thread.thread_loop.close()  # the thread's own loop, never run
+
+
+def test_the_installed_faust_consumer_thread_commits_in_commit_and_fetches_in_getmany() -> None:
+    thread = faust_aiokafka.AIOKafkaConsumerThread
+    assert callable(vars(thread).get("_commit")) and callable(vars(thread).get("getmany")), (
+        "Faust's consumer thread no longer has _commit / getmany: redo the refusal handling "
+        "in onexgen.streams.faust_internals._ConsumerThread")
