@@ -6,28 +6,41 @@ the rows go through the same partitions, CHECK constraints and unique indexes
 as in production. Measures:
 
 - batched writes of ``EventMetricRow`` via ``EventMetricsRepository.write_many``
-  (COPY into a staging table, then INSERT ... ON CONFLICT DO NOTHING);
+  (one INSERT ... SELECT FROM unnest ... ON CONFLICT DO NOTHING a chunk);
 - the same rows replayed (the idempotency path: nothing may be inserted);
 - naive ``insert_one`` (one INSERT, one round trip per row) on fewer rows;
-- batched ``GenerationMetricRow`` writes (JSONB metadata on some rows).
+- batched ``GenerationMetricRow`` writes (JSONB metadata on some rows);
+- the worker's sink flush (``--flushes``): batches of 500 event rows, as the worker
+  writes them every half second, through one ``unnest`` statement (what
+  ``write_many`` does) against COPY through a temp table (what it did), in
+  alternating rounds: CPU of this process and of Postgres per row, and wall time.
 
-Usage: ``python -m bench.bench_pg_writes [rows]``.
+Usage: ``python -m bench.bench_pg_writes [rows] [--flushes]``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 
+from bench.cpu_budget import CpuBudget, descendants, local_service_pids
 from bench.report import Report
-from onexgen.models.rows import EventMetricRow, GenerationMetricRow, GenerationPhase
+from onexgen.models.rows import (
+    EVENT_COLUMNS,
+    EventMetricRow,
+    GenerationMetricRow,
+    GenerationPhase,
+)
 from onexgen.models.wire import NodeType
 from onexgen.settings import stack_value
 from onexgen.storage.migrate import migrate
 from onexgen.storage.pool import Database
+from onexgen.storage.repositories import events
+from onexgen.storage.repositories._copy import copy_insert
 from tests.harness import scratch_database
 
 GOAL_ROWS_PER_S = 20_000
@@ -130,9 +143,69 @@ async def run(database_url: str, rows: int = 50_000, *, single_rows: int = 2_000
     return report
 
 
+FLUSH_ROWS = 500
+"""Rows of one sink flush: a half second of the worker at ~1,000 requests/s."""
+
+
+async def _flushes(db: Database, how: str, rows: list[EventMetricRow]) -> dict[str, float]:
+    """Write ``rows`` in flushes of ``FLUSH_ROWS``, ``how`` = unnest | copy; µs per row of
+    this process, of Postgres, and of wall time."""
+    postmaster = local_service_pids().get("Postgres")
+    budget = CpuBudget({"client": lambda: [os.getpid()],
+                        "Postgres": lambda: descendants(postmaster) if postmaster else []})
+    budget.start()
+    began = time.perf_counter()
+    for start in range(0, len(rows), FLUSH_ROWS):
+        chunk = rows[start:start + FLUSH_ROWS]
+        if how == "unnest":
+            await db.events.write_many(chunk)
+        else:
+            await copy_insert(db.pool, events.TABLE, EVENT_COLUMNS, events.KEY,
+                              [r.as_record() for r in chunk])
+    wall = time.perf_counter() - began
+    used = budget.stop()
+    return {"wall": wall / len(rows) * 1e6, **{k: v / len(rows) * 1e6 for k, v in used.items()}}
+
+
+async def run_flushes(database_url: str, *, rounds: int = 8, flushes: int = 40) -> Report:
+    """The worker's sink flush, one statement against COPY via a temp table, paired rounds
+    (the order swapped every other round), fresh rows each time."""
+    report = Report("Postgres sink flush: one unnest statement vs COPY through a temp table")
+    report.params = {"rounds": rounds, "flushes_per_round": flushes, "rows_per_flush": FLUSH_ROWS,
+                     "load_average_at_start": os.getloadavg()[0]}
+    n = flushes * FLUSH_ROWS
+    results: dict[str, list[dict[str, float]]] = {"unnest": [], "copy": []}
+    async with scratch_database(database_url) as dsn:
+        await migrate(dsn)
+        async with await Database.open(dsn, min_size=1, max_size=2) as db:
+            await _flushes(db, "copy", event_rows(FLUSH_ROWS, datetime.now(UTC), "warm.c"))
+            await _flushes(db, "unnest", event_rows(FLUSH_ROWS, datetime.now(UTC), "warm.u"))
+            for r in range(rounds):
+                for how in ("unnest", "copy") if r % 2 == 0 else ("copy", "unnest"):
+                    rows = event_rows(n, datetime.now(UTC), f"flush.{how}.{r}")
+                    results[how].append(await _flushes(db, how, rows))
+    for part, unit in (("client", "µs/row of this process"), ("Postgres", "µs/row of Postgres"),
+                       ("wall", "µs/row of wall time")):
+        u = [x[part] for x in results["unnest"]]
+        c = [x[part] for x in results["copy"]]
+        lower = sum(1 for a, b in zip(u, c, strict=True) if a < b)
+        report.add(f"{part}: unnest", statistics.median(u), "us",
+                   note=f"{unit}; median of {rounds} rounds")
+        report.add(f"{part}: COPY via temp table", statistics.median(c), "us",
+                   note=f"unnest lower in {lower} of {rounds} paired rounds")
+    return report
+
+
 def main() -> None:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
-    report = asyncio.run(run(database_url_from_env(), rows))
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    url = database_url_from_env()
+    if "--flushes" in sys.argv[1:]:
+        report = asyncio.run(run_flushes(url))
+        print(report.render())
+        print(f"wrote {report.write_json('pg_flushes')}")
+        return
+    rows = int(args[0]) if args else 50_000
+    report = asyncio.run(run(url, rows))
     print(report.render())
     print(f"wrote {report.write_json('pg_writes')}")
 

@@ -1,8 +1,11 @@
-"""Idempotent bulk insert: COPY into a temp table, then INSERT ... ON CONFLICT DO NOTHING.
+"""Idempotent bulk inserts: replays are skipped by the natural-key unique index.
 
-COPY is the fastest way rows reach Postgres, but it cannot skip duplicates;
-staging through a transaction-scoped temp table keeps COPY's speed and lets the
-natural-key unique index make replays change nothing.
+``copy_insert``: COPY into a transaction-scoped temp table, then INSERT ... ON
+CONFLICT DO NOTHING (COPY itself cannot skip duplicates). Five round trips and a
+temp table a call: for large loads. ``unnest_insert``: one INSERT ... SELECT FROM
+unnest of one typed array a column, ON CONFLICT DO NOTHING, one statement (atomic
+on its own) and one round trip: what the worker's metric sinks use every half
+second (BENCHMARKS.md, issue 25).
 """
 
 from __future__ import annotations
@@ -49,4 +52,27 @@ async def copy_insert(
                 f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} "  # noqa: S608 - identifiers are module constants
                 f"ON CONFLICT ({', '.join(conflict_columns)}) DO NOTHING"
             )
+    return inserted_count(status)
+
+
+def unnest_sql(table: str, columns: Sequence[str], types: Sequence[str],
+               conflict_columns: Sequence[str]) -> str:
+    """The statement ``unnest_insert`` runs: ``$n`` is the array of column n's values."""
+    if len(types) != len(columns):
+        raise ValueError(f"{len(columns)} columns but {len(types)} types")
+    arrays = ", ".join(f"${i}::{t}[]" for i, t in enumerate(types, start=1))
+    cols = ", ".join(columns)
+    return (f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays}) "  # noqa: S608 - identifiers and types are module constants
+            f"ON CONFLICT ({', '.join(conflict_columns)}) DO NOTHING")
+
+
+async def unnest_insert(pool: asyncpg.Pool[Any], table: str, sql: str,
+                        records: Sequence[tuple[Any, ...]]) -> int:
+    """Insert ``records`` (tuples in the columns' order) with ``sql`` from ``unnest_sql``,
+    one statement; rows whose key already exists are skipped. Returns how many were new."""
+    if not records:
+        return 0
+    columns = list(zip(*records, strict=True))  # one sequence a column, built in C
+    with translated(f"writing {len(records)} rows to {table}"):
+        status = await pool.execute(sql, *columns)
     return inserted_count(status)
