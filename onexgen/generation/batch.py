@@ -252,32 +252,35 @@ class BatchProcessor:
                 **(trace.log_ids(i) if trace is not None else {})}
 
     def _observe(self, report: BatchReport) -> None:
+        outcomes, duration_ms = report.outcomes, report.duration_ms
+        counted = Counter((o.status, o.error_type if o.status == "dead_lettered" else None)
+                          for o in outcomes)  # one pass; each figure below reads it
+        n = Counter[str]()
+        for (status, _), count in counted.items():
+            n[status] += count
+        waits = [o.queue_wait_ms for o in outcomes]
         if self.monitor is not None:
             self.monitor.observe_batch(
-                len(report.outcomes), report.duration_ms / 1000,
-                succeeded=report.count("succeeded"), failed=report.count("failed"),
-                dead_lettered=report.count("dead_lettered"), rejected=report.count("rejected"),
-                latencies_ms=[o.queue_wait_ms + report.duration_ms for o in report.outcomes])
+                len(outcomes), duration_ms / 1000, succeeded=n["succeeded"], failed=n["failed"],
+                dead_lettered=n["dead_lettered"], rejected=n["rejected"],
+                latencies_ms=[w + duration_ms for w in waits])
         m = self.metrics
-        m.observe_batch(len(report.outcomes), report.duration_ms / 1000)
-        counted = Counter((o.status, o.error_type if o.status == "dead_lettered" else None)
-                          for o in report.outcomes)
-        for (status, error_type), n in counted.items():  # one labels() lookup per kind
+        m.observe_batch(len(outcomes), duration_ms / 1000)
+        for (status, error_type), count in counted.items():  # one labels() lookup per kind
             if status == "dead_lettered":
-                m.dead_letters.labels(reason=error_type or "unknown").inc(n)
+                m.dead_letters.labels(reason=error_type or "unknown").inc(count)
             else:
-                m.results_produced.labels(status=status).inc(n)
-        for o in report.outcomes:
+                m.results_produced.labels(status=status).inc(count)
+        request_duration, queue_wait = m.request_duration.observe, m.queue_wait.observe
+        for w in waits:
             # Kafka timestamp of the request -> its result durable on Kafka.
-            m.request_duration.observe((o.queue_wait_ms + report.duration_ms) / 1000)
-            m.queue_wait.observe(o.queue_wait_ms / 1000)
-        log.info("batch", size=len(report.outcomes), duration_ms=round(report.duration_ms, 2),
+            request_duration((w + duration_ms) / 1000)
+            queue_wait(w / 1000)
+        log.info("batch", size=len(outcomes), duration_ms=round(duration_ms, 2),
                  generate_ms=round(report.generate_ms, 2), publish_ms=round(report.publish_ms, 2),
-                 queue_wait_ms_max=round(max((o.queue_wait_ms for o in report.outcomes),
-                                             default=0.0), 2),
-                 succeeded=report.count("succeeded"), rejected=report.count("rejected"),
-                 failed=report.count("failed"), dead_lettered=report.count("dead_lettered"),
-                 publish_attempts=report.publish_attempts)
+                 queue_wait_ms_max=round(max(waits, default=0.0), 2),
+                 succeeded=n["succeeded"], rejected=n["rejected"], failed=n["failed"],
+                 dead_lettered=n["dead_lettered"], publish_attempts=report.publish_attempts)
 
 
 def _log_retry(what: str) -> Callable[[int, BaseException, float], None]:

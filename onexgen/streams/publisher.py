@@ -80,17 +80,25 @@ class Publisher:
         self._started = True
 
     async def _new_producer(self) -> AIOKafkaProducer:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self._settings.kafka_bootstrap,
-            client_id=f"{self._settings.app_id}-publisher",
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=self._settings.kafka_linger_ms,
-            max_batch_size=1 << 20,
-            max_request_size=8 << 20,
-            request_timeout_ms=30_000,
-            **self._settings.kafka_client_kwargs(),
-        )
+        codec = self._settings.kafka_compression
+        try:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._settings.kafka_bootstrap,
+                client_id=f"{self._settings.app_id}-publisher",
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=self._settings.kafka_linger_ms,
+                max_batch_size=1 << 20,
+                max_request_size=8 << 20,
+                request_timeout_ms=30_000,
+                compression_type=None if codec == "none" else codec,
+                **self._settings.kafka_client_kwargs(),
+            )
+        except RuntimeError as exc:  # aiokafka: "Compression library for zstd not found"
+            raise PublishError(
+                f"ONEXGEN_KAFKA_COMPRESSION={codec} needs its codec library: run "
+                "`pip install 'onexgen[compression]'` (cramjam), or set "
+                "ONEXGEN_KAFKA_COMPRESSION=none") from exc
         try:
             await producer.start()
         except KafkaError as exc:
