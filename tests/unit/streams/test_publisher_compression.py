@@ -12,7 +12,7 @@ from onexgen.streams.publisher import Publisher
 
 async def test_start_compression_library_missing_names_the_extra(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    checker, attrs = AIOKafkaProducer._COMPRESSORS["zstd"]
+    _, attrs = AIOKafkaProducer._COMPRESSORS["zstd"]
     monkeypatch.setitem(AIOKafkaProducer._COMPRESSORS, "zstd", (lambda: False, attrs))
     publisher = Publisher(Settings(kafka_bootstrap="127.0.0.1:1", kafka_compression="zstd"))
     with pytest.raises(PublishError, match=r"onexgen\[compression\].*COMPRESSION=none"):
