@@ -86,7 +86,7 @@ async def test_compressed_records_read_back_byte_identical(
         await publisher.stop()
     got = await collect(kafka_bootstrap, settings.topics.results,
                         until=lambda rs: len(rs) >= 40, timeout_s=60)
-    sent = {r.key: r for r in results}
+    sent = {r.key or b"": r for r in results}
     assert sorted(r.key for r in got) == sorted(sent)
     for r in got:
         assert r.value == sent[r.key].value and list(r.headers) == sent[r.key].headers

@@ -21,4 +21,4 @@ async def test_start_compression_library_missing_names_the_extra(
 
 def test_settings_unknown_codec_refused() -> None:
     with pytest.raises(ValueError, match="zstd"):
-        Settings(kafka_compression="brotli")  # type: ignore[arg-type]
+        Settings(kafka_compression="brotli")
