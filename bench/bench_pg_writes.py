@@ -11,9 +11,10 @@ as in production. Measures:
 - naive ``insert_one`` (one INSERT, one round trip per row) on fewer rows;
 - batched ``GenerationMetricRow`` writes (JSONB metadata on some rows);
 - the worker's sink flush (``--flushes``): batches of 500 event rows, as the worker
-  writes them every half second, through one ``unnest`` statement (what
-  ``write_many`` does) against COPY through a temp table (what it did), in
-  alternating rounds: CPU of this process and of Postgres per row, and wall time.
+  writes them every half second, three ways in rotated rounds: COPY through a temp
+  table created and dropped each time (what ``copy_insert`` did), through a temp table
+  kept by the connection (what it does), and one ``unnest`` statement: CPU of this
+  process and of Postgres per row, and wall time.
 
 Usage: ``python -m bench.bench_pg_writes [rows] [--flushes]``.
 """
@@ -147,52 +148,84 @@ FLUSH_ROWS = 500
 """Rows of one sink flush: a half second of the worker at ~1,000 requests/s."""
 
 
+TYPES = ("text", "text", "text", "float8", "float8", "bool", "text", "text", "int4", "int4",
+         "timestamptz")
+"""Postgres types of ``EVENT_COLUMNS``, in their order (0001_tables.sql)."""
+UNNEST = (f"INSERT INTO {events.TABLE} ({', '.join(EVENT_COLUMNS)}) SELECT * FROM unnest("  # noqa: S608 - module constants
+          + ", ".join(f"${i}::{t}[]" for i, t in enumerate(TYPES, start=1))
+          + f") ON CONFLICT ({', '.join(events.KEY)}) DO NOTHING")
+
+
+async def _unnest(db: Database, records: list[tuple[object, ...]]) -> None:
+    """One statement: an array a column, unnested (tried in session 15, not kept)."""
+    await db.pool.execute(UNNEST, *zip(*records, strict=True))
+
+
+async def _copy_via_new_table(db: Database, records: list[tuple[object, ...]]) -> None:
+    """What ``copy_insert`` did before session 15: a temp table created and dropped a call."""
+    stage, cols = f"_created_{events.TABLE}", ", ".join(EVENT_COLUMNS)
+    async with db.pool.acquire() as conn, conn.transaction():
+        await conn.execute(f"CREATE TEMP TABLE {stage} (LIKE {events.TABLE} INCLUDING DEFAULTS)"
+                           " ON COMMIT DROP")
+        await conn.copy_records_to_table(stage, records=records, columns=list(EVENT_COLUMNS))
+        await conn.execute(f"INSERT INTO {events.TABLE} ({cols}) SELECT {cols} FROM {stage} "  # noqa: S608 - module constants
+                           f"ON CONFLICT ({', '.join(events.KEY)}) DO NOTHING")
+
+
 async def _flushes(db: Database, how: str, rows: list[EventMetricRow]) -> dict[str, float]:
-    """Write ``rows`` in flushes of ``FLUSH_ROWS``, ``how`` = unnest | copy; µs per row of
+    """Write ``rows`` in flushes of ``FLUSH_ROWS``, ``how`` one of ``WAYS``; µs per row of
     this process, of Postgres, and of wall time."""
     postmaster = local_service_pids().get("Postgres")
-    budget = CpuBudget({"client": lambda: [os.getpid()],
-                        "Postgres": lambda: descendants(postmaster) if postmaster else []})
+    budget = CpuBudget({"Postgres": lambda: descendants(postmaster) if postmaster else []})
     budget.start()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()  # finer than /proc's ticks
     for start in range(0, len(rows), FLUSH_ROWS):
         chunk = rows[start:start + FLUSH_ROWS]
         if how == "unnest":
-            await db.events.write_many(chunk)
-        else:
+            await _unnest(db, [r.as_record() for r in chunk])
+        elif how == "copy":
             await copy_insert(db.pool, events.TABLE, EVENT_COLUMNS, events.KEY,
                               [r.as_record() for r in chunk])
-    wall = time.perf_counter() - began
-    used = budget.stop()
+        else:
+            await _copy_via_new_table(db, [r.as_record() for r in chunk])
+    wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+    used = {"client": cpu, **budget.stop()}
     return {"wall": wall / len(rows) * 1e6, **{k: v / len(rows) * 1e6 for k, v in used.items()}}
 
 
+WAYS = {"created": "COPY via a temp table created a call (before)",
+        "copy": "COPY via a kept temp table (copy_insert)",
+        "unnest": "one unnest statement"}
+
+
 async def run_flushes(database_url: str, *, rounds: int = 8, flushes: int = 40) -> Report:
-    """The worker's sink flush, one statement against COPY via a temp table, paired rounds
-    (the order swapped every other round), fresh rows each time."""
-    report = Report("Postgres sink flush: one unnest statement vs COPY through a temp table")
+    """The worker's sink flush written three ways, in rounds (the order rotated each
+    round), fresh rows each time; each way against the first (what the sinks did)."""
+    report = Report("Postgres sink flush: three ways to write 500 event rows idempotently")
     report.params = {"rounds": rounds, "flushes_per_round": flushes, "rows_per_flush": FLUSH_ROWS,
                      "load_average_at_start": os.getloadavg()[0]}
     n = flushes * FLUSH_ROWS
-    results: dict[str, list[dict[str, float]]] = {"unnest": [], "copy": []}
+    ways = list(WAYS)
+    results: dict[str, list[dict[str, float]]] = {how: [] for how in ways}
     async with scratch_database(database_url) as dsn:
         await migrate(dsn)
         async with await Database.open(dsn, min_size=1, max_size=2) as db:
-            await _flushes(db, "copy", event_rows(FLUSH_ROWS, datetime.now(UTC), "warm.c"))
-            await _flushes(db, "unnest", event_rows(FLUSH_ROWS, datetime.now(UTC), "warm.u"))
+            for how in ways:
+                await _flushes(db, how, event_rows(FLUSH_ROWS, datetime.now(UTC), f"warm.{how}"))
             for r in range(rounds):
-                for how in ("unnest", "copy") if r % 2 == 0 else ("copy", "unnest"):
+                for how in ways[r % 3:] + ways[:r % 3]:
                     rows = event_rows(n, datetime.now(UTC), f"flush.{how}.{r}")
                     results[how].append(await _flushes(db, how, rows))
     for part, unit in (("client", "µs/row of this process"), ("Postgres", "µs/row of Postgres"),
                        ("wall", "µs/row of wall time")):
-        u = [x[part] for x in results["unnest"]]
-        c = [x[part] for x in results["copy"]]
-        lower = sum(1 for a, b in zip(u, c, strict=True) if a < b)
-        report.add(f"{part}: unnest", statistics.median(u), "us",
-                   note=f"{unit}; median of {rounds} rounds")
-        report.add(f"{part}: COPY via temp table", statistics.median(c), "us",
-                   note=f"unnest lower in {lower} of {rounds} paired rounds")
+        base = [x[part] for x in results[ways[0]]]
+        for how in ways:
+            values = [x[part] for x in results[how]]
+            lower = sum(1 for a, b in zip(values, base, strict=True) if a < b)
+            report.add(f"{part}: {WAYS[how]}", statistics.median(values), "us",
+                       note=f"{unit}, median of {rounds} rounds" + (
+                           f"; lower than before in {lower} of {rounds}" if how != ways[0]
+                           else ""))
     return report
 
 

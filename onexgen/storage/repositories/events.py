@@ -1,4 +1,4 @@
-"""Writes to ``event_processing_metrics``: one statement per batch, replays skipped.
+"""Writes to ``event_processing_metrics``: one COPY per batch, replays skipped.
 
 ``write_many`` is the path the monitor uses; ``insert_one`` is the naive
 one-round-trip-per-row path, kept for the benchmark that shows why batching
@@ -14,14 +14,10 @@ import asyncpg
 
 from onexgen.models.rows import EVENT_COLUMNS, EventMetricRow
 from onexgen.storage.errors import translated
-from onexgen.storage.repositories._copy import inserted_count, unnest_insert, unnest_sql
+from onexgen.storage.repositories._copy import copy_insert, inserted_count
 
 TABLE = "event_processing_metrics"
 KEY = ("event_key", "created_at")
-TYPES = ("text", "text", "text", "float8", "float8", "bool", "text", "text", "int4", "int4",
-         "timestamptz")
-"""Postgres types of ``EVENT_COLUMNS``, in their order (0001_tables.sql)."""
-_INSERT_MANY = unnest_sql(TABLE, EVENT_COLUMNS, TYPES, KEY)
 
 _INSERT_ONE = (
     f"INSERT INTO {TABLE} ({', '.join(EVENT_COLUMNS)}) "  # noqa: S608 - module constants; values are $n
@@ -40,16 +36,16 @@ class EventMetricsRepository:
         self._chunk_size = chunk_size
 
     async def write_many(self, rows: Iterable[EventMetricRow]) -> int:
-        """Insert ``rows`` in statements of ``chunk_size`` rows; return how many were new.
+        """Insert ``rows`` in COPY batches of ``chunk_size``; return how many were new.
 
-        Each chunk is one statement (atomic), so a failure leaves earlier chunks
+        Each chunk is its own transaction, so a failure leaves earlier chunks
         written; rerunning the whole call is safe because replays are skipped.
         """
         records = [row.as_record() for row in rows]
         total = 0
         for start in range(0, len(records), self._chunk_size):
             chunk = records[start:start + self._chunk_size]
-            total += await unnest_insert(self._pool, TABLE, _INSERT_MANY, chunk)
+            total += await copy_insert(self._pool, TABLE, EVENT_COLUMNS, KEY, chunk)
         return total
 
     async def insert_one(self, row: EventMetricRow) -> int:
