@@ -27,8 +27,8 @@ OutcomeKind = Literal["result", "invalid"]
 class JobOutcome(NamedTuple):
     """Picklable answer from the pool: a result to publish or a reason to dead-letter.
 
-    A named tuple: the worker unpickles one a request, and a tuple is rebuilt in C
-    (0.7 against 1.4 µs for the frozen dataclass it was, with a 9.4 KB payload).
+    A named tuple: the worker unpickles one a request, and a tuple is rebuilt in C,
+    not field by field as the frozen dataclass it was.
 
     ``composition`` is the composition verdict to publish as automated mixin
     feedback (``cached`` tells whether it is a repeat); ``cached`` says the

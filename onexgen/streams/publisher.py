@@ -11,8 +11,8 @@ own (``streams.record_batch``, or aiokafka's ``create_batch`` when compressed, a
 (``python -m bench event_loop``, BENCHMARKS.md). Partitions are chosen as ``send``
 chooses them (the default partitioner: murmur2 of the key, a random available
 partition without one), so a request's result lands where a replay's does; the
-key's murmur2 hash is computed here (``murmur2``: the same values as aiokafka's, in a
-third of its time) and not at all for a topic with one partition.
+key's murmur2 hash is computed here (``murmur2``: the same values as aiokafka's, its
+words unpacked at once) and not at all for a topic with one partition.
 
 A record the broker refuses for want of an ACL (an ACL revoked while the worker runs)
 fails as ``PublishRefused``, naming the ACL and topic, and ``refused`` says so until a
