@@ -14,9 +14,11 @@ as in production. Measures:
   writes them every half second, three ways in rotated rounds: COPY through a temp
   table created and dropped each time (what ``copy_insert`` did), through a temp table
   kept by the connection (what it does), and one ``unnest`` statement: CPU of this
-  process and of Postgres per row, and wall time.
+  process and of Postgres per row, and wall time;
+- a pooled connection's acquire and release (``--releases``), with asyncpg's reset
+  query against ``storage.pool.release_as_is``, in alternating rounds.
 
-Usage: ``python -m bench.bench_pg_writes [rows] [--flushes]``.
+Usage: ``python -m bench.bench_pg_writes [rows] [--flushes | --releases]``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+
+import asyncpg
 
 from bench.cpu_budget import CpuBudget, descendants, local_service_pids
 from bench.report import Report
@@ -39,7 +43,7 @@ from onexgen.models.rows import (
 from onexgen.models.wire import NodeType
 from onexgen.settings import stack_value
 from onexgen.storage.migrate import migrate
-from onexgen.storage.pool import Database
+from onexgen.storage.pool import Database, release_as_is
 from onexgen.storage.repositories import events
 from onexgen.storage.repositories._copy import copy_insert
 from tests.harness import scratch_database
@@ -229,9 +233,45 @@ async def run_flushes(database_url: str, *, rounds: int = 8, flushes: int = 40) 
     return report
 
 
+async def _releases(dsn: str, reset: bool, n: int) -> float:
+    """CPU µs of this process an acquire and release, asyncpg's reset (True) or ours."""
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1,
+                                     reset=None if reset else release_as_is)
+    try:
+        began = time.process_time()
+        for _ in range(n):
+            async with pool.acquire():
+                pass
+        return (time.process_time() - began) / n * 1e6
+    finally:
+        await pool.close()
+
+
+async def run_releases(database_url: str, *, rounds: int = 8, n: int = 2_000) -> Report:
+    report = Report("Pooled connection: acquire and release, asyncpg's reset query or none")
+    report.params = {"rounds": rounds, "per_round": n,
+                     "load_average_at_start": os.getloadavg()[0]}
+    costs: dict[bool, list[float]] = {True: [], False: []}
+    for r in range(rounds):
+        for reset in (True, False) if r % 2 == 0 else (False, True):
+            costs[reset].append(await _releases(database_url, reset, n))
+    lower = sum(1 for a, b in zip(costs[False], costs[True], strict=True) if a < b)
+    report.add("asyncpg's reset query (the default)", statistics.median(costs[True]), "us",
+               note=f"CPU of this process an acquire and release, median of {rounds} rounds")
+    report.add("release_as_is (roll back an open transaction only)",
+               statistics.median(costs[False]), "us",
+               note=f"lower in {lower} of {rounds} paired rounds")
+    return report
+
+
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     url = database_url_from_env()
+    if "--releases" in sys.argv[1:]:
+        report = asyncio.run(run_releases(url))
+        print(report.render())
+        print(f"wrote {report.write_json('pg_releases')}")
+        return
     if "--flushes" in sys.argv[1:]:
         report = asyncio.run(run_flushes(url))
         print(report.render())
