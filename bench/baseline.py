@@ -138,7 +138,7 @@ class Features:
                      cids: list[str], received_ms: float) -> None:
         """Fill the cache with the fresh results; queue the batch's metric rows."""
         await self.cache.put_many([
-            (o.cache_key, CachedResult.from_payload(
+            (o.cache_key, CachedResult.served(
                 o.status, o.error_type, o.reason, o.payload, o.composition,
                 request_id=o.request_id, correlation_id=cid))
             for o, cid in zip(outcomes, cids, strict=True)

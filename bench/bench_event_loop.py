@@ -14,6 +14,10 @@ requests):
   still needs), against keeping the objects themselves; and the objects in aiocache's
   memory backend, against in ``shared_cache.MemoryStore`` (a dict), both at their
   bound, so that every stored result evicts one (as in a worker that has run a while);
+  and storing a batch's fresh results as the pool does (``GenerationPool._share``), at
+  the bound: converted to the placeholder form (``CachedResult.from_payload``) in a dict
+  whose bound evicts one key an awaited call (before session 15), against kept as served
+  (``CachedResult.served``) in ``MemoryStore``, which drops its oldest once a batch;
 - handing each consumed message to Faust's conductor: mode's ``wait_first`` of the
   callback and the flow's suspension (Faust's drain loop), against
   ``streams.consumer.MessageHandoff``; and that, one task a message, against one task
@@ -169,6 +173,65 @@ async def _storing_objects(results: list[tuple[str, str, bytes]]) -> dict[str, l
     return ways
 
 
+class _UnboundedStore:
+    """``MemoryStore`` before session 15: no bound of its own (the cache evicted one key
+    an awaited ``delete``)."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, object] = {}
+
+    async def multi_get(self, keys: list[str]) -> list[object]:
+        return [self._data.get(key) for key in keys]
+
+    async def multi_set(self, pairs: list[tuple[str, object]], ttl: int | None = None) -> bool:
+        self._data.update(pairs)
+        return True
+
+    async def delete(self, key: str) -> int:
+        return 0 if self._data.pop(key, None) is None else 1
+
+    async def close(self) -> None:
+        self._data.clear()
+
+
+def _before_session_15() -> SharedOutputCache:
+    return SharedOutputCache(_UnboundedStore(), backend="memory", ttl_s=None, encoded=False)
+
+
+async def _storing_fresh(results: list[tuple[str, str, bytes]]) -> dict[str, list[float]]:
+    ways: dict[str, tuple[Callable[[], SharedOutputCache], Callable[..., CachedResult]]] = {
+        "fresh results converted, evicted one a call": (_before_session_15,
+                                                        CachedResult.from_payload),
+        "fresh results kept as served": (SharedOutputCache.memory, CachedResult.served)}
+    costs: dict[str, list[float]] = {name: [] for name in ways}
+    for _ in range(ROUNDS):
+        for name, (make, to_entry) in ways.items():
+            shared = make()
+
+            def entries(keys: list[str], to_entry: Callable[..., CachedResult] = to_entry
+                        ) -> list[tuple[str, CachedResult]]:
+                return [(k, to_entry("succeeded", None, None, p, None, request_id=r,
+                                     correlation_id=c))
+                        for k, (r, c, p) in zip(keys, results, strict=True)]
+
+            for start in range(0, 4096, BATCH):  # fill it to its bound
+                await shared.put_many(entries([f"fill{start + j}" for j in range(BATCH)]))
+
+            async def step(i: int, shared: SharedOutputCache = shared,
+                           entries: Callable[[list[str]], list[tuple[str, CachedResult]]]
+                           = entries) -> None:
+                keys = [f"k{i}-{j}" for j in range(BATCH)]
+                await shared.get_many(keys)  # a miss each, as for new requests
+                await shared.put_many(entries(keys))
+                for entry in await shared.get_many(keys[:5]):  # a few repeats, served
+                    assert entry is not None
+                    entry.payload_for("repeat", "repeat-cid")
+
+            costs[name].append(await _cpu_per_record(step))
+            await shared.close()
+    return costs
+
+
 async def _handing_over() -> dict[str, list[float]]:
     service = Service()  # Faust's consumer is a mode Service; wait_first is its method
     suspend = asyncio.Event()
@@ -285,7 +348,8 @@ async def run_async() -> Report:
                             "batches_per_round": BATCHES, "rounds": ROUNDS,
                             "payload_bytes": statistics.median(len(p) for *_, p in results)})
     for ways in (await _publishing(bootstrap, results), await _caching(results),
-                 await _storing_objects(results), await _handing_over(),
+                 await _storing_objects(results), await _storing_fresh(results),
+                 await _handing_over(),
                  await _handing_over_a_fetch(), await _hopping_to_a_thread(),
                  await _fetching_in_loop()):
         (old, before), (new, after) = ways.items()

@@ -94,6 +94,11 @@ class Settings(BaseSettings):
         0, ge=0, le=1000, description="how long the producer holds records for more before "
         "sending; a worker sends a batch's records together and then waits for them, so any "
         "linger is added to each batch's latency")
+    kafka_compression: Literal["none", "zstd", "lz4", "snappy", "gzip"] = Field(
+        "none", description="codec of the record batches the worker produces (results, dead "
+        "letters, feedback). zstd packs a batch of results ~16x; it needs the "
+        "`onexgen[compression]` extra (cramjam) and consumers that read zstd (Kafka clients "
+        "since 2.1; aiokafka with cramjam). What it costs and saves: BENCHMARKS.md, issue 25")
 
     # --- Batching --------------------------------------------------------------
     batch_size: int = Field(

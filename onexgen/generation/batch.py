@@ -14,6 +14,7 @@ headers are forwarded unchanged, as an uninstrumented hop would.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -149,8 +150,9 @@ class BatchProcessor:
                     if stage == "render":
                         self.monitor.observe_stage(stage, (ended_ns - begun_ns) / 1e9)
         report = BatchReport(generate_ms=(time.perf_counter() - started) * 1000)
+        debug = log.is_enabled_for(logging.DEBUG)  # once a batch, not once a message
         records = [
-            self._record_for(i, m, cid, o, pool_attempts, now_ms, report, trace)
+            self._record_for(i, m, cid, o, pool_attempts, now_ms, report, trace, debug)
             for i, (m, cid, o) in enumerate(zip(messages, cids, outcomes, strict=True))
         ]
         records += self._composition_feedback(messages, outcomes, cids, trace)
@@ -205,15 +207,11 @@ class BatchProcessor:
 
     def _record_for(self, i: int, message: InboundMessage, cid: str, outcome: JobOutcome,
                     attempts: int, now_ms: float, report: BatchReport,
-                    trace: BatchTrace | None) -> OutboundRecord:
+                    trace: BatchTrace | None, debug: bool = False) -> OutboundRecord:
+        """``debug``: whether DEBUG lines are logged (the per-message "generated" line)."""
         wait = max(0.0, now_ms - message.timestamp_ms) if message.timestamp_ms else 0.0
-        # The message's context goes on its log lines as fields, not through log_context:
-        # binding and resetting context variables per message cost a tenth of the event
-        # loop's time, mostly for a DEBUG line that is filtered out anyway.
-        where = {"correlation_id": cid, "topic": message.topic,
-                 "partition": message.partition, "offset": message.offset,
-                 **(trace.log_ids(i) if trace is not None else {})}
         if outcome.kind == "invalid":
+            where = self._where(i, message, cid, trace)
             reason = outcome.reason or "invalid message"
             error_type = outcome.error_type or "invalid_message"
             log.warning("dead_lettered", reason=reason, error_type=error_type, **where)
@@ -227,8 +225,10 @@ class BatchProcessor:
                                  "onexgen.error_type": error_type})
             return OutboundRecord(letter.topic, letter.key, letter.value,
                                   trace.with_trace_headers(i, letter.topic, letter.headers))
-        log.debug("generated", request_id=outcome.request_id, status=outcome.status,
-                  duration_ms=round(outcome.duration_ms, 3), **where)
+        if debug:
+            log.debug("generated", request_id=outcome.request_id, status=outcome.status,
+                      duration_ms=round(outcome.duration_ms, 3),
+                      **self._where(i, message, cid, trace))
         report.outcomes.append(MessageOutcome(message, cid, outcome.status, outcome.error_type,
                                               outcome.duration_ms, wait, attempts))
         headers = [(CORRELATION_ID_HEADER, cid.encode())]
@@ -241,33 +241,46 @@ class BatchProcessor:
         key = (outcome.request_id or "").encode()
         return OutboundRecord(self.topics.results, key, outcome.payload, headers)
 
+    @staticmethod
+    def _where(i: int, message: InboundMessage, cid: str,
+               trace: BatchTrace | None) -> dict[str, object]:
+        """A message's context for its log lines, as fields rather than through
+        log_context: binding and resetting context variables per message cost a tenth of
+        the event loop's time; built only for a line that is logged."""
+        return {"correlation_id": cid, "topic": message.topic,
+                "partition": message.partition, "offset": message.offset,
+                **(trace.log_ids(i) if trace is not None else {})}
+
     def _observe(self, report: BatchReport) -> None:
+        outcomes, duration_ms = report.outcomes, report.duration_ms
+        counted = Counter((o.status, o.error_type if o.status == "dead_lettered" else None)
+                          for o in outcomes)  # one pass; each figure below reads it
+        n = Counter[str]()
+        for (status, _), count in counted.items():
+            n[status] += count
+        waits = [o.queue_wait_ms for o in outcomes]
         if self.monitor is not None:
             self.monitor.observe_batch(
-                len(report.outcomes), report.duration_ms / 1000,
-                succeeded=report.count("succeeded"), failed=report.count("failed"),
-                dead_lettered=report.count("dead_lettered"), rejected=report.count("rejected"),
-                latencies_ms=[o.queue_wait_ms + report.duration_ms for o in report.outcomes])
+                len(outcomes), duration_ms / 1000, succeeded=n["succeeded"], failed=n["failed"],
+                dead_lettered=n["dead_lettered"], rejected=n["rejected"],
+                latencies_ms=[w + duration_ms for w in waits])
         m = self.metrics
-        m.observe_batch(len(report.outcomes), report.duration_ms / 1000)
-        counted = Counter((o.status, o.error_type if o.status == "dead_lettered" else None)
-                          for o in report.outcomes)
-        for (status, error_type), n in counted.items():  # one labels() lookup per kind
+        m.observe_batch(len(outcomes), duration_ms / 1000)
+        for (status, error_type), count in counted.items():  # one labels() lookup per kind
             if status == "dead_lettered":
-                m.dead_letters.labels(reason=error_type or "unknown").inc(n)
+                m.dead_letters.labels(reason=error_type or "unknown").inc(count)
             else:
-                m.results_produced.labels(status=status).inc(n)
-        for o in report.outcomes:
+                m.results_produced.labels(status=status).inc(count)
+        request_duration, queue_wait = m.request_duration.observe, m.queue_wait.observe
+        for w in waits:
             # Kafka timestamp of the request -> its result durable on Kafka.
-            m.request_duration.observe((o.queue_wait_ms + report.duration_ms) / 1000)
-            m.queue_wait.observe(o.queue_wait_ms / 1000)
-        log.info("batch", size=len(report.outcomes), duration_ms=round(report.duration_ms, 2),
+            request_duration((w + duration_ms) / 1000)
+            queue_wait(w / 1000)
+        log.info("batch", size=len(outcomes), duration_ms=round(duration_ms, 2),
                  generate_ms=round(report.generate_ms, 2), publish_ms=round(report.publish_ms, 2),
-                 queue_wait_ms_max=round(max((o.queue_wait_ms for o in report.outcomes),
-                                             default=0.0), 2),
-                 succeeded=report.count("succeeded"), rejected=report.count("rejected"),
-                 failed=report.count("failed"), dead_lettered=report.count("dead_lettered"),
-                 publish_attempts=report.publish_attempts)
+                 queue_wait_ms_max=round(max(waits, default=0.0), 2),
+                 succeeded=n["succeeded"], rejected=n["rejected"], failed=n["failed"],
+                 dead_lettered=n["dead_lettered"], publish_attempts=report.publish_attempts)
 
 
 def _log_retry(what: str) -> Callable[[int, BaseException, float], None]:

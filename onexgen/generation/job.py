@@ -9,8 +9,7 @@ The function never raises for a bad request; it says what happened instead.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 from pydantic import ValidationError
@@ -21,15 +20,15 @@ from onexgen.generation.engine import Engine, current
 from onexgen.generation.output_cache import fingerprint
 from onexgen.models.errors import describe_validation_error
 from onexgen.models.wire import GenerationRequest, GenerationResult, ResultStatus
-from onexgen.support.pickling import pickled_by_constructor
 
 OutcomeKind = Literal["result", "invalid"]
 
 
-@pickled_by_constructor
-@dataclass(slots=True, frozen=True)
-class JobOutcome:
+class JobOutcome(NamedTuple):
     """Picklable answer from the pool: a result to publish or a reason to dead-letter.
+
+    A named tuple: the worker unpickles one a request, and a tuple is rebuilt in C,
+    not field by field as the frozen dataclass it was.
 
     ``composition`` is the composition verdict to publish as automated mixin
     feedback (``cached`` tells whether it is a repeat); ``cached`` says the

@@ -9,8 +9,10 @@ a miss, never a wrong hit). The cached payload holds placeholder ids; serving a
 hit swaps in the request's own ids with two byte replacements, so a hit costs
 microseconds and gives exactly the bytes a fresh render would.
 
-Level 2 (shared between workers, aiocache memory or Redis) lives in the worker
-process: ``codegen.shared_cache``. Both store :class:`CachedResult`.
+Level 2 (shared between workers, a dict or Redis) lives in the worker process:
+``codegen.shared_cache``. Both store :class:`CachedResult`; the worker's dict keeps a
+fresh result as it was served (``CachedResult.served``: its ids where it got them, no
+copy and no scan of the payload) and swaps the ids only when it answers a repeat.
 """
 
 from __future__ import annotations
@@ -44,19 +46,43 @@ def output_key(request_fingerprint: str, template_version: str) -> str:
     return f"onexgen:out:{__version__}:{template_version}:{request_fingerprint}"
 
 
+def _id_fields(request_id: str, correlation_id: str) -> tuple[bytes, bytes]:
+    """The two id fields as a result's JSON spells them."""
+    return (b'"request_id":' + orjson.dumps(request_id),
+            b'"correlation_id":' + orjson.dumps(correlation_id))
+
+
 @dataclass(frozen=True, slots=True)
 class CachedResult:
-    """A result payload with placeholder ids, and what the job answer needs besides it."""
+    """A result payload with placeholder ids (or, with ``ids``, the ids it was served
+    with), and what the job answer needs besides it."""
 
     status: str
     error_type: str | None
     reason: str | None
     payload: bytes
     composition: CompositionOutcome | None
+    ids: tuple[str, str] | None = None
+    """(request id, correlation id) the payload carries; None: it carries the placeholders."""
 
     def __post_init__(self) -> None:
-        if self.payload.count(_RID) != 1 or self.payload.count(_CID) != 1:
+        if self.ids is None and (self.payload.count(_RID) != 1
+                                 or self.payload.count(_CID) != 1):
             raise ValueError("cached payload must hold each id placeholder exactly once")
+
+    @classmethod
+    def served(cls, status: str, error_type: str | None, reason: str | None,
+               payload: bytes, composition: CompositionOutcome | None, *,
+               request_id: str, correlation_id: str) -> CachedResult:
+        """A served payload kept as it is, with the ids it carries: what
+        :meth:`from_payload` gives once its ids are swapped, without its two copies of
+        the payload and two scans of it (the fields are looked for where they are, near
+        the payload's two ends). Raises ``ValueError`` if the payload lacks them."""
+        rid, cid = _id_fields(request_id, correlation_id)
+        if not 0 <= payload.find(rid) < payload.rfind(cid):
+            raise ValueError("payload does not carry the given ids")
+        return cls(status, error_type, reason, payload, composition,
+                   (request_id, correlation_id))
 
     @classmethod
     def from_payload(cls, status: str, error_type: str | None, reason: str | None,
@@ -68,8 +94,7 @@ class CachedResult:
         and a quote inside a JSON string is always escaped, so the first and the
         last match are the fields themselves.
         """
-        rid = b'"request_id":' + orjson.dumps(request_id)
-        cid = b'"correlation_id":' + orjson.dumps(correlation_id)
+        rid, cid = _id_fields(request_id, correlation_id)
         at = payload.rfind(cid)
         if at < 0 or rid not in payload:
             raise ValueError("payload does not carry the given ids")
@@ -79,12 +104,32 @@ class CachedResult:
 
     def payload_for(self, request_id: str, correlation_id: str) -> bytes:
         """The payload with the request's ids, byte-identical to a fresh serialisation."""
-        rid = b'"request_id":' + orjson.dumps(request_id)
-        cid = b'"correlation_id":' + orjson.dumps(correlation_id)
-        return self.payload.replace(_RID, rid, 1).replace(_CID, cid, 1)
+        rid, cid = _id_fields(request_id, correlation_id)
+        if self.ids is None:
+            return self.payload.replace(_RID, rid, 1).replace(_CID, cid, 1)
+        if self.ids == (request_id, correlation_id):
+            return self.payload
+        # As from_payload finds them: the first request id field, the last correlation id
+        # field; one copy of the payload, joined from views around the two fields.
+        old_rid, old_cid = _id_fields(*self.ids)
+        payload = memoryview(self.payload)
+        r, c = self.payload.find(old_rid), self.payload.rfind(old_cid)
+        return b"".join((payload[:r], rid, payload[r + len(old_rid):c], cid,
+                         payload[c + len(old_cid):]))
+
+    def placeholders(self) -> CachedResult:
+        """This result with the placeholder ids (itself if it has them)."""
+        if self.ids is None:
+            return self
+        return CachedResult.from_payload(self.status, self.error_type, self.reason,
+                                         self.payload, self.composition,
+                                         request_id=self.ids[0], correlation_id=self.ids[1])
 
     def encode(self) -> bytes:
-        """Bytes for a shared cache: one JSON header line, then the payload."""
+        """Bytes for a shared cache: one JSON header line, then the payload (with the
+        placeholder ids: the format other workers and versions read)."""
+        if self.ids is not None:
+            return self.placeholders().encode()
         comp = self.composition
         header = {"status": self.status, "error_type": self.error_type, "reason": self.reason,
                   "composition": None if comp is None else {

@@ -271,7 +271,7 @@ class GenerationPool:
         fresh: list[tuple[str, CachedResult]] = []
         for (_, cid), o in zip(items, outcomes, strict=True):
             if o.cache_key and not o.cached and o.kind == "result" and o.request_id:
-                fresh.append((o.cache_key, CachedResult.from_payload(
+                fresh.append((o.cache_key, CachedResult.served(
                     o.status, o.error_type, o.reason, o.payload, o.composition,
                     request_id=o.request_id, correlation_id=cid)))
         await self.shared_cache.put_many(fresh)

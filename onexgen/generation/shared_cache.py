@@ -7,16 +7,16 @@ and catches repeats that landed on another pool process; with Redis
 (``ONEXGEN_REDIS_URL=redis://host:6379/0``) every worker shares it, so a
 request rendered by one worker is a hit on all the others.
 
-aiocache's memory backend has no size bound, so this wrapper keeps one
-(oldest keys out first); Redis bounds itself (``maxmemory``) and entries also
-expire after ``ttl_s``. Redis values are :meth:`CachedResult.encode` bytes; the
-memory backend keeps the :class:`CachedResult` objects themselves, with no expiry
-(a key names the template version, so an entry never goes stale): encoding,
-decoding and a timer per entry cost 13.5 µs a result, the objects 2.6 (``python -m
-bench event_loop``). In memory the objects sit in a plain dict (``MemoryStore``)
-rather than aiocache's memory backend: each aiocache call runs its decorators
-(plugins, timeout, enabled check) and, once the bound is reached, every stored
-result evicts one key with a call of its own (BENCHMARKS.md, issue 25).
+aiocache's memory backend has no size bound, and this level keeps one: in memory
+the results sit in a plain dict (``MemoryStore``) that drops its oldest keys itself,
+once per stored batch, rather than in aiocache's memory backend, where each call runs
+its decorators (plugins, timeout, enabled check) and every result stored past the bound
+evicted one key with a call of its own (BENCHMARKS.md, issue 25). Redis bounds itself
+(``maxmemory``) and entries also expire after ``ttl_s``. Redis values are
+:meth:`CachedResult.encode` bytes; memory keeps the :class:`CachedResult` objects as
+served (``CachedResult.served``), with no expiry (a key names the template version, so
+an entry never goes stale): encoding, decoding and a timer per entry cost 13.5 µs a
+result, the objects 2.6 (``python -m bench event_loop``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -58,10 +59,18 @@ def _redis_cache(url: str, ttl_s: int) -> Any:
 
 
 class MemoryStore:
-    """An in-process store with the four aiocache methods the cache uses, on a dict."""
+    """An in-process store with the four aiocache methods the cache uses, on a dict
+    holding at most ``max_entries`` keys (None: no bound), the least recently stored
+    dropped first."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_entries: int | None = None) -> None:
+        if max_entries is not None and max_entries < 1:
+            raise ValueError(f"max_entries must be at least 1, not {max_entries}")
+        self.max_entries = max_entries
         self._data: dict[str, Any] = {}
+
+    def __len__(self) -> int:
+        return len(self._data)
 
     async def multi_get(self, keys: list[str]) -> list[Any]:
         get = self._data.get
@@ -69,7 +78,14 @@ class MemoryStore:
 
     async def multi_set(self, pairs: list[tuple[str, Any]], ttl: int | None = None) -> bool:
         """``ttl`` is ignored: memory entries do not expire (see the module doc)."""
-        self._data.update(pairs)
+        data = self._data
+        for key, value in pairs:
+            data.pop(key, None)  # a key stored again counts as the newest
+            data[key] = value
+        excess = 0 if self.max_entries is None else len(data) - self.max_entries
+        if excess > 0:  # the oldest come first in a dict's order
+            for key in list(islice(data, excess)):
+                del data[key]
         return True
 
     async def delete(self, key: str) -> int:
@@ -86,6 +102,7 @@ class SharedOutputCache:
                  max_entries: int | None = 4096, encoded: bool = True) -> None:
         """``encoded``: values go to ``cache`` as bytes (False: as objects, in-process only)."""
         self._cache = cache
+        self._store = cache if isinstance(cache, MemoryStore) else None
         self.backend = backend
         self.ttl_s = ttl_s
         self._encoded = encoded
@@ -96,8 +113,8 @@ class SharedOutputCache:
 
     @classmethod
     def memory(cls, *, max_entries: int = 4096) -> SharedOutputCache:
-        return cls(MemoryStore(), backend="memory", ttl_s=None, max_entries=max_entries,
-                   encoded=False)
+        return cls(MemoryStore(max_entries), backend="memory", ttl_s=None,
+                   max_entries=max_entries, encoded=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, ttl_s: int = 3600,
@@ -135,8 +152,8 @@ class SharedOutputCache:
             return
         pairs = [(k, v.encode()) for k, v in items] if self._encoded else list(items)
         await self._cache.multi_set(pairs, ttl=self.ttl_s)
-        if self.max_entries is None:
-            return
+        if self.max_entries is None or self._store is not None:
+            return  # no bound, or the store keeps it
         for key, _ in items:
             self._keys[key] = None
             self._keys.move_to_end(key)
@@ -145,7 +162,8 @@ class SharedOutputCache:
             await self._cache.delete(oldest)
 
     def stats(self) -> CounterPair:
-        return CounterPair(self.hits, self.misses, len(self._keys))
+        held = len(self._store) if self._store is not None else len(self._keys)
+        return CounterPair(self.hits, self.misses, held)
 
     async def close(self) -> None:
         await self._cache.close()

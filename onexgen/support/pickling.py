@@ -2,9 +2,9 @@
 
 A dataclass with ``slots=True`` pickles through Python-level ``__getstate__`` and
 ``__setstate__`` that walk its fields one ``setattr`` at a time; answers crossing the
-generation pool's pipes (``onexgen.generation.job.JobOutcome`` and the ``CompositionOutcome`` it
-carries) paid that twice per request. ``pickled_by_constructor`` gives the class a
-``__reduce__`` that hands back ``(cls, field values)``, read by one ``attrgetter``
+generation pool's pipes (the ``CompositionOutcome`` a ``JobOutcome`` carries; the outcome
+itself is a named tuple now) paid that per request. ``pickled_by_constructor`` gives the
+class a ``__reduce__`` that hands back ``(cls, field values)``, read by one ``attrgetter``
 built from the class's own fields, so a field added later is pickled too.
 """
 

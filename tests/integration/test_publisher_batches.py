@@ -65,3 +65,28 @@ async def test_records_land_whole_in_order_on_the_key_partition(
     letters = await collect(kafka_bootstrap, topics.dlq, until=lambda rs: len(rs) >= 3,
                             timeout_s=30)
     assert sorted(r.value for r in letters) == [r.value for r in keyless]  # no key: any
+
+
+async def test_compressed_records_read_back_byte_identical(
+    kafka_bootstrap: str, unique_prefix: str
+) -> None:
+    """With ``ONEXGEN_KAFKA_COMPRESSION=zstd`` the record batches travel compressed, and a
+    plain consumer reads every result back as published, key, value and headers."""
+    settings = Settings(kafka_bootstrap=kafka_bootstrap, topic_prefix=unique_prefix,
+                        kafka_compression="zstd")
+    await ensure_topics(settings)
+    results = [OutboundRecord(settings.topics.results, f"req-{i}".encode(),
+                              b'{"code":"' + b"x = %d\\n" % i * 500 + b'"}',
+                              [("correlation-id", f"c-{i}".encode())]) for i in range(40)]
+    publisher = Publisher(settings)
+    await publisher.start()
+    try:
+        await publisher.publish(results)
+    finally:
+        await publisher.stop()
+    got = await collect(kafka_bootstrap, settings.topics.results,
+                        until=lambda rs: len(rs) >= 40, timeout_s=60)
+    sent = {r.key or b"": r for r in results}
+    assert sorted(r.key for r in got) == sorted(sent)
+    for r in got:
+        assert r.value == sent[r.key].value and list(r.headers) == sent[r.key].headers

@@ -1,8 +1,13 @@
 """Idempotent bulk insert: COPY into a temp table, then INSERT ... ON CONFLICT DO NOTHING.
 
 COPY is the fastest way rows reach Postgres, but it cannot skip duplicates;
-staging through a transaction-scoped temp table keeps COPY's speed and lets the
-natural-key unique index make replays change nothing.
+staging through a temp table keeps COPY's speed and lets the natural-key unique
+index make replays change nothing. The staging table is kept by the connection and
+emptied at each commit (``ON COMMIT DELETE ROWS``) rather than created and dropped
+by every call: the worker's sinks write every half second, and the catalog work of a
+table a call cost Postgres 18 against 15 µs a row (``python -m bench.bench_pg_writes
+--flushes``; one ``unnest`` statement cost Postgres less, 13, but the worker more:
+3.9 against 3.1 µs a row).
 """
 
 from __future__ import annotations
@@ -41,8 +46,11 @@ async def copy_insert(
     cols = ", ".join(columns)
     with translated(f"writing {len(records)} rows to {table}"):
         async with pool.acquire() as conn, conn.transaction():
+            # Kept for the connection's life and emptied at each commit: created once,
+            # not once a call (a table created and dropped costs Postgres catalog work).
             await conn.execute(
-                f"CREATE TEMP TABLE {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"
+                f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) "
+                "ON COMMIT DELETE ROWS"
             )
             await conn.copy_records_to_table(stage, records=records, columns=list(columns))
             status = await conn.execute(

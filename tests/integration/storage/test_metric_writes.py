@@ -6,11 +6,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from onexgen.models.rows import EventMetricRow, GenerationMetricRow, GenerationPhase
+from onexgen.models.rows import (
+    EVENT_COLUMNS,
+    EventMetricRow,
+    GenerationMetricRow,
+    GenerationPhase,
+)
 from onexgen.models.wire import NodeType
+from onexgen.storage.errors import StorageError
 from onexgen.storage.partitions import ensure_partitions, list_partitions
 from onexgen.storage.pool import Database, create_pool
-from onexgen.storage.repositories.events import EventMetricsRepository
+from onexgen.storage.repositories._copy import copy_insert
+from onexgen.storage.repositories.events import KEY, TABLE, EventMetricsRepository
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +68,25 @@ async def test_write_many_small_chunks_writes_all_chunks(migrated_url: str, now:
         repo = EventMetricsRepository(db.pool, chunk_size=7)
         assert await repo.write_many(_events(now, 30)) == 30
         assert await repo.write_many(_events(now, 30)) == 0
+
+
+async def test_write_many_one_connection_staging_kept_empty_and_survives_a_failure(
+    migrated_url: str, now: datetime,
+) -> None:
+    """The staging table outlives a call on its connection, empty after each commit; a
+    failed write rolls back and the next write on the same connection still lands."""
+    async with Database(await create_pool(migrated_url, 1, 1)) as db:
+        assert await db.events.write_many(_events(now, 10)) == 10
+        assert await db.events.write_many(_events(now, 10, offset=10)) == 10
+        async with db.pool.acquire() as conn:
+            assert await conn.fetchval(
+                "SELECT count(*) FROM _stage_event_processing_metrics") == 0
+        bad = _events(now, 1, offset=20)[0].as_record()
+        bad = (*bad[:3], -1.0, *bad[4:])  # processing_duration_ms < 0: the table's CHECK
+        with pytest.raises(StorageError):
+            await copy_insert(db.pool, TABLE, EVENT_COLUMNS, KEY, [bad])
+        assert await db.events.write_many(_events(now, 5, offset=30)) == 5
+        assert await db.events.count() == 25
 
 
 async def test_insert_one_replayed_event_returns_zero(db: Database, now: datetime) -> None:

@@ -75,6 +75,40 @@ def test_cached_result_encode_decode_and_from_payload_round_trip(engine: Engine)
     assert back.composition is not None and back.composition.cached
 
 
+def test_served_result_other_ids_byte_identical_to_placeholder_form(engine: Engine) -> None:
+    outcome = run_job(_raw(name="Served"), 'c "1"', engine)
+    args = (outcome.status, outcome.error_type, outcome.reason, outcome.payload,
+            outcome.composition)
+    served = CachedResult.served(*args, request_id="a-1", correlation_id='c "1"')
+    stored = CachedResult.from_payload(*args, request_id="a-1", correlation_id='c "1"')
+    assert served.payload is outcome.payload  # kept, not copied
+    for ids in (("a-1", 'c "1"'), ("a-2", "c-2"), ("a-1", "other"), ("longer-id-" * 5, "c")):
+        assert served.payload_for(*ids) == stored.payload_for(*ids)
+    fresh = run_job(_raw(name="Served", request_id="a-2"), "c-2",
+                    Engine(EngineConfig(), renderer=engine.renderer))
+    assert served.payload_for("a-2", "c-2") == fresh.payload
+
+
+def test_served_result_encodes_in_the_stored_format(engine: Engine) -> None:
+    outcome = run_job(_raw(name="Encoded"), "c-1", engine)
+    args = (outcome.status, outcome.error_type, outcome.reason, outcome.payload,
+            outcome.composition)
+    served = CachedResult.served(*args, request_id="a-1", correlation_id="c-1")
+    stored = CachedResult.from_payload(*args, request_id="a-1", correlation_id="c-1")
+    assert served.encode() == stored.encode()  # what Redis holds, and older workers read
+    assert CachedResult.decode(served.encode()).payload_for("a-1", "c-1") == outcome.payload
+
+
+def test_served_result_payload_without_its_ids_raises() -> None:
+    payload = b'{"status":"succeeded","request_id":"a-1","correlation_id":"c-1"}'
+    with pytest.raises(ValueError, match="does not carry"):
+        CachedResult.served("succeeded", None, None, payload, None,
+                            request_id="a-2", correlation_id="c-1")
+    with pytest.raises(ValueError, match="does not carry"):
+        CachedResult.served("succeeded", None, None, payload, None,
+                            request_id="a-1", correlation_id="c-2")
+
+
 def test_output_lru_over_bounds_drops_oldest() -> None:
     payload = PLACEHOLDERS
     lru = OutputLRU(max_entries=2)
@@ -174,3 +208,14 @@ async def test_memory_store_gets_sets_deletes_and_forgets_on_close() -> None:
     assert (await store.delete("a"), await store.delete("a")) == (1, 0)
     await store.close()
     assert await store.multi_get(["b"]) == [None]
+
+
+async def test_memory_store_over_bound_drops_least_recently_stored() -> None:
+    store = MemoryStore(max_entries=3)
+    await store.multi_set([("a", 1), ("b", 2), ("c", 3)])
+    await store.multi_set([("a", 10), ("d", 4)])  # "a" stored again: "b" is the oldest now
+    assert await store.multi_get(["a", "b", "c", "d"]) == [10, None, 3, 4]
+    await store.multi_set([(k, 0) for k in "efgh"])  # a batch larger than the bound
+    assert len(store) == 3 and await store.multi_get(["f", "g", "h"]) == [0, 0, 0]
+    with pytest.raises(ValueError, match="at least 1"):
+        MemoryStore(max_entries=0)

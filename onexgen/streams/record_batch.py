@@ -1,0 +1,141 @@
+"""Kafka record batches (format v2) for the publisher, with a hardware CRC-32C.
+
+aiokafka's builder (``producer.create_batch()``) checksums a batch with its own
+table-driven CRC-32C: 5.1 µs for a 9.4 KB result on this machine, more than all its
+other work on the record. ``RecordBatch`` keeps the records as they are appended and
+writes the batch in one pass when the sender takes it: the parts joined once, the
+checksum from the ``crc32c`` package (SSE 4.2 where the CPU has it: 0.45 µs). A record
+costs 2.6 against 5.9 µs of CPU, appended and built (``python -m
+bench.bench_record_batch``, BENCHMARKS.md). Same format, field for field, as
+aiokafka's builder writes without compression (KIP-98 header, producer state set by
+the sender when it drains the batch); compressed batches stay aiokafka's.
+
+It implements what aiokafka's ``MessageAccumulator`` and sender call on a builder
+handed to ``AIOKafkaProducer.send_batch`` (``append``, ``close``, ``closed``,
+``size``, ``record_count``, ``_set_producer_state``, ``_build``).
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Sequence
+
+from crc32c import crc32c
+
+HEADER = struct.Struct(">qiibIhiqqqhii")
+"""Base offset, length, partition leader epoch, magic, CRC, attributes, last offset
+delta, first and max timestamp, producer id and epoch, base sequence, record count."""
+_CRC_AT, _ATTRIBUTES_AT, _AFTER_LENGTH = 17, 21, 12
+_NO_LEADER_EPOCH = -1
+_MAGIC = 2
+_NULL = b"\x01"  # a length of -1, zigzag-encoded: no key, no header value
+_SMALL = [bytes(((v << 1),)) for v in range(64)]  # zigzag varints of 0..63: one byte
+
+
+def varint(value: int) -> bytes:
+    """``value`` as Kafka's zigzag variable-length integer."""
+    if 0 <= value < 64:
+        return _SMALL[value]
+    v = (value << 1) ^ (value >> 63)
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+class Appended:
+    """What ``append`` answers for a record that fits (aiokafka reads these fields)."""
+
+    __slots__ = ("offset", "size", "timestamp")
+
+    def __init__(self, offset: int, size: int, timestamp: int) -> None:
+        self.offset, self.size, self.timestamp = offset, size, timestamp
+
+    @property
+    def crc(self) -> None:
+        return None  # per-record checksums ended with format v2
+
+
+class RecordBatch:
+    """An uncompressed v2 record batch of at most ``batch_size`` bytes (one record always
+    fits), every record stamped with the time of the batch's first."""
+
+    def __init__(self, batch_size: int) -> None:
+        self._batch_size = batch_size
+        self._parts: list[bytes] = [b""]  # the header's place
+        self._size = HEADER.size
+        self._count = 0
+        self._timestamp = 0
+        self._closed = False
+        self._state = (-1, -1, -1)  # producer id, epoch, base sequence
+        self._buffer: bytearray | None = None
+
+    def append(self, *, timestamp: int | None, key: bytes | None, value: bytes | None,
+               headers: Sequence[tuple[str, bytes | None]] = ()) -> Appended | None:
+        """Add a record; None when the batch is closed or has no room for it."""
+        if self._closed:
+            return None
+        parts: list[bytes] = [b"\x00\x00", varint(self._count)]  # attributes, time delta
+        if key is None:
+            parts.append(_NULL)
+        else:
+            parts += (varint(len(key)), key)
+        if value is None:
+            parts.append(_NULL)
+        else:
+            parts += (varint(len(value)), value)
+        parts.append(varint(len(headers)))
+        for name, data in headers:
+            encoded = name.encode()
+            parts += (varint(len(encoded)), encoded)
+            if data is None:
+                parts.append(_NULL)
+            else:
+                parts += (varint(len(data)), data)
+        length = sum(map(len, parts))
+        prefix = varint(length)
+        size = len(prefix) + length
+        if self._count and self._size + size > self._batch_size:
+            self.close()
+            return None
+        if not self._count:
+            self._timestamp = int(time.time() * 1000) if timestamp is None else timestamp
+        self._parts.append(prefix)
+        self._parts += parts
+        self._size += size
+        self._count += 1
+        return Appended(self._count - 1, size, self._timestamp)
+
+    def close(self) -> None:
+        self._closed = True
+
+    def closed(self) -> bool:
+        return self._closed
+
+    def size(self) -> int:
+        return self._size
+
+    def record_count(self) -> int:
+        return self._count
+
+    def _set_producer_state(self, producer_id: int, producer_epoch: int,
+                            base_sequence: int) -> None:
+        self._state = (producer_id, producer_epoch, base_sequence)
+
+    def _build(self) -> bytearray:
+        """The batch's bytes (built once; the sender may ask again on a retry)."""
+        self.close()
+        if self._buffer is None:
+            self._parts[0] = bytes(HEADER.size)
+            buffer = bytearray().join(self._parts)
+            self._parts = []
+            HEADER.pack_into(buffer, 0, 0, len(buffer) - _AFTER_LENGTH, _NO_LEADER_EPOCH,
+                             _MAGIC, 0, 0, max(self._count - 1, 0), self._timestamp,
+                             self._timestamp, *self._state, self._count)
+            struct.pack_into(">I", buffer, _CRC_AT,
+                             crc32c(memoryview(buffer)[_ATTRIBUTES_AT:]))
+            self._buffer = buffer
+        return self._buffer
