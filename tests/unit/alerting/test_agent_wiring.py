@@ -25,7 +25,8 @@ def test_register_monitor_and_alertmanager_attach_agents_timers_and_routes() -> 
     assert handle.dashboard.manager is service.manager
     assert len(handle.engine.states) == 21
     assert {c.name for c in handle.health.checks} == {
-        "kafka", "kafka_publish", "postgres", "templates", "process_pool", "models", "agents"}
+        "kafka", "kafka_publish", "kafka_consume", "postgres", "templates", "process_pool",
+        "models", "agents"}
     web_app = web.Application()
     handle.add_routes(web_app, ready=runtime.is_ready)
     paths = {r.resource.canonical for r in web_app.router.routes() if r.resource is not None}
