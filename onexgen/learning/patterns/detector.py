@@ -28,6 +28,7 @@ from sklearn.linear_model import LogisticRegression, SGDClassifier
 from onexgen.learning.patterns.features import (
     RULE_SCALE,
     feature_matrix,
+    feature_parts,
     rule_matrix,
     vector_columns,
 )
@@ -125,6 +126,8 @@ class _StackedWeights:
     columns: npt.NDArray[np.intp]  # each model's index in PATTERN_NAMES
     weights: npt.NDArray[np.float64]  # (features, models)
     intercepts: npt.NDArray[np.float64]
+    vector_weights: npt.NDArray[np.float64]
+    """The text vector's rows of ``weights``, contiguous: the dense product's operand."""
 
 
 @dataclass(slots=True)
@@ -144,24 +147,45 @@ class PatternDetector:
     # --- detection -------------------------------------------------------------------
 
     def confidences(self, requests: Sequence[GenerationRequest]) -> npt.NDArray[np.float64]:
-        """An (n_requests, n_patterns) array of confidences 0..1, ``PATTERN_NAMES`` order."""
-        return self.confidences_of(*self.featurise(requests))
+        """An (n_requests, n_patterns) array of confidences 0..1, ``PATTERN_NAMES`` order.
+
+        Scored in two products, the sparse columns' and the text vector's dense block's
+        (``features.feature_parts``): the same margins as ``confidences_of`` on the whole
+        rows, within float rounding, for ~30 µs a request less."""
+        if not requests:
+            return np.zeros((0, len(PATTERN_NAMES)))
+        rules, named = self._texts(requests)
+        if not self.models:
+            return np.round(rules, 6)
+        sparse, vectors = feature_parts(named, rules)
+        stacked = self._stacked_weights()
+        margins = sparse @ stacked.weights
+        margins += vectors @ stacked.vector_weights
+        out = rules.copy()
+        out[:, stacked.columns] = _sigmoid(margins + stacked.intercepts)
+        return np.round(out, 6)  # stable across BLAS builds' last-bit differences
 
     def featurise(self, requests: Sequence[GenerationRequest]
                   ) -> tuple[npt.NDArray[np.float64], sp.csr_matrix | None]:
-        """Rule scores and (when a model exists) model rows: computed once, used twice."""
-        texts = [request_text(r) for r in requests]
-        if not texts:
+        """Rule scores and model rows (the whole rows, as ``learn`` takes them)."""
+        if not requests:
             return np.zeros((0, len(PATTERN_NAMES))), None
+        rules, named = self._texts(requests)
+        return rules, feature_matrix(named, rules)
+
+    def _texts(self, requests: Sequence[GenerationRequest]
+               ) -> tuple[npt.NDArray[np.float64], list[str]]:
+        """Rule scores and the text the model reads, per request."""
+        texts = [request_text(r) for r in requests]
         # The node's name counts too (text.name_words): the model reads it after the text,
         # the rules score its words alone (rules.name_rule_matrix: cached, word by word).
         names = [name_words(r) for r in requests]
         rules = np.maximum(rule_matrix(texts), name_rule_matrix(names))
-        named = [f"{t} . {n}" for t, n in zip(texts, names, strict=True)]
-        return rules, feature_matrix(named, rules)
+        return rules, [f"{t} . {n}" for t, n in zip(texts, names, strict=True)]
 
     def confidences_of(self, rules: npt.NDArray[np.float64],
                        rows: sp.csr_matrix | None) -> npt.NDArray[np.float64]:
+        """Confidences from ``featurise``'s output (one sparse product over whole rows)."""
         out = rules.copy()
         if rows is not None and self.models:
             stacked = self._stacked_weights()
@@ -179,10 +203,12 @@ class PatternDetector:
         if cached is not None and len(cached.sources) == len(sources) and all(
                 a is b for a, b in zip(cached.sources, sources, strict=True)):
             return cached
+        weights = np.column_stack([self.models[n].coef_[0] for n in names])
+        start, stop = vector_columns()
         self._stacked = _StackedWeights(
             sources, np.array([PATTERN_NAMES.index(n) for n in names], dtype=np.intp),
-            np.column_stack([self.models[n].coef_[0] for n in names]),
-            np.array([self.models[n].intercept_[0] for n in names]))
+            weights, np.array([self.models[n].intercept_[0] for n in names]),
+            np.ascontiguousarray(weights[start:stop]))
         return self._stacked
 
     def detect_many(self, requests: Sequence[GenerationRequest]) -> list[list[DetectedPattern]]:
