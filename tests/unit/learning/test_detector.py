@@ -159,15 +159,20 @@ def test_feature_matrix_is_the_four_blocks_side_by_side() -> None:
 
 def _one_model_at_a_time(detector: PatternDetector) -> np.ndarray:
     """Confidences of REQUESTS scored the plain way: each pattern's model on its own."""
+    from onexgen.learning.patterns.clauses import combine
     from onexgen.learning.patterns.detector import _sigmoid
     from onexgen.learning.patterns.library import PATTERN_NAMES
 
-    rules, rows = detector.featurise(REQUESTS)
-    out = rules.copy()
+    features = detector.features(REQUESTS)
+    found = features.texts
+    assert len(found.owner), "a request of several clauses: the clause rows are exercised"
+    out = found.rules[:found.requests].copy()
     for j, name in enumerate(PATTERN_NAMES):
         model = detector.models.get(name)
         if model is not None:
-            out[:, j] = _sigmoid(rows @ model.coef_[0] + model.intercept_[0])
+            margins = features.rows @ model.coef_[0] + model.intercept_[0]
+            out[:, j] = _sigmoid(combine(margins[:, None], found.requests, found.owner,
+                                         detector.config.clause_weight)[:, 0])
     return np.round(out, 6)
 
 
@@ -221,7 +226,7 @@ def test_confidences_two_products_equal_whole_rows_on_validation_split(
 
     requests = [r.request for r in load_labeled(CORPUS_VALIDATION_PATH)]
     new = trained.confidences(requests)
-    old = trained.confidences_of(*trained.featurise(requests))
+    old = trained.confidences_of(trained.features(requests))
     assert new.shape == (len(requests), 12) and (new > 0.5).sum() > len(requests) // 2
     assert np.abs(new - old).max() <= 1e-6
     assert np.array_equal(new >= 0.5, old >= 0.5)
