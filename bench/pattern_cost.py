@@ -6,9 +6,9 @@ ratio cannot show it. Here the code itself differs: ``--before REF`` (default ``
 is exported with ``git archive`` and each side runs in its own process, alternately,
 ``--rounds`` times; each process loads its shipped default detector and reports the
 best of five passes over ``data/patterns/test.jsonl`` x10 (the set issue 22's 137 µs
-was measured on; ``--data``: another labelled file), detected in one batch (``--batch``: smaller ones): CPU time
-(``time.process_time``, less sensitive to the other processes on a shared machine) and
-wall time per request.
+was measured on; ``--data``: another labelled file), detected in one batch (``--batch``:
+smaller ones): CPU time (``time.process_time``, less sensitive to the other processes on
+a shared machine) and wall time per request.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from onexgen.learning.patterns.features import rule_matrix
-from onexgen.learning.patterns.rules import name_rule_matrix
+from onexgen.learning.patterns.rules import name_rule_matrix, rule_scores
 from onexgen.learning.patterns.text import name_words, request_text
 from onexgen.models.wire import GenerationRequest
 
@@ -54,7 +54,8 @@ def model_texts(requests: Sequence[GenerationRequest], clauses: bool = True) -> 
     names = [name_words(r) for r in requests]
     name_rules = name_rule_matrix(names)
     whole = [f"{t}{_SEPARATOR}{n}" for t, n in zip(texts, names, strict=True)]
-    rules = np.maximum(rule_matrix(texts), name_rules)
+    text_rules = rule_matrix(texts)
+    rules = np.maximum(text_rules, name_rules)
     owner: list[int] = []
     parts: list[str] = []
     if clauses:
@@ -65,7 +66,9 @@ def model_texts(requests: Sequence[GenerationRequest], clauses: bool = True) -> 
                 owner += [i] * len(found)
     at = np.asarray(owner, dtype=np.intp)
     if parts:
-        rules = np.vstack([rules, np.maximum(rule_matrix(parts), name_rules[at])])
+        clause_rules = np.vstack([rule_scores(c, text_rules[i])
+                                  for c, i in zip(parts, owner, strict=True)])
+        rules = np.vstack([rules, np.maximum(clause_rules, name_rules[at])])
         whole += [f"{c}{_SEPARATOR}{names[i]}" for c, i in zip(parts, owner, strict=True)]
     return ModelTexts(whole, rules, len(requests), at)
 

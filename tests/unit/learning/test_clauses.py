@@ -63,3 +63,27 @@ def test_confidences_clause_weight_zero_equals_whole_text_scoring(
     assert not np.allclose(scored[0], plain[0], atol=1e-3)
     order = np.argsort(plain[1]), np.argsort(scored[1])
     assert np.array_equal(order[0][-3:], order[1][-3:])
+
+
+def test_rule_scores_within_text_equal_full_search_on_every_shipped_clause() -> None:
+    """Skipping the patterns a clause's text scores 0 changes no clause's scores."""
+    from onexgen.learning.patterns.dataset import (
+        CORPUS_TRAIN_PATH,
+        CORPUS_VALIDATION_PATH,
+        TRAIN_PATH,
+        load_labeled,
+    )
+    from onexgen.learning.patterns.rules import rule_scores
+    from onexgen.learning.patterns.text import request_text
+
+    checked = skipped = 0
+    for path in (TRAIN_PATH, CORPUS_TRAIN_PATH, CORPUS_VALIDATION_PATH):
+        for row in load_labeled(path):
+            text = request_text(row.request)
+            whole = rule_scores(text)
+            for clause in text.split(" . "):
+                full = rule_scores(clause)
+                assert np.array_equal(rule_scores(clause, whole), full), clause
+                checked += 1
+                skipped += int((whole == 0).sum())
+    assert checked > 10_000 and skipped > checked
