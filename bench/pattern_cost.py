@@ -6,9 +6,9 @@ ratio cannot show it. Here the code itself differs: ``--before REF`` (default ``
 is exported with ``git archive`` and each side runs in its own process, alternately,
 ``--rounds`` times; each process loads its shipped default detector and reports the
 best of five passes over ``data/patterns/test.jsonl`` x10 (the set issue 22's 137 µs
-was measured on), detected in one batch (``--batch``: smaller ones): CPU time
-(``time.process_time``, less sensitive to the other processes on a shared machine) and
-wall time per request.
+was measured on; ``--data``: another labelled file), detected in one batch (``--batch``:
+smaller ones): CPU time (``time.process_time``, less sensitive to the other processes on
+a shared machine) and wall time per request.
 """
 
 from __future__ import annotations
@@ -58,10 +58,12 @@ def _export(ref: str, into: Path) -> Path:
     return into
 
 
-def _measure(tree: Path, batch: int) -> dict[str, float]:
+DEFAULT_DATA = ROOT / "data" / "patterns" / "test.jsonl"
+
+
+def _measure(tree: Path, batch: int, data: Path = DEFAULT_DATA) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    out = subprocess.run([sys.executable, "-c", CHILD, str(ROOT / "data" / "patterns" /
-                                                          "test.jsonl"), str(batch), str(tree)],
+    out = subprocess.run([sys.executable, "-c", CHILD, str(data), str(batch), str(tree)],
                          cwd=tree, env=env, check=False, capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(f"the {tree} side failed: {out.stderr[-2000:]}")
@@ -69,16 +71,17 @@ def _measure(tree: Path, batch: int) -> dict[str, float]:
     return result
 
 
-def run(before: str = "main", rounds: int = 5, batch: int = 0) -> Report:
+def run(before: str = "main", rounds: int = 5, batch: int = 0,
+        data: Path = DEFAULT_DATA) -> Report:
     report = Report("Pattern detection cost, before and after (alternating processes)",
                     params={"before": before, "after": "working tree", "rounds": rounds,
-                            "batch": batch})
+                            "batch": batch, "data": str(data)})
     sides: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
     with tempfile.TemporaryDirectory() as scratch:
         old = _export(before, Path(scratch))
         for _ in range(rounds):
-            sides["before"].append(_measure(old, batch))
-            sides["after"].append(_measure(ROOT, batch))
+            sides["before"].append(_measure(old, batch, data))
+            sides["after"].append(_measure(ROOT, batch, data))
     for key, unit in (("cpu_us", "CPU"), ("wall_us", "wall")):
         best = {side: min(m[key] for m in runs) for side, runs in sides.items()}
         spread = {side: f"{min(m[key] for m in runs):.0f}-{max(m[key] for m in runs):.0f}"
@@ -98,8 +101,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch", type=int, default=0,
                         help="requests per detect_many call (0: all at once, as the 137 µs)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                        help="labelled requests, x10 (default: the issue-5 test set; "
+                             "data/patterns/corpus/validation.jsonl: longer, more clauses)")
     args = parser.parse_args()
-    report = run(args.before, args.rounds, args.batch)
+    report = run(args.before, args.rounds, args.batch, args.data.resolve())
     print(report.render())
     print(f"JSON: {report.write_json('pattern_cost')}")
 

@@ -12,8 +12,13 @@ def register(sub: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from onexgen.learning.patterns.embedding import shipped_embeddings
     from onexgen.settings import load_settings
     from onexgen.worker import run_worker
 
-    run_worker(load_settings())
+    settings = load_settings()
+    # Damaged token vectors (EmbeddingError, naming the fix) end the start here, in one
+    # line, before topics and migrations: not inside Faust's start, nor in every request.
+    shipped_embeddings()
+    run_worker(settings)
     return 0

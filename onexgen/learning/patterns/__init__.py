@@ -3,6 +3,7 @@
     text        request -> normalised text (whole words, negation marked)
     rules       phrase and sense rules -> a score per pattern
     features    hashed n-grams + text vector + rule scores -> model rows
+    clauses     the texts scored (whole request, then each clause) and how they combine
     embedding   static token vectors distilled from MiniLM (checked loader)
     wordpiece   BERT's uncased WordPiece tokenisation, without its library
     detector    PatternDetector: confidences, detection, learning, thresholds

@@ -109,5 +109,7 @@ def load_embeddings(vectors_path: Path = VECTORS_PATH,
 
 @lru_cache(maxsize=1)
 def shipped_embeddings() -> StaticEmbeddings:
-    """The wheel's vectors, loaded once per process."""
-    return load_embeddings()
+    """The wheel's vectors, loaded once per process. ``onexgen worker`` loads them before
+    anything else (``cli.worker``): damaged vectors stop the start in one line naming the
+    fix, instead of failing each pool process's first detection."""
+    return load_embeddings(VECTORS_PATH, MANIFEST_PATH)

@@ -121,14 +121,14 @@ class FeedbackLearner:
         unique = {id(e.request): e.request for e in examples}
         position = {key: i for i, key in enumerate(unique)}
         where = [position[id(e.request)] for e in examples]
-        rules, rows = self.detector.featurise(list(unique.values()))
-        before = self.detector.confidences_of(rules, rows)
+        features = self.detector.features(list(unique.values()))
+        before = self.detector.confidences_of(features)
+        rows = features.requests
         column = {name: j for j, name in enumerate(PATTERN_NAMES)}
         evidence: dict[str, list[Evidence]] = {}
         for i, e in zip(where, examples, strict=True):
             evidence.setdefault(e.pattern, []).append(
                 Evidence(float(before[i, column[e.pattern]]), e.positive, e.weight))
-        assert rows is not None  # examples is not empty, so there are rows
         memory = self.prepare()
         update_started = time.perf_counter()
         self.detector.learn(examples, rows[where], self._steps, memory.rehearsal)

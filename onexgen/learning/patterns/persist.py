@@ -126,7 +126,8 @@ def upgrade_v2(index: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 
 
 def _detector_from(header: dict[str, Any], arrays: dict[str, Any]) -> PatternDetector:
-    config = DetectorConfig(**header["config"])
+    # A model stored before clause scoring had its thresholds tuned on whole texts alone.
+    config = DetectorConfig(**{"clause_weight": 0.0, **header["config"]})
     width = feature_width()
     starts, index, value = arrays["coef_start"], arrays["coef_index"], arrays["coef_value"]
     if header.get("features", 1) == 2:

@@ -30,6 +30,7 @@ def as_feature_version_2(data: bytes) -> tuple[bytes, PatternDetector]:
     model with zero weights on the text vector."""
     import io
     import json
+    from dataclasses import replace
 
     import numpy as np
 
@@ -46,10 +47,12 @@ def as_feature_version_2(data: bytes) -> tuple[bytes, PatternDetector]:
     arrays["coef_start"] = np.concatenate([[0], np.cumsum(keep)[starts[1:] - 1]])
     header = json.loads(arrays["header"].tobytes().decode())
     header.update(features=2, width=feature_width() - (stop - start))
+    header["config"].pop("clause_weight", None)  # rows of version 2 predate clause scoring
     arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     expected = from_bytes(data)
+    expected.config = replace(expected.config, clause_weight=0.0)
     for model in expected.models.values():
         model.coef_[0, start:stop] = 0.0
     return buffer.getvalue(), expected

@@ -159,15 +159,20 @@ def test_feature_matrix_is_the_four_blocks_side_by_side() -> None:
 
 def _one_model_at_a_time(detector: PatternDetector) -> np.ndarray:
     """Confidences of REQUESTS scored the plain way: each pattern's model on its own."""
+    from onexgen.learning.patterns.clauses import combine
     from onexgen.learning.patterns.detector import _sigmoid
     from onexgen.learning.patterns.library import PATTERN_NAMES
 
-    rules, rows = detector.featurise(REQUESTS)
-    out = rules.copy()
+    features = detector.features(REQUESTS)
+    found = features.texts
+    assert len(found.owner), "a request of several clauses: the clause rows are exercised"
+    out = found.rules[:found.requests].copy()
     for j, name in enumerate(PATTERN_NAMES):
         model = detector.models.get(name)
         if model is not None:
-            out[:, j] = _sigmoid(rows @ model.coef_[0] + model.intercept_[0])
+            margins = features.rows @ model.coef_[0] + model.intercept_[0]
+            out[:, j] = _sigmoid(combine(margins[:, None], found.requests, found.owner,
+                                         detector.config.clause_weight)[:, 0])
     return np.round(out, 6)
 
 
@@ -181,3 +186,47 @@ def test_stacked_scoring_equals_each_model_alone_and_follows_learning(
     after = detector.confidences(REQUESTS)
     assert not np.array_equal(after, before), "learning moved the crud model"
     assert np.array_equal(after, _one_model_at_a_time(detector))
+
+
+def test_feature_parts_are_feature_matrix_split_at_the_text_vector() -> None:
+    """The sparse part plus the dense vectors placed at their columns is, value for value,
+    the whole row ``feature_matrix`` builds (what ``learn`` and the rehearsal read)."""
+    import scipy.sparse as sp
+
+    from onexgen.learning.patterns.dataset import parse_request
+    from onexgen.learning.patterns.features import (
+        feature_matrix,
+        feature_parts,
+        rule_matrix,
+        vector_columns,
+    )
+    from onexgen.learning.patterns.text import request_text
+
+    texts = [request_text(parse_request(line))
+             for line in TRAIN_PATH.read_text().splitlines() if line.strip()]
+    texts += ["", "not_cache twice"]
+    rules = rule_matrix(texts)
+    whole = feature_matrix(texts, rules)
+    sparse, vectors = feature_parts(texts, rules)
+    start, stop = vector_columns()
+    assert sparse.shape == whole.shape and vectors.shape == (len(texts), stop - start)
+    assert not ((sparse.indices >= start) & (sparse.indices < stop)).any()
+    placed = sp.hstack([sp.csr_matrix((len(texts), start)), sp.csr_matrix(vectors),
+                        sp.csr_matrix((len(texts), whole.shape[1] - stop))], format="csr")
+    rebuilt = (sparse + placed).tocsr()
+    rebuilt.eliminate_zeros()
+    assert rebuilt.nnz == whole.nnz and abs(rebuilt - whole).max() == 0
+
+
+def test_confidences_two_products_equal_whole_rows_on_validation_split(
+        trained: PatternDetector) -> None:
+    """Detection's sparse + dense products give the whole rows' margins within float
+    rounding on the validation split (the confidences, rounded to 6 places, equal)."""
+    from onexgen.learning.patterns.dataset import CORPUS_VALIDATION_PATH, load_labeled
+
+    requests = [r.request for r in load_labeled(CORPUS_VALIDATION_PATH)]
+    new = trained.confidences(requests)
+    old = trained.confidences_of(trained.features(requests))
+    assert new.shape == (len(requests), 12) and (new > 0.5).sum() > len(requests) // 2
+    assert np.abs(new - old).max() <= 1e-6
+    assert np.array_equal(new >= 0.5, old >= 0.5)

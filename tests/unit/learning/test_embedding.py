@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -159,3 +160,46 @@ def test_text_vectors_negated_clause_left_out() -> None:
                             shipped)[0]
     assert np.allclose(plain, negated)
     assert not np.allclose(plain, with_cue)
+
+
+@pytest.fixture
+def damaged_shipped_vectors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The shipped vectors with one byte flipped, in place of the wheel's, for this test."""
+    from onexgen.learning.patterns import embedding
+
+    damaged = tmp_path / "embeddings.npz"
+    data = bytearray(embedding.VECTORS_PATH.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    monkeypatch.setattr(embedding, "VECTORS_PATH", damaged)
+    shipped_embeddings.cache_clear()
+    yield damaged
+    shipped_embeddings.cache_clear()  # the next caller loads the wheel's again
+
+
+def test_worker_command_with_damaged_vectors_fails_at_start_in_one_line(
+        damaged_shipped_vectors: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Before topics, migrations and Faust: one line naming the fix, exit code 1."""
+    import onexgen.worker
+    from onexgen.cli.main import main
+
+    started: list[object] = []
+    monkeypatch.setattr(onexgen.worker, "run_worker", started.append)
+    assert main(["worker"]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("onexgen: EmbeddingError: "), lines
+    assert str(damaged_shipped_vectors) in lines[0] and "make embeddings" in lines[0]
+    assert "reinstall onexgen" in lines[0]
+    assert started == []
+
+
+def test_worker_command_with_shipped_vectors_runs_the_worker(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import onexgen.worker
+    from onexgen.cli.main import main
+
+    started: list[object] = []
+    monkeypatch.setattr(onexgen.worker, "run_worker", started.append)
+    assert main(["worker"]) == 0
+    assert len(started) == 1

@@ -155,3 +155,28 @@ def test_from_bytes_config_before_feature_steps_loads_with_their_defaults(
     loaded = from_bytes(_rewrite_header(to_bytes(trained), config=config))
     assert loaded.config == DetectorConfig()
     assert np.array_equal(loaded.confidences(PROBE), trained.confidences(PROBE))
+
+
+def test_from_bytes_config_before_clauses_scores_whole_texts_as_stored(
+        trained: PatternDetector) -> None:
+    """A row stored before clause scoring (no ``clause_weight`` in its config) had its
+    thresholds tuned on whole texts: it loads with weight 0 and scores as it did."""
+    from dataclasses import replace
+
+    from onexgen.learning.patterns.clauses import combine, model_texts
+    from onexgen.learning.patterns.detector import _sigmoid
+    from onexgen.learning.patterns.features import feature_matrix
+    from onexgen.learning.patterns.library import PATTERN_NAMES
+
+    assert trained.config.clause_weight > 0
+    config = {k: v for k, v in asdict(trained.config).items() if k != "clause_weight"}
+    loaded = from_bytes(_rewrite_header(to_bytes(trained), config=config))
+    assert loaded.config == replace(DetectorConfig(), clause_weight=0.0)
+    found = model_texts(PROBE, clauses=False)
+    rows = feature_matrix(found.texts, found.rules)
+    whole = np.round(_sigmoid(np.column_stack(
+        [rows @ trained.models[n].coef_[0] + trained.models[n].intercept_[0]
+         for n in PATTERN_NAMES])), 6)
+    assert np.allclose(loaded.confidences(PROBE), whole, atol=1e-6)
+    assert not np.allclose(trained.confidences(PROBE), whole, atol=1e-3)
+    assert combine(np.ones((1, 1)), 1, np.zeros(0, np.intp), 0.0).tolist() == [[1.0]]
