@@ -74,8 +74,6 @@ class ChannelEvents:
         self._on_stream_event_in = stream._on_stream_event_in
         self._on_stream_event_out = stream._on_stream_event_out
         self._on_message_out = stream._on_message_out
-        # Sensors whose "out" hooks all do nothing need not be called for each ack.
-        self._sensors_out = not all(isinstance(s, LeanMonitor) for s in app.sensors)
         self._ack_lock = faust_tuples.ack_lock
         self._started_here = False
         self.ended = False
@@ -147,7 +145,8 @@ class ChannelEvents:
         with Faust's ack lock taken once and the consumer looked up once."""
         consumer = self._consumer
         stream = self._stream
-        sensors_out = self._sensors_out
+        # Sensors whose "out" hooks all do nothing need not be called for each event.
+        sensors_out = not all(isinstance(s, LeanMonitor) for s in self._app.sensors)
         with self._ack_lock:
             for event in events:
                 message = event.message
