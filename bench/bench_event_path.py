@@ -50,7 +50,8 @@ def _app() -> faust.App:
     app = faust.App("onexgen-bench-event-path", broker="kafka://127.0.0.1:1",
                     monitor=LeanMonitor(), stream_buffer_maxsize=4 * BATCH)
     use_fetch_limits(app, 10, 1, consumer_thread=False)  # the worker's consumer, no thread
-    app.topics._acking_topics.add(TOPIC)  # as the conductor does once subscribed
+    conductor: Any = app.topics
+    conductor._acking_topics.add(TOPIC)  # as the conductor does once subscribed
     app.sensors.add(app.monitor)  # as the app does when it starts
     app.flow_control.resume()  # as the consumer does once partitions are assigned
     return app
@@ -115,7 +116,8 @@ async def _dispatching() -> dict[str, list[float]]:
     async def handler(message: Any) -> None:
         return None
 
-    app.topics._tp_to_callback[tp] = handler
+    conductor: Any = app.topics
+    conductor._tp_to_callback[tp] = handler
     message = ConsumerMessage(TOPIC, 0, 0, 0.0, 0, [], b"k", b"v", None)
     faust_way = app.topics.on_message
     ours = unlocked_dispatch(faust_way, app)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from mode.utils.aiter import aiter
@@ -43,7 +43,7 @@ IDLE_LINGER_S = 0.01
 async def take_batches(stream: Any, max_: int, within: float,
                        idle: asyncio.Event | None = None,
                        fetched: asyncio.Event | None = None,
-                       events: ChannelEvents | None = None) -> AsyncIterator[list[Any]]:
+                       events: ChannelEvents | None = None) -> AsyncGenerator[list[Any], None]:
     """Yield lists of at most ``max_`` events from a Faust stream (see the module doc).
 
     ``idle``, when given, is set by the caller while it could start a batch at once:

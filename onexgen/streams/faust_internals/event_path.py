@@ -31,6 +31,7 @@ from faust import Stream
 from faust.events import Event
 from faust.types import EventT
 from faust.types import tuples as faust_tuples
+from mode.utils.queues import ThrowableQueue
 
 from onexgen.streams.lean import LeanMonitor
 
@@ -56,6 +57,22 @@ def event_path_is_the_copied_one() -> bool:
     return event_path_source_hash() == EVENT_PATH_SHA256
 
 
+class _SizedQueue(ThrowableQueue):  # type: ignore[type-arg]  # mode's queue is generic
+    """mode's channel queue with its pressure sizes as plain attributes: mode computes
+    them in a ``cached_property``, whose ``__get__`` (a data descriptor: Python code)
+    runs on every put the conductor makes."""
+
+    pressure_high_size = 0  # shadowed by the instance's own values (see _plain_sizes)
+    pressure_drop_size = 0
+
+
+def _plain_sizes(queue: Any) -> None:
+    """Swap a channel queue that is exactly mode's for ``_SizedQueue`` (same object)."""
+    if type(queue) is ThrowableQueue:
+        _ = queue.pressure_high_size, queue.pressure_drop_size  # computed and kept by mode
+        queue.__class__ = _SizedQueue
+
+
 class ChannelEvents:
     """The events in a Faust stream's channel, taken as the stream iterator would take
     them (see the module docstring); ``async with`` starts and stops the stream as the
@@ -66,6 +83,7 @@ class ChannelEvents:
         self._stream = stream
         self._app = app
         self._queue = stream.channel.queue
+        _plain_sizes(self._queue)
         self._flow_control = app.flow_control
         self._conductor = app.topics
         self._consumer = app.consumer

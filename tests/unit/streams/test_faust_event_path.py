@@ -42,7 +42,8 @@ def _stream(monitor: Any = None) -> tuple[faust.App, Any]:
     use_fetch_limits(app, 10, 1, consumer_thread=False)  # no thread loop to leave open
     app.sensors.add(app.monitor)  # what the app does when it starts
     channel = app.topic(TOPIC, schema=RawSchema()).clone(is_iterator=True)
-    app.topics._acking_topics.add(TOPIC)  # what the conductor does when it subscribes
+    conductor: Any = app.topics
+    conductor._acking_topics.add(TOPIC)  # what the conductor does when it subscribes
     app.flow_control.resume()  # what the consumer does once partitions are assigned
     return app, app.stream(channel)
 
@@ -69,7 +70,8 @@ async def test_take_returns_every_delivered_event_and_tracks_it_unacked() -> Non
     delivered = _deliver(app, stream, 0, 1, 2)
     taken = await events.take(10)
     assert taken == delivered
-    assert {e.message for e in taken} == set(app.consumer._unacked_messages)
+    consumer: Any = app.consumer
+    assert {e.message for e in taken} == set(consumer._unacked_messages)
     assert stream.channel.queue.empty()
     assert app.monitor.stream_inbound_time[TP(TOPIC, 0)] > 0  # the stuck-stream check's
 
@@ -136,7 +138,7 @@ async def test_ack_calls_sensors_that_are_not_the_lean_monitor() -> None:
 
 
 async def test_take_after_the_channel_is_told_to_stop_returns_nothing_and_ends() -> None:
-    app, stream = _stream()
+    _, stream = _stream()
     events = channel_events(stream)
     assert events is not None
     waiting = asyncio.create_task(events.take(10))
@@ -175,3 +177,21 @@ async def test_channel_events_when_faust_changed_is_none(
         assert channel_events(stream) is None
     finally:
         event_path.event_path_is_the_copied_one.cache_clear()
+
+
+async def test_the_channel_queue_keeps_mode_pressure_sizes_in_plain_attributes() -> None:
+    _, stream = _stream()
+    queue = stream.channel.queue
+    high, drop = queue.pressure_high_size, queue.pressure_drop_size
+    assert channel_events(stream) is not None
+    assert type(queue) is event_path._SizedQueue
+    assert (queue.pressure_high_size, queue.pressure_drop_size) == (high, drop)
+    assert "pressure_high_size" in vars(queue)  # read as a plain attribute now
+    pressure: list[str] = []
+    for i in range(high + 1):  # as the conductor puts: high pressure reported once
+        queue.put_nowait_enhanced(i, on_pressure_high=lambda: pressure.append("high"),
+                                  on_pressure_drop=lambda: pressure.append("drop"))
+    assert pressure == ["high"]
+    while not queue.empty():
+        queue.get_nowait()
+    assert pressure == ["high", "drop"]

@@ -227,7 +227,8 @@ def _conductor_app() -> tuple[faust.App, list[str]]:
     async def handler(message: Any) -> None:
         seen.append(message.tp.topic)
 
-    app.topics._tp_to_callback[faust.types.TP("t", 0)] = handler
+    conductor: Any = app.topics
+    conductor._tp_to_callback[faust.types.TP("t", 0)] = handler
     return app, seen
 
 
@@ -249,9 +250,10 @@ async def test_unlocked_dispatch_calls_the_partition_handler_while_nobody_holds_
 async def test_unlocked_dispatch_waits_for_a_resubscription_holding_the_lock() -> None:
     app, seen = _conductor_app()
     dispatch = faust_internals.unlocked_dispatch(app.topics.on_message, app)
-    lock = app.topics._tp_to_callback_lock
+    conductor: Any = app.topics
+    lock = conductor._tp_to_callback_lock
     await lock.acquire()  # a resubscription rebuilding the table
-    delivery = asyncio.create_task(dispatch(SimpleNamespace(tp=faust.types.TP("t", 0))))
+    delivery = asyncio.ensure_future(dispatch(SimpleNamespace(tp=faust.types.TP("t", 0))))
     await asyncio.sleep(0.01)
     assert not delivery.done() and seen == []
     lock.release()
