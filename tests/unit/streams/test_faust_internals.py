@@ -22,6 +22,7 @@ from onexgen.streams.faust_internals import (
     abandon,
     add_service,
     consumer_thread_hook_exists,
+    dispatch,
     drain_loop_is_the_copied_one,
     fetch_delivered,
     prompt_fetches,
@@ -214,7 +215,7 @@ async def test_the_transport_producer_buffer_counts_pending_messages_like_faust(
 
 
 def test_the_installed_faust_conductor_dispatches_as_unlocked_dispatch_expects() -> None:
-    assert faust_internals.conductor_handler_is_the_known_one(), (
+    assert dispatch.conductor_handler_is_the_known_one(), (
         "faust's Conductor._compile_message_handler changed: redo "
         "onexgen.streams.faust_internals.unlocked_dispatch, then update "
         "CONDUCTOR_HANDLER_SHA256 (until then every message takes the conductor's lock)")
@@ -271,7 +272,7 @@ async def test_unlocked_dispatch_for_an_unknown_partition_raises_as_faust_does()
 def test_unlocked_dispatch_with_a_changed_conductor_is_faust_own_handler(
         monkeypatch: pytest.MonkeyPatch) -> None:
     app = _app()
-    monkeypatch.setattr(faust_internals, "CONDUCTOR_HANDLER_SHA256", "0" * 64)
+    monkeypatch.setattr(dispatch, "CONDUCTOR_HANDLER_SHA256", "0" * 64)
     callback = app.topics.on_message
     assert faust_internals.unlocked_dispatch(callback, app) is callback
 
