@@ -22,8 +22,6 @@ Run: ``python -m bench event_path`` (no stack needed).
 
 from __future__ import annotations
 
-import asyncio
-import statistics
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,13 +30,13 @@ import faust
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
+from bench.bench_event_loop import add_ways, run_on_worker_loop
 from bench.report import Report
 from onexgen.settings import Settings
 from onexgen.streams.batching import take_batches
 from onexgen.streams.faust_internals import unlocked_dispatch, use_fetch_limits
 from onexgen.streams.faust_internals.event_path import channel_events
 from onexgen.streams.lean import LeanMonitor, RawSchema
-from onexgen.worker import use_event_loop
 
 BATCH = 50
 BATCHES = 200  # per round and way
@@ -143,22 +141,12 @@ async def run_async() -> Report:
                     params={"event_loop": Settings().event_loop, "batch": BATCH,
                             "batches_per_round": BATCHES, "rounds": ROUNDS})
     for ways in (await _taking_and_acking(), await _dispatching()):
-        (old, before), (new, after) = ways.items()
-        for name, values in ways.items():
-            report.add(f"{name}: CPU per event", statistics.median(values), "us",
-                       note="rounds " + ", ".join(f"{v:.2f}" for v in values))
-        faster = sum(1 for a, b in zip(after, before, strict=True) if a < b)
-        report.add(f"{new} / {old}", statistics.median(after) / statistics.median(before),
-                   "ratio", note=f"less CPU in {faster} of {len(after)} rounds")
+        add_ways(report, ways, "event", "{:.2f}")
     return report
 
 
 def run() -> Report:
-    use_event_loop(Settings().event_loop)
-    try:
-        return asyncio.run(run_async())
-    finally:
-        asyncio.set_event_loop_policy(None)
+    return run_on_worker_loop(run_async)
 
 
 if __name__ == "__main__":
