@@ -22,6 +22,12 @@ next batch starts empty. ``take_batches`` differs in three ways:
 Like ``noack_take`` it turns the stream's own acks off: the caller acks each
 event once its result is durable. Events still in the buffer when the stream
 stops were never handed out, are never acked, and are delivered again.
+
+The events come in one of two ways: with ``events`` (``faust_internals.event_path``), one
+task takes whatever the stream's channel holds, a delivery at a time, without Faust's
+stream iterator (a loop turn, a queue ``get`` and a processor call an event); without it
+(a Faust whose per-event code is not the copied one), through Faust's iterator and a
+processor that buffers each event.
 """
 
 from __future__ import annotations

@@ -68,6 +68,7 @@ things it does not offer publicly pay for themselves (measured) or are needed:
   Fallback: acknowledge them (committed: an undelivered notification is lost, but the
   worker stops).
 
+Every copy of Faust's code pins the SHA-256 of the source it copies (``pinned``).
 ``tests/unit/streams/test_faust_internals.py`` (and ``test_faust_event_path.py``) fail,
 naming what to redo, when the installed Faust no longer has what this package relies on.
 """
@@ -75,8 +76,6 @@ naming what to redo, when the installed Faust no longer has what this package re
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import inspect
 from collections.abc import AsyncIterator, Callable
 from typing import Any, ClassVar, cast
 
@@ -96,6 +95,7 @@ from onexgen.streams.aiokafka_internals import set_fetch_limits, set_running_fet
 from onexgen.streams.consumer import MessageHandoff
 from onexgen.streams.faust_internals.app_hooks import abandon, add_service
 from onexgen.streams.faust_internals.dispatch import unlocked_dispatch
+from onexgen.streams.faust_internals.pinned import source_is
 
 __all__ = ["BoundedFetchTransport", "abandon", "add_service", "fetch_delivered",
            "prompt_fetches", "unlocked_dispatch", "use_fetch_limits"]
@@ -108,11 +108,7 @@ DRAIN_LOOP_SHA256 = "44a2500309e83c630493f6828af50166ec8d96a0b3e4fb2bab735f704ae
 
 def drain_loop_is_the_copied_one() -> bool:
     """Whether the installed Faust's drain loop is the one ``_Consumer`` copies."""
-    try:
-        source = inspect.getsource(FaustConsumer._drain_messages)
-    except (AttributeError, OSError, TypeError):
-        return False
-    return hashlib.sha256(source.encode()).hexdigest() == DRAIN_LOOP_SHA256
+    return source_is(DRAIN_LOOP_SHA256, getattr(FaustConsumer, "_drain_messages", None))
 
 
 def consumer_thread_hook_exists() -> bool:

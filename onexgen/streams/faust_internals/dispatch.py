@@ -7,13 +7,13 @@ use of Faust's internals).
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 from faust.transport.conductor import Conductor
+
+from onexgen.streams.faust_internals.pinned import source_is
 
 log = structlog.get_logger("onexgen.streams.faust")
 
@@ -24,11 +24,8 @@ CONDUCTOR_HANDLER_SHA256 = "9fbc0538097aa4eca6113b99df8d17605ae72a6b5030482f041a
 
 def conductor_handler_is_the_known_one() -> bool:
     """Whether the installed Faust's conductor dispatches as ``unlocked_dispatch`` expects."""
-    try:
-        source = inspect.getsource(Conductor._compile_message_handler)
-    except (AttributeError, OSError, TypeError):
-        return False
-    return hashlib.sha256(source.encode()).hexdigest() == CONDUCTOR_HANDLER_SHA256
+    return source_is(CONDUCTOR_HANDLER_SHA256,
+                     getattr(Conductor, "_compile_message_handler", None))
 
 
 def unlocked_dispatch(callback: Callable[[Any], Awaitable[Any]], app: Any

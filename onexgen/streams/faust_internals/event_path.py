@@ -20,8 +20,6 @@ of ``Stream._py_aiter``, ``Stream.ack`` and ``Event.ack``, checked once); otherw
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
@@ -33,6 +31,7 @@ from faust.types import EventT
 from faust.types import tuples as faust_tuples
 from mode.utils.queues import ThrowableQueue
 
+from onexgen.streams.faust_internals.pinned import source_hash
 from onexgen.streams.lean import LeanMonitor
 
 log = structlog.get_logger("onexgen.streams.faust")
@@ -43,12 +42,8 @@ EVENT_PATH_SHA256 = "06bf2871275fdbb0aaca3aeeceeb268f4f69cbf4b55220b29e94e69333f
 
 def event_path_source_hash() -> str | None:
     """SHA-256 of the installed Faust's per-event stream code (None if unreadable)."""
-    try:
-        source = "".join(inspect.getsource(f) for f in (Stream._py_aiter, Stream.ack,
-                                                        Event.ack))
-    except (AttributeError, OSError, TypeError):
-        return None
-    return hashlib.sha256(source.encode()).hexdigest()
+    return source_hash(getattr(Stream, "_py_aiter", None), getattr(Stream, "ack", None),
+                       getattr(Event, "ack", None))
 
 
 @cache
