@@ -63,6 +63,12 @@ def _event_loop() -> Report:
     return run()
 
 
+def _event_path() -> Report:
+    from bench.bench_event_path import run
+
+    return run()
+
+
 def _handoff() -> Report:
     from bench.bench_handoff import run
 
@@ -84,6 +90,7 @@ BENCHMARKS: dict[str, Callable[[], Report]] = {
     "alerts": _alerts,
     "tracing": _tracing,
     "event_loop": _event_loop,
+    "event_path": _event_path,
     "handoff": _handoff,
     "e2e": _e2e,
 }

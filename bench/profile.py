@@ -31,7 +31,7 @@ COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
                         "streams/batching.py", "plain_pipeline.py",
                         "bench/baseline.py", "faust_pipeline.py")),
     ("Kafka consume (client, Faust consumer, conductor, streams, acks)",
-     ("aiokafka", "faust/", "mode/", "streams/faust_internals.py", "streams/consumer.py",
+     ("aiokafka", "faust/", "mode/", "streams/faust_internals", "streams/consumer.py",
       "kafka/")),
 )
 OTHER = "event loop and the rest"

@@ -40,6 +40,7 @@ from onexgen.agents.runtime import WorkerRuntime
 from onexgen.streams.app import requests_topic
 from onexgen.streams.batching import take_batches
 from onexgen.streams.faust_internals import fetch_delivered, prompt_fetches
+from onexgen.streams.faust_internals.event_path import channel_events
 
 log = structlog.get_logger("onexgen.agents.codegen")
 
@@ -56,6 +57,7 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
         idle.set()
         prompt = prompt_fetches(app)  # fetch at once while idle, gather while busy
         prompt(True)
+        source = channel_events(stream)  # None: Faust's stream iterator and Stream.ack
 
         def pool_done() -> None:  # BatchProcessor calls it once per batch
             nonlocal generating
@@ -73,14 +75,17 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
                     runtime.batch_processor.process, messages, on_generated=pool_done))
             if previous is not None:
                 await asyncio.wait([previous])  # its outcome is its own business
-            for event in events:
-                await stream.ack(event)
+            if source is not None:
+                source.ack(events)
+            else:
+                for event in events:
+                    await stream.ack(event)
             for m in messages:
                 runtime.monitor.record_progress(m.topic, m.partition, m.offset)
 
         in_flight: deque[asyncio.Task[None]] = deque()
         batches = take_batches(stream, settings.batch_size, settings.batch_within_s, idle,
-                               fetched=fetch_delivered(app))
+                               fetched=fetch_delivered(app), events=source)
         try:
             async for events in batches:
                 previous = in_flight[-1] if in_flight else None

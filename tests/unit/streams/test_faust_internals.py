@@ -22,6 +22,7 @@ from onexgen.streams.faust_internals import (
     abandon,
     add_service,
     consumer_thread_hook_exists,
+    dispatch,
     drain_loop_is_the_copied_one,
     fetch_delivered,
     prompt_fetches,
@@ -211,3 +212,72 @@ async def test_the_transport_producer_buffer_counts_pending_messages_like_faust(
     buffer.pending.put_nowait(object())
     assert buffer.size == ProducerBuffer.size.fget(buffer) == 1  # type: ignore[attr-defined]
     assert buffer._threaded is False  # read once, then kept
+
+
+def test_the_installed_faust_conductor_dispatches_as_unlocked_dispatch_expects() -> None:
+    assert dispatch.conductor_handler_is_the_known_one(), (
+        "faust's Conductor._compile_message_handler changed: redo "
+        "onexgen.streams.faust_internals.unlocked_dispatch, then update "
+        "CONDUCTOR_HANDLER_SHA256 (until then every message takes the conductor's lock)")
+
+
+def _conductor_app() -> tuple[faust.App, list[str]]:
+    app = _app()
+    seen: list[str] = []
+
+    async def handler(message: Any) -> None:
+        seen.append(message.tp.topic)
+
+    conductor: Any = app.topics
+    conductor._tp_to_callback[faust.types.TP("t", 0)] = handler
+    return app, seen
+
+
+async def test_unlocked_dispatch_calls_the_partition_handler_while_nobody_holds_the_lock(
+        ) -> None:
+    app, seen = _conductor_app()
+    faust_handler_calls: list[Any] = []
+
+    async def counting(message: Any) -> None:
+        faust_handler_calls.append(message)
+        await app.topics.on_message(message)
+
+    app.topics.on_message = counting  # the consumer's callback is the conductor's handler
+    dispatch = faust_internals.unlocked_dispatch(app.topics.on_message, app)
+    await dispatch(SimpleNamespace(tp=faust.types.TP("t", 0)))
+    assert seen == ["t"] and not faust_handler_calls
+
+
+async def test_unlocked_dispatch_waits_for_a_resubscription_holding_the_lock() -> None:
+    app, seen = _conductor_app()
+    dispatch = faust_internals.unlocked_dispatch(app.topics.on_message, app)
+    conductor: Any = app.topics
+    lock = conductor._tp_to_callback_lock
+    await lock.acquire()  # a resubscription rebuilding the table
+    delivery = asyncio.ensure_future(dispatch(SimpleNamespace(tp=faust.types.TP("t", 0))))
+    await asyncio.sleep(0.01)
+    assert not delivery.done() and seen == []
+    lock.release()
+    await asyncio.wait_for(delivery, 5)
+    assert seen == ["t"]
+
+
+async def test_unlocked_dispatch_for_an_unknown_partition_raises_as_faust_does() -> None:
+    app, _ = _conductor_app()
+    dispatch = faust_internals.unlocked_dispatch(app.topics.on_message, app)
+    with pytest.raises(KeyError):
+        await dispatch(SimpleNamespace(tp=faust.types.TP("other", 0)))
+
+
+def test_unlocked_dispatch_with_a_changed_conductor_is_faust_own_handler(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    app = _app()
+    monkeypatch.setattr(dispatch, "CONDUCTOR_HANDLER_SHA256", "0" * 64)
+    callback = app.topics.on_message
+    assert faust_internals.unlocked_dispatch(callback, app) is callback
+
+    async def other(message: Any) -> None:
+        return None
+
+    monkeypatch.undo()
+    assert faust_internals.unlocked_dispatch(other, app) is other  # not the conductor's

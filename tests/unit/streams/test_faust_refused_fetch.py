@@ -13,8 +13,7 @@ import pytest
 from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFailedError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from onexgen.streams import faust_internals
-from onexgen.streams.faust_internals import consume_refused, use_fetch_limits
+from onexgen.streams.faust_internals import consume_refused, refusals, use_fetch_limits
 
 
 @pytest.mark.parametrize("consumer_thread", [True, False])
@@ -29,7 +28,7 @@ async def test_getmany_refused_returns_nothing_names_the_acl_until_a_fetch_succe
         return answer
 
     monkeypatch.setattr(faust_aiokafka.AIOKafkaConsumerThread, "getmany", faust_getmany)
-    monkeypatch.setattr(faust_internals, "REFUSED_FETCH_PAUSE_S", 0.0)
+    monkeypatch.setattr(refusals, "REFUSED_FETCH_PAUSE_S", 0.0)
     app = faust.App("onexgen-test-refused", broker="kafka://127.0.0.1:1")
     use_fetch_limits(app, 10, 1, consumer_thread=consumer_thread, kafka_user="worker")
     consumer: Any = app.consumer
@@ -91,4 +90,4 @@ def test_the_installed_faust_consumer_thread_commits_in_commit_and_fetches_in_ge
     thread = faust_aiokafka.AIOKafkaConsumerThread
     assert callable(vars(thread).get("_commit")) and callable(vars(thread).get("getmany")), (
         "Faust's consumer thread no longer has _commit / getmany: redo the refusal handling "
-        "in onexgen.streams.faust_internals._ConsumerThread")
+        "in onexgen.streams.faust_internals.refusals")

@@ -1,0 +1,88 @@
+"""Fetches and offset commits the broker refuses (an ACL revoked) as unready, not a crash.
+
+A fetch the broker refuses for want of a READ ACL (on a topic, or on the group) raises
+out of Faust's drain loop, and Faust's consumer thread crashes the worker on any failed
+commit. ``ReadRefusals`` (a base of the consumer thread our transport installs) turns
+the first into an empty fetch after a pause, declines the second, logs each
+(``consume_refused``, naming the ACL) and says why in ``refused`` until a fetch, or a
+commit, succeeds: the ``kafka_consume`` health check, which makes the worker unready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import faust
+import structlog
+from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFailedError
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+__all__ = ["REFUSED_FETCH_PAUSE_S", "ReadRefusals", "consume_refused"]
+
+log = structlog.get_logger("onexgen.streams.faust")
+
+REFUSED_FETCH_PAUSE_S = 1.0
+"""How long a fetch the broker refused (an ACL revoked) waits before it is tried again."""
+
+
+class ReadRefusals(faust_aiokafka.AIOKafkaConsumerThread):
+    """Faust's consumer thread that stays up when the broker refuses its reads."""
+
+    _refused_fetch: str | None = None
+    _refused_commit: str | None = None
+
+    @property
+    def refused(self) -> str | None:
+        """Why the broker refuses our fetches or commits (a READ ACL revoked on a topic or
+        the group), until a fetch, or a commit, succeeds again."""
+        return self._refused_fetch or self._refused_commit
+
+    async def getmany(self, active_partitions: Any, timeout: float) -> Any:  # noqa: ASYNC109 -- Faust's signature
+        """Faust's fetch; one the broker refuses for want of an ACL returns nothing after a
+        pause, instead of crashing the worker: it stays up, unready, and reads on where it
+        stopped once the ACL is back (nothing was consumed, so nothing is lost)."""
+        try:
+            records = await super().getmany(active_partitions, timeout)
+        except (TopicAuthorizationFailedError, GroupAuthorizationFailedError) as exc:
+            self._refused_fetch = self._refusal(exc, "fetching again",
+                                                pause_s=REFUSED_FETCH_PAUSE_S)
+            await asyncio.sleep(REFUSED_FETCH_PAUSE_S)
+            return {}
+        self._refused_fetch = None
+        return records
+
+    async def _commit(self, offsets: Any) -> bool:
+        committed = bool(await super()._commit(offsets))
+        if committed:
+            self._refused_commit = None
+        return committed
+
+    async def crash(self, exc: BaseException) -> None:
+        """Faust crashes the worker when a commit fails. One the broker refuses for want of
+        an ACL does not: a later commit (of later offsets, which covers these) is tried
+        with the next acknowledged batch; until then a restart would deliver again."""
+        if isinstance(exc, TopicAuthorizationFailedError | GroupAuthorizationFailedError):
+            self._refused_commit = self._refusal(exc, "committing with the next batch")
+            return
+        await self._crash_service(exc)
+
+    async def _crash_service(self, exc: BaseException) -> None:
+        await super().crash(exc)
+
+    def _refusal(self, exc: BaseException, then: str, **details: float) -> str:
+        name = exc.args[0] if exc.args else "?"
+        what = "consumer group" if isinstance(exc, GroupAuthorizationFailedError) else "topic"
+        user = getattr(self.transport, "kafka_user", None) or "this client"
+        refused = f"user {user!r} lacks the READ ACL on {what} {name}"
+        log.error("consume_refused", error=f"{refused}: grant it (docs/operations.md lists a "
+                  f"worker's ACLs); {then}", **details)
+        return refused
+
+
+def consume_refused(app: faust.App) -> str | None:
+    """Why the broker refuses the worker consumer's fetches or commits, or None; always
+    None with Faust's own consumer (then a refusal crashes the worker)."""
+    thread = getattr(app.consumer, "consumer_thread", None)
+    refused = getattr(thread, "refused", None)
+    return refused if isinstance(refused, str) else None
