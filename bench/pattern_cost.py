@@ -8,7 +8,8 @@ is exported with ``git archive`` and each side runs in its own process, alternat
 best of five passes over ``data/patterns/test.jsonl`` x10 (the set issue 22's 137 µs
 was measured on; ``--data``: another labelled file), detected in one batch (``--batch``:
 smaller ones): CPU time (``time.process_time``, less sensitive to the other processes on
-a shared machine) and wall time per request.
+a shared machine) and wall time per request. BLAS is held to one thread, as in a pool
+process: with more, its threads' spinning counts in the CPU time, not in the wall time.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from bench.report import Report
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_FACTOR = 2.0
 CHILD = """
-import json, sys, time
+import json, os, sys, time
+for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")  # as in a pool process (generation.engine)
 from pathlib import Path
 from onexgen.learning.patterns.dataset import load_labeled
 from onexgen.learning.patterns.training import default_detector

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from onexgen import __version__
 from onexgen.generation.cache_stats import EngineSnapshot
 from onexgen.generation.composition import CompositionCache, CompositionOutcome, canonical_order
@@ -219,9 +221,23 @@ _lock = threading.Lock()
 _engine: Engine | None = None
 
 
+_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def configure(config: EngineConfig) -> Engine:
-    """Build this process's engine (called once per pool process, at start)."""
+    """Build this process's engine (called once per pool process, at start).
+
+    BLAS and OpenMP are held to one thread here (unless the environment says otherwise):
+    the pool already runs a process a core, and pattern detection's small dense products
+    (the text vectors) would otherwise start OpenBLAS threads that spin on the cores the
+    other processes need (detection's CPU a request doubled, the pool's rose by two
+    thirds: BENCHMARKS.md, session 15). The variables cover the libraries loaded later
+    (detection loads numpy with the first chunk), the call those already loaded.
+    """
     global _engine
+    for variable in _THREAD_VARIABLES:
+        os.environ.setdefault(variable, "1")
+    threadpool_limits(limits=1)
     engine = Engine(config)
     use_renderer(engine.renderer)
     with _lock:
