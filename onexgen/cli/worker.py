@@ -12,13 +12,14 @@ def register(sub: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from onexgen.learning.patterns.embedding import shipped_embeddings
+    from onexgen.learning.patterns.embedding import verify_embeddings
     from onexgen.settings import load_settings
     from onexgen.worker import run_worker
 
     settings = load_settings()
     # Damaged token vectors (EmbeddingError, naming the fix) end the start here, in one
     # line, before topics and migrations: not inside Faust's start, nor in every request.
-    shipped_embeddings()
+    # Only their digest: the worker process itself need not hold the 28 MB of vectors.
+    verify_embeddings()
     run_worker(settings)
     return 0

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -72,9 +73,13 @@ def unit_rows(matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return out
 
 
-def load_embeddings(vectors_path: Path = VECTORS_PATH,
-                    manifest_path: Path = MANIFEST_PATH) -> StaticEmbeddings:
-    """The vectors and vocabulary, checked (module docstring)."""
+def verify_embeddings(vectors_path: Path | None = None,
+                      manifest_path: Path | None = None) -> dict[str, Any]:
+    """The manifest, once the vectors' file (the wheel's by default) matches the digest
+    it records: the check ``onexgen worker`` makes at start without building the 28 MB
+    of vectors in a process that may never detect (the pool processes do)."""
+    vectors_path = vectors_path or VECTORS_PATH
+    manifest_path = manifest_path or MANIFEST_PATH
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         data = vectors_path.read_bytes()
@@ -86,6 +91,13 @@ def load_embeddings(vectors_path: Path = VECTORS_PATH,
     if digest != manifest.get("sha256"):
         raise EmbeddingError(f"{vectors_path} has SHA-256 {digest}, its manifest records "
                              f"{manifest.get('sha256')}; {_REBUILD}")
+    return manifest
+
+
+def load_embeddings(vectors_path: Path = VECTORS_PATH,
+                    manifest_path: Path = MANIFEST_PATH) -> StaticEmbeddings:
+    """The vectors and vocabulary, checked (module docstring)."""
+    manifest = verify_embeddings(vectors_path, manifest_path)
     vocabulary = manifest.get("vocabulary")
     try:
         with np.load(vectors_path, allow_pickle=False) as npz:
@@ -109,7 +121,8 @@ def load_embeddings(vectors_path: Path = VECTORS_PATH,
 
 @lru_cache(maxsize=1)
 def shipped_embeddings() -> StaticEmbeddings:
-    """The wheel's vectors, loaded once per process. ``onexgen worker`` loads them before
-    anything else (``cli.worker``): damaged vectors stop the start in one line naming the
-    fix, instead of failing each pool process's first detection."""
+    """The wheel's vectors, loaded once per process. ``onexgen worker`` checks them before
+    anything else (``verify_embeddings``, from ``cli.worker``): damaged vectors stop the
+    start in one line naming the fix, instead of failing each pool process's first
+    detection."""
     return load_embeddings(VECTORS_PATH, MANIFEST_PATH)
