@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from onexgen.generation.cache_metrics import EngineStatsCollector, template_type
 from onexgen.generation.composition import CompositionCache, canonical_order
 from onexgen.generation.engine import Engine, EngineConfig
-from onexgen.generation.job import decode_request, run_job
+from onexgen.generation.job import JobOutcome, decode_request, run_job
 from onexgen.generation.output_cache import CachedResult, OutputLRU, fingerprint
 from onexgen.generation.shared_cache import (
     CacheBackendUnavailable,
@@ -75,12 +75,19 @@ def test_cached_result_encode_decode_and_from_payload_round_trip(engine: Engine)
     assert back.composition is not None and back.composition.cached
 
 
-def test_served_result_other_ids_byte_identical_to_placeholder_form(engine: Engine) -> None:
-    outcome = run_job(_raw(name="Served"), 'c "1"', engine)
+def _served_and_stored(engine: Engine, name: str, correlation_id: str
+                       ) -> tuple[JobOutcome, CachedResult, CachedResult]:
+    """One job's outcome, kept as served and converted to the stored (placeholder) form."""
+    outcome = run_job(_raw(name=name), correlation_id, engine)
     args = (outcome.status, outcome.error_type, outcome.reason, outcome.payload,
             outcome.composition)
-    served = CachedResult.served(*args, request_id="a-1", correlation_id='c "1"')
-    stored = CachedResult.from_payload(*args, request_id="a-1", correlation_id='c "1"')
+    return (outcome,
+            CachedResult.served(*args, request_id="a-1", correlation_id=correlation_id),
+            CachedResult.from_payload(*args, request_id="a-1", correlation_id=correlation_id))
+
+
+def test_served_result_other_ids_byte_identical_to_placeholder_form(engine: Engine) -> None:
+    outcome, served, stored = _served_and_stored(engine, "Served", 'c "1"')
     assert served.payload is outcome.payload  # kept, not copied
     for ids in (("a-1", 'c "1"'), ("a-2", "c-2"), ("a-1", "other"), ("longer-id-" * 5, "c")):
         assert served.payload_for(*ids) == stored.payload_for(*ids)
@@ -90,11 +97,7 @@ def test_served_result_other_ids_byte_identical_to_placeholder_form(engine: Engi
 
 
 def test_served_result_encodes_in_the_stored_format(engine: Engine) -> None:
-    outcome = run_job(_raw(name="Encoded"), "c-1", engine)
-    args = (outcome.status, outcome.error_type, outcome.reason, outcome.payload,
-            outcome.composition)
-    served = CachedResult.served(*args, request_id="a-1", correlation_id="c-1")
-    stored = CachedResult.from_payload(*args, request_id="a-1", correlation_id="c-1")
+    outcome, served, stored = _served_and_stored(engine, "Encoded", "c-1")
     assert served.encode() == stored.encode()  # what Redis holds, and older workers read
     assert CachedResult.decode(served.encode()).payload_for("a-1", "c-1") == outcome.payload
 
