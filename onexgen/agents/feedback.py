@@ -18,7 +18,7 @@ from onexgen.agents.guard import guarded
 from onexgen.agents.runtime import WorkerRuntime
 from onexgen.learning.mixin_service import MixinLearningService
 from onexgen.learning.models_store import ModelStore
-from onexgen.learning.processor import FeedbackProcessor, FeedbackReport, PatternUpdater
+from onexgen.learning.processor import DeferredPatternUpdater, FeedbackProcessor, FeedbackReport
 from onexgen.storage.repositories.models import MixinFeedbackRepository
 from onexgen.streams.app import feedback_topic
 from onexgen.streams.batching import take_batches
@@ -29,11 +29,12 @@ log = structlog.get_logger("onexgen.agents.feedback")
 
 async def open_processor(runtime: WorkerRuntime, *, retrain_after: int = 500
                          ) -> FeedbackProcessor:
-    """Load both models (newest stored versions) and build the batch handler of a worker."""
+    """Load the mixin model (newest stored version) and build the batch handler of a worker;
+    the pattern detector's updater opens with the first pattern verdicts."""
     store = ModelStore(runtime.database.pool)
     mixins = await MixinLearningService.open(store, MixinFeedbackRepository(runtime.database.pool),
                                              retrain_after=retrain_after)
-    patterns = await PatternUpdater.open(store)
+    patterns = DeferredPatternUpdater(store)
     return FeedbackProcessor(database=runtime.database, dlq_topic=runtime.settings.topics.dlq,
                              publish=runtime.publisher.publish, mixins=mixins, patterns=patterns,
                              monitor=runtime.monitor,

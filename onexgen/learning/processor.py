@@ -137,6 +137,32 @@ class PatternUpdater:
         self._executor.shutdown(wait=True)
 
 
+class DeferredPatternUpdater:
+    """A :class:`PatternUpdater` opened by the first pattern verdicts, not at start.
+
+    The updater holds a trainable copy of the detector, the token vectors and the
+    training memory: about 110 MiB of the worker's heap, and a higher peak while it is
+    built. A worker whose feedback topic carries no pattern verdicts never pays it.
+    """
+
+    def __init__(self, store: ModelStore | None) -> None:
+        self.store = store
+        self.updater: PatternUpdater | None = None
+        self._opening = asyncio.Lock()
+
+    async def update(self, items: Sequence[FeedbackItem]) -> float:
+        """Open the updater if this is the first batch (off the loop), then apply."""
+        async with self._opening:
+            if self.updater is None:
+                self.updater = await PatternUpdater.open(self.store)
+                log.info("pattern_updater_opened")
+        return await self.updater.update(items)
+
+    def close(self) -> None:
+        if self.updater is not None:
+            self.updater.close()
+
+
 @dataclass(slots=True)
 class FeedbackReport:
     """What one batch did, for the batch's log line and for tests."""
@@ -158,7 +184,7 @@ class FeedbackProcessor:
     def __init__(self, *, database: Database, dlq_topic: str,
                  publish: Callable[[Sequence[OutboundRecord]], Awaitable[None]],
                  mixins: MixinLearningService | None,
-                 patterns: PatternUpdater | None,
+                 patterns: PatternUpdater | DeferredPatternUpdater | None,
                  tracing: Tracing | Literal[False] | None = None,
                  monitor: Monitor | None = None, mixin_threshold: float = 0.5) -> None:
         """``tracing``: None uses the process's (``ONEXGEN_TRACING_*``), False turns it off."""

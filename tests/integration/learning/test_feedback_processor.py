@@ -8,9 +8,15 @@ import pytest
 from onexgen.learning.mixin_service import MixinLearningService
 from onexgen.learning.mixins.model import CompatibilityModel
 from onexgen.learning.mixins.online import OnlineLearner
+from onexgen.learning.models_store import ModelStore
 from onexgen.learning.patterns.persist import copy_of
 from onexgen.learning.patterns.training import default_detector
-from onexgen.learning.processor import FeedbackProcessor, PatternUpdater, remember_requests
+from onexgen.learning.processor import (
+    DeferredPatternUpdater,
+    FeedbackProcessor,
+    PatternUpdater,
+    remember_requests,
+)
 from onexgen.settings import Settings
 from onexgen.storage.pool import Database
 from onexgen.streams.dead_letter import X_ERROR_TYPE, X_ORIGIN_OFFSET
@@ -110,5 +116,29 @@ async def test_pattern_feedback_for_unknown_request_stored_but_not_learned(
         assert report.pattern_new == 1 and report.pattern_without_request == 1
         assert report.pattern_learned == 0
         assert await db.pool.fetchval("SELECT count(*) FROM pattern_feedback_log") == 1
+    finally:
+        patterns.close()
+
+
+async def test_deferred_pattern_updater_opens_with_first_pattern_verdict_and_learns(
+        settings: Settings, db: Database, publisher: Publisher) -> None:
+    await remember_requests(db, [("req-cache-1", orjson.dumps(REQUEST))])
+    patterns = DeferredPatternUpdater(ModelStore(db.pool))
+    processor = FeedbackProcessor(database=db, dlq_topic=settings.topics.dlq,
+                                  publish=publisher.publish, mixins=None, patterns=patterns)
+    await produce(settings.kafka_bootstrap, settings.topics.feedback,
+                  [(None, orjson.dumps(MIXIN_OK), []), (None, orjson.dumps(PATTERN), [])])
+    records = await collect(settings.kafka_bootstrap, settings.topics.feedback,
+                            until=lambda rs: len(rs) >= 2, timeout_s=30)
+    mixin_only, with_pattern = [as_inbound(records[0])], [as_inbound(records[1])]
+    try:
+        await processor.process(mixin_only)
+        assert patterns.updater is None  # no pattern verdict yet: nothing loaded
+        report = await processor.process(with_pattern)
+        assert patterns.updater is not None
+        assert report.pattern_learned == 1 and report.pattern_update_ms > 0
+        opened = patterns.updater
+        await processor.process(with_pattern)  # a replay: stored once, learned once
+        assert patterns.updater is opened
     finally:
         patterns.close()
