@@ -29,10 +29,10 @@ from onexgen.learning.patterns.clauses import ModelTexts, combine, model_texts
 from onexgen.learning.patterns.features import (
     RULE_SCALE,
     feature_matrix,
-    feature_parts,
     vector_columns,
 )
 from onexgen.learning.patterns.library import PATTERN_NAMES, check_pattern
+from onexgen.learning.patterns.segments import scoring_parts
 from onexgen.learning.patterns.thresholds import Evidence, choose_threshold
 from onexgen.models.wire import GenerationRequest
 
@@ -166,13 +166,14 @@ class PatternDetector:
 
         Scored in two products, the sparse columns' and the text vector's dense block's
         (``features.feature_parts``): the same margins as ``confidences_of`` on the whole
-        rows, within float rounding, for ~30 µs a request less."""
+        rows, within float rounding, for ~30 µs a request less. The rows are built from
+        each request's clauses and name, each read once (``segments``)."""
         if not requests:
             return np.zeros((0, len(PATTERN_NAMES)))
         if not self.models:
             return np.round(model_texts(requests, clauses=False).rules, 6)
         found = model_texts(requests, clauses=self.config.clause_weight != 0)
-        sparse, vectors = feature_parts(found.texts, found.rules)
+        sparse, vectors = scoring_parts(found)
         stacked = self._stacked_weights()
         margins = sparse @ stacked.weights
         margins += vectors @ stacked.vector_weights
