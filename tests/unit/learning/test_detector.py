@@ -160,8 +160,8 @@ def test_feature_matrix_is_the_four_blocks_side_by_side() -> None:
 def _one_model_at_a_time(detector: PatternDetector) -> np.ndarray:
     """Confidences of REQUESTS scored the plain way: each pattern's model on its own."""
     from onexgen.learning.patterns.clauses import combine
-    from onexgen.learning.patterns.detector import _sigmoid
     from onexgen.learning.patterns.library import PATTERN_NAMES
+    from onexgen.learning.patterns.rehearsal import sigmoid
 
     features = detector.features(REQUESTS)
     found = features.texts
@@ -171,7 +171,7 @@ def _one_model_at_a_time(detector: PatternDetector) -> np.ndarray:
         model = detector.models.get(name)
         if model is not None:
             margins = features.rows @ model.coef_[0] + model.intercept_[0]
-            out[:, j] = _sigmoid(combine(margins[:, None], found.requests, found.owner,
+            out[:, j] = sigmoid(combine(margins[:, None], found.requests, found.owner,
                                          detector.config.clause_weight)[:, 0])
     return np.round(out, 6)
 
