@@ -179,6 +179,7 @@ def feature_parts(texts: Sequence[str], rules: npt.NDArray[np.float64]
     multiplied entry by entry, cost ~30 µs a request; a dense product of the vectors
     beside the sparse one gives the same margins (within float rounding: a test
     compares them on the validation split; BENCHMARKS.md, "Cheaper detection").
+    Detection builds the same two parts from shared clauses (``segments``).
     """
     return sparse_part(_hashed(texts), rules), text_vectors(texts)
 
