@@ -39,6 +39,7 @@ from bench.pattern_family import (
 )
 from bench.report import Report
 from onexgen.learning.patterns.agreement import exact_set_rate
+from onexgen.learning.patterns.config import DetectorConfig
 from onexgen.learning.patterns.dataset import (
     CORPUS_TRAIN_PATH,
     CORPUS_VALIDATION_PATH,
@@ -46,7 +47,7 @@ from onexgen.learning.patterns.dataset import (
     LabeledRequest,
     load_labeled,
 )
-from onexgen.learning.patterns.detector import DetectorConfig, PatternDetector
+from onexgen.learning.patterns.detector import PatternDetector
 from onexgen.learning.patterns.evaluate import evaluate
 from onexgen.learning.patterns.features import feature_width
 from onexgen.learning.patterns.feedback import FeedbackItem, FeedbackLearner, simulate_feedback

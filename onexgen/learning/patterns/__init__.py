@@ -4,8 +4,10 @@
     rules       phrase and sense rules -> a score per pattern
     features    hashed n-grams + text vector + rule scores -> model rows
     clauses     the texts scored (whole request, then each clause) and how they combine
+    segments    detection's rows from each request's clauses and name, each read once
     embedding   static token vectors distilled from MiniLM (checked loader)
     wordpiece   BERT's uncased WordPiece tokenisation, without its library
+    config      DetectorConfig: the recipe's knobs, stored with every model
     detector    PatternDetector: confidences, detection, learning, thresholds
     training    train_with_validation (the shipped recipe), train_detector (out-of-fold
                 thresholds), default_detector (loads the shipped model)
@@ -16,13 +18,9 @@
     weights     USER_WEIGHT 1.0, AUTOMATED_WEIGHT 0.5 (shared with storage)
 """
 
+from onexgen.learning.patterns.config import DetectorConfig
 from onexgen.learning.patterns.dataset import LabeledRequest, load_labeled
-from onexgen.learning.patterns.detector import (
-    DetectedPattern,
-    DetectorConfig,
-    PatternDetector,
-    TrainingExample,
-)
+from onexgen.learning.patterns.detector import DetectedPattern, PatternDetector, TrainingExample
 from onexgen.learning.patterns.errors import (
     DatasetError,
     ModelFormatError,

@@ -43,6 +43,11 @@ class ModelTexts:
     """The first ``requests`` texts are the whole requests'."""
     owner: npt.NDArray[np.intp]
     """Each clause text's request (ascending: a request's clauses are contiguous)."""
+    clauses: list[list[str]]
+    """Each request's clauses (its text is them joined by `` . ``): ``segments`` builds the
+    rows from them."""
+    names: list[str]
+    """Each request's node name as words (``text.name_words``)."""
 
 
 def model_texts(requests: Sequence[GenerationRequest], clauses: bool = True) -> ModelTexts:
@@ -58,9 +63,9 @@ def model_texts(requests: Sequence[GenerationRequest], clauses: bool = True) -> 
     rules = np.maximum(text_rules, name_rules)
     owner: list[int] = []
     parts: list[str] = []
+    split = [[c for c in text.split(_SEPARATOR) if c.strip()] for text in texts]
     if clauses:
-        for i, text in enumerate(texts):
-            found = [c for c in text.split(_SEPARATOR) if c.strip()]
+        for i, found in enumerate(split):
             if len(found) > 1:
                 parts += found
                 owner += [i] * len(found)
@@ -70,7 +75,7 @@ def model_texts(requests: Sequence[GenerationRequest], clauses: bool = True) -> 
                                   for c, i in zip(parts, owner, strict=True)])
         rules = np.vstack([rules, np.maximum(clause_rules, name_rules[at])])
         whole += [f"{c}{_SEPARATOR}{names[i]}" for c, i in zip(parts, owner, strict=True)]
-    return ModelTexts(whole, rules, len(requests), at)
+    return ModelTexts(whole, rules, len(requests), at, split, names)
 
 
 def combine(margins: npt.NDArray[np.float64], requests: int, owner: npt.NDArray[np.intp],

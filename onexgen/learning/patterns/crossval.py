@@ -22,8 +22,9 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.metrics import average_precision_score
 
+from onexgen.learning.patterns.config import DetectorConfig
 from onexgen.learning.patterns.dataset import LabeledRequest
-from onexgen.learning.patterns.detector import DetectorConfig, PatternDetector
+from onexgen.learning.patterns.detector import PatternDetector
 from onexgen.learning.patterns.errors import PatternError
 from onexgen.learning.patterns.library import PATTERN_NAMES
 from onexgen.learning.patterns.thresholds import Evidence, choose_threshold

@@ -26,13 +26,15 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 
 from onexgen.learning.patterns.clauses import ModelTexts, combine, model_texts
+from onexgen.learning.patterns.config import DetectorConfig
 from onexgen.learning.patterns.features import (
     RULE_SCALE,
     feature_matrix,
-    feature_parts,
     vector_columns,
 )
 from onexgen.learning.patterns.library import PATTERN_NAMES, check_pattern
+from onexgen.learning.patterns.rehearsal import Anchor, Rehearsal, sigmoid
+from onexgen.learning.patterns.segments import scoring_parts
 from onexgen.learning.patterns.thresholds import Evidence, choose_threshold
 from onexgen.models.wire import GenerationRequest
 
@@ -54,69 +56,6 @@ class TrainingExample:
     pattern: str
     positive: bool
     weight: float = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class DetectorConfig:
-    alpha: float = 1e-4
-    """L2 strength, chosen by leave-one-writer-out cross-validation over the training writers
-    and on the validation split (3e-5, 3e-4 and 1e-5 measured worse; BENCHMARKS.md)."""
-    epochs: int = 30
-    update_epochs: int = 5
-    update_step: float = 1.0
-    """The step of every column when ``learn`` is given no per-column steps. Feedback
-    (``FeedbackLearner``) gives them (``novel_step``, ``frequency_damping``): one step
-    for every column raised common words with the new phrasing's, and 50 corrections
-    cost 3.5 points of validation precision (BENCHMARKS.md)."""
-    novel_step: float = 32.0
-    """Feedback's step for a column no training request has (``plasticity``). Larger
-    steps learn a new phrasing faster but let a rules-only detector's shared context
-    words through (``test_replay_feedback_on_controlled_set_improves_f1``); the sweep is
-    in BENCHMARKS.md ("Feedback that does not cost precision elsewhere", "Paraphrase")."""
-    frequency_damping: float = 300.0
-    """A column's feedback step is ``novel_step / (1 + frequency_damping * df)``, ``df``
-    the fraction of training requests having it: 300 brings a column in one request of
-    three to a hundredth, so corrections move new words, not common ones (BENCHMARKS.md)."""
-    rehearsal_weight: float = 5.0
-    """Weight of the rehearsed training requests' loss in each feedback step, against a
-    chunk of feedback's 1 (``plasticity``): without it a long stream of feedback, which
-    never reports true negatives, pushes every pattern up (BENCHMARKS.md)."""
-    update_chunk: int = 5
-    """Feedback is learned in consecutive chunks of this many verdicts per pattern, each
-    verdict's gradient scaled by ``weight / update_chunk`` (per event, not per batch):
-    the step a verdict gets, and so the learning rate, no longer depends on how many
-    verdicts share a processor batch (25 corrections in one batch learned like 5 before:
-    18 % family recall against 44.5 % in batches of 5). Chunks, rather than one summed
-    step for the whole batch: a summed step over many similar rows overshoots."""
-    seed: int = 7
-    vector_c: float = 3.0
-    """Inverse L2 strength of the text-vector head (``LogisticRegression``'s ``C``)."""
-    vector_blend: float = 0.35
-    """How much of the text-vector head's margin joins the n-gram model's (0: none).
-    Below validation's best (0.5) because feedback cannot move the head, so a larger
-    share slows the learning of new phrasings it scores low (BENCHMARKS.md, "Paraphrase")."""
-    clause_weight: float = 0.5
-    """How much of a request's best clause's margin joins its whole text's (``clauses``;
-    0: the whole text alone, as every model stored before it scored; BENCHMARKS.md,
-    "Clauses scored")."""
-    positive_boost: float = 1.0
-    """Positives are rare: each class is weighted by (n / (2 * its count)) ** positive_boost
-    (1.0: scikit-learn's "balanced" weights)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Rehearsal:
-    """Training requests whose confidences every feedback step also holds (``plasticity``)."""
-
-    rows: sp.csc_matrix
-    """Their feature rows, CSC: each update slices the columns it touches."""
-    by_row: sp.csr_matrix
-    """The same rows, CSR: margins (a CSR product is ~8x faster than a CSC one here)."""
-    labels: dict[str, npt.NDArray[np.float64]]
-    """Per pattern, 1.0 where the request has it: weights each class like ``fit``."""
-    targets: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
-    """Per pattern, its confidences on ``rows`` when this rehearsal first met the pattern:
-    what the updates keep. One learner's own (``FeedbackLearner`` copies the shipped one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,13 +105,14 @@ class PatternDetector:
 
         Scored in two products, the sparse columns' and the text vector's dense block's
         (``features.feature_parts``): the same margins as ``confidences_of`` on the whole
-        rows, within float rounding, for ~30 µs a request less."""
+        rows, within float rounding, for ~30 µs a request less. The rows are built from
+        each request's clauses and name, each read once (``segments``)."""
         if not requests:
             return np.zeros((0, len(PATTERN_NAMES)))
         if not self.models:
             return np.round(model_texts(requests, clauses=False).rules, 6)
         found = model_texts(requests, clauses=self.config.clause_weight != 0)
-        sparse, vectors = feature_parts(found.texts, found.rules)
+        sparse, vectors = scoring_parts(found)
         stacked = self._stacked_weights()
         margins = sparse @ stacked.weights
         margins += vectors @ stacked.vector_weights
@@ -204,7 +144,7 @@ class PatternDetector:
     def _confidences(self, found: ModelTexts, margins: npt.NDArray[np.float64],
                      stacked: _StackedWeights) -> npt.NDArray[np.float64]:
         out = found.rules[:found.requests].copy()
-        out[:, stacked.columns] = _sigmoid(combine(margins, found.requests, found.owner,
+        out[:, stacked.columns] = sigmoid(combine(margins, found.requests, found.owner,
                                                    self.config.clause_weight))
         return np.round(out, 6)  # stable across BLAS builds' last-bit differences
 
@@ -338,7 +278,7 @@ class PatternDetector:
                 xc, yc, wc, fc = xs[part], y[part], w[part], fixed[part]
                 xct = xc.T.tocsr()
                 for _ in range(self.config.update_epochs):
-                    p = _sigmoid(xc @ local + fc)
+                    p = sigmoid(xc @ local + fc)
                     gradient = xct @ (wc * (p - yc)) + decay * local
                     if anchor is not None:
                         gradient += anchor.gradient(local - coef[cols])
@@ -349,7 +289,7 @@ class PatternDetector:
         return time.perf_counter() - started
 
     def _anchor(self, rehearsal: Rehearsal | None, name: str, model: SGDClassifier,
-                cols: npt.NDArray[np.intp]) -> _Anchor | None:
+                cols: npt.NDArray[np.intp]) -> Anchor | None:
         weight = self.config.rehearsal_weight
         if rehearsal is None or weight <= 0 or rehearsal.rows.shape[0] == 0:
             return None
@@ -361,9 +301,9 @@ class PatternDetector:
         sliced = rehearsal.rows[:, cols]
         margin = np.asarray(rehearsal.by_row @ model.coef_[0] + model.intercept_[0],
                             dtype=np.float64)
-        target = rehearsal.targets.setdefault(name, _sigmoid(margin))
+        target = rehearsal.targets.setdefault(name, sigmoid(margin))
         # Both orientations once, so each of the many gradient products is a CSR one.
-        return _Anchor(sliced.tocsr(), sliced.T, margin, target, sample)
+        return Anchor(sliced.tocsr(), sliced.T, margin, target, sample)
 
     def tune_thresholds(self, requests: Sequence[GenerationRequest],
                         labels: Sequence[frozenset[str]],
@@ -420,23 +360,6 @@ class PatternDetector:
         return np.asarray(weights, dtype=np.float64)
 
 
-@dataclass(frozen=True, slots=True)
-class _Anchor:
-    """The rehearsal's loss on one update's columns: margins before it, and the slices."""
-
-    rows: sp.csr_matrix  # rehearsed requests x the update's columns
-    rows_t: sp.csr_matrix  # its transpose
-    margin: npt.NDArray[np.float64]  # each rehearsed request's margin before the update
-    target: npt.NDArray[np.float64]  # the confidences to keep (Rehearsal.targets)
-    weights: npt.NDArray[np.float64]
-
-    def gradient(self, moved: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """The gradient of the log loss against ``target`` after the columns moved by
-        ``moved``: zero until an update moves a rehearsed request's confidence."""
-        p = _sigmoid(self.margin + self.rows @ moved)
-        return np.asarray(self.rows_t @ (self.weights * (p - self.target)), dtype=np.float64)
-
-
 def _sgd(config: DetectorConfig) -> SGDClassifier:
     return SGDClassifier(loss="log_loss", alpha=config.alpha, max_iter=config.epochs, tol=None,
                          random_state=config.seed, learning_rate="optimal")
@@ -451,7 +374,3 @@ def linear_model(config: DetectorConfig, coef: npt.NDArray[np.float64],
     model.intercept_ = np.array([float(intercept)])
     model.classes_ = np.array([0, 1])
     return model
-
-
-def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))), dtype=np.float64)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import re
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -114,32 +114,39 @@ def text_vectors(texts: Sequence[str],
     """Per normalised text (clauses joined by `` . ``), its static vector (``embedding``)
     and its clauses' element-wise max and min: ``POOLINGS`` unit-scale parts side by side."""
     found = embeddings or shipped_embeddings()
-    d = found.dims
     clauses = [[c for c in t.split(" . ") if c.strip()] for t in texts]
-    counts = np.array([len(c) for c in clauses], dtype=np.int64)
     sums = found.sums([embedding_words(c) for cs in clauses for c in cs])
-    out = np.zeros((len(texts), POOLINGS * d))
-    if not len(sums):
+    counts = np.array([len(c) for c in clauses], dtype=np.int64)
+    return pool_vectors(sums, counts, np.arange(len(sums)), found.dims)
+
+
+def pool_vectors(sums: npt.NDArray[np.float64], counts: npt.NDArray[np.int64],
+                 members: npt.NDArray[np.intp], dims: int) -> npt.NDArray[np.float64]:
+    """``text_vectors`` from clause vector sums: text ``r`` is made of ``counts[r]`` clauses,
+    ``sums[members[...]]`` in order (``segments`` shares a request's clause sums between
+    its whole row and its clause rows)."""
+    out = np.zeros((len(counts), POOLINGS * dims))
+    if not len(members):
         return out
     indptr = np.concatenate([[0], np.cumsum(counts)])
     first = indptr[:-1]
-    per_text = sp.csr_matrix((np.ones(len(sums)), np.arange(len(sums)), indptr),
-                             shape=(len(texts), len(sums)))
-    out[:, :d] = unit_rows(np.asarray(per_text @ sums))  # the whole text's: its clauses' sum
+    per_text = sp.csr_matrix((np.ones(len(members)), members, indptr),
+                             shape=(len(counts), len(sums)))
+    out[:, :dims] = unit_rows(np.asarray(per_text @ sums))  # the whole text's: its clauses' sum
     # A clause without a known word (all negated, say) is left out of the max and min
     # (NaN rows, which fmax/fmin skip) instead of pulling them toward zero.
     units = unit_rows(sums)
     units[~sums.any(axis=1)] = np.nan
-    high = np.full((len(texts), d), -np.inf)
-    low = np.full((len(texts), d), np.inf)
+    high = np.full((len(counts), dims), -np.inf)
+    low = np.full((len(counts), dims), np.inf)
     for k in range(int(counts.max())):  # k-th clause of every text that has one: a few
         # vectorised passes, cheaper than reduceat along rows (BENCHMARKS.md, "Paraphrase")
         chosen = np.flatnonzero(counts > k)
-        clause = units[first[chosen] + k]
+        clause = units[members[first[chosen] + k]]
         high[chosen] = np.fmax(high[chosen], clause)
         low[chosen] = np.fmin(low[chosen], clause)
-    out[:, d:2 * d] = np.where(np.isfinite(high), high, 0.0)
-    out[:, 2 * d:] = np.where(np.isfinite(low), low, 0.0)
+    out[:, dims:2 * dims] = np.where(np.isfinite(high), high, 0.0)
+    out[:, 2 * dims:] = np.where(np.isfinite(low), low, 0.0)
     return out
 
 
@@ -159,7 +166,7 @@ def feature_matrix(texts: Sequence[str], rules: npt.NDArray[np.float64]) -> sp.c
     """
     vector_offset = vector_columns()[0]
     dense = np.hstack([text_vectors(texts), rules * RULE_SCALE])
-    return _count_rows(_hashed(texts), (0, _WORD_HASHER.n_features),
+    return _count_rows(_hashed(texts), (0, WORD_HASHER.n_features),
                        vector_offset + dense.shape[1], (vector_offset, dense))
 
 
@@ -172,16 +179,23 @@ def feature_parts(texts: Sequence[str], rules: npt.NDArray[np.float64]
     multiplied entry by entry, cost ~30 µs a request; a dense product of the vectors
     beside the sparse one gives the same margins (within float rounding: a test
     compares them on the validation split; BENCHMARKS.md, "Cheaper detection").
+    Detection builds the same two parts from shared clauses (``segments``).
     """
+    return sparse_part(_hashed(texts), rules), text_vectors(texts)
+
+
+def sparse_part(columns: Sequence[tuple[list[int], list[int]]],
+                rules: npt.NDArray[np.float64]) -> sp.csr_matrix:
+    """``feature_parts``' sparse part from each row's word and character columns (each
+    n-gram's, once per occurrence) and its rule scores."""
     stop = vector_columns()[1]
-    sparse = _count_rows(_hashed(texts), (0, _WORD_HASHER.n_features),
-                         stop + rules.shape[1], (stop, rules * RULE_SCALE))
-    return sparse, text_vectors(texts)
+    return _count_rows(columns, (0, WORD_HASHER.n_features), stop + rules.shape[1],
+                       (stop, rules * RULE_SCALE))
 
 
 def _hashed(texts: Sequence[str]) -> list[tuple[list[int], list[int]]]:
     """Each text's word and character columns (counted by ``_count_rows``)."""
-    return [(_WORD_HASHER.columns(text), _CHAR_HASHER.columns(text)) for text in texts]
+    return [(WORD_HASHER.columns(text), CHAR_HASHER.columns(text)) for text in texts]
 
 
 Dense = tuple[int, npt.NDArray[np.float64]]
@@ -271,9 +285,13 @@ class CachedHasher:
 
     def columns(self, text: str) -> list[int]:
         """Every n-gram's column, once per occurrence (counted with the chunk's others)."""
+        return self.unit_columns(self._units(text))
+
+    def unit_columns(self, units: Iterable[str]) -> list[int]:
+        """The columns of these units of text (``columns`` of a text is those of its units)."""
         columns: list[int] = []
         cache = self._cache
-        for unit in self._units(text):
+        for unit in units:
             known = cache.get(unit)  # inline: most units are known, a call each cost ~3 µs
             columns += self._columns(unit) if known is None else known
         return columns
@@ -296,8 +314,8 @@ def _word_grams(text: str) -> list[str]:
     return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
 
 
-_WORD_HASHER = CachedHasher(_WORDS, units=_word_grams, grams=_stemmed_gram)
+WORD_HASHER = CachedHasher(_WORDS, units=_word_grams, grams=_stemmed_gram)
 # str.split() splits on runs of white space: what char_wb's white-space squeeze and
 # split give, without the regex pass.
-_CHAR_HASHER = CachedHasher(_CHARS, units=str.split,
+CHAR_HASHER = CachedHasher(_CHARS, units=str.split,
                             grams=_CHARS.build_analyzer())

@@ -31,7 +31,8 @@ import numpy as np
 import numpy.typing as npt
 import sklearn
 
-from onexgen.learning.patterns.detector import DetectorConfig, PatternDetector, linear_model
+from onexgen.learning.patterns.config import DetectorConfig
+from onexgen.learning.patterns.detector import PatternDetector, linear_model
 from onexgen.learning.patterns.errors import ModelFormatError
 from onexgen.learning.patterns.features import FEATURE_VERSION, feature_width, vector_columns
 from onexgen.learning.patterns.library import PATTERN_NAMES

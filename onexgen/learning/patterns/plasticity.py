@@ -41,15 +41,17 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from onexgen.learning.patterns.config import DetectorConfig
 from onexgen.learning.patterns.dataset import (
     CORPUS_TRAIN_PATH,
     TRAIN_PATH,
     LabeledRequest,
     load_labeled,
 )
-from onexgen.learning.patterns.detector import DetectorConfig, PatternDetector, Rehearsal
+from onexgen.learning.patterns.detector import PatternDetector
 from onexgen.learning.patterns.features import feature_width
 from onexgen.learning.patterns.library import PATTERN_NAMES
+from onexgen.learning.patterns.rehearsal import Rehearsal
 
 REHEARSAL_SIZE = 500
 """Training requests rehearsed (fixed sample, seed ``REHEARSAL_SEED``): 250 held validation

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import structlog
 
+from onexgen.learning.patterns.config import DetectorConfig
 from onexgen.learning.patterns.dataset import (
     CORPUS_TRAIN_PATH,
     CORPUS_VALIDATION_PATH,
@@ -37,11 +38,7 @@ from onexgen.learning.patterns.dataset import (
     LabeledRequest,
     load_labeled,
 )
-from onexgen.learning.patterns.detector import (
-    DEFAULT_TARGET_PRECISION,
-    DetectorConfig,
-    PatternDetector,
-)
+from onexgen.learning.patterns.detector import DEFAULT_TARGET_PRECISION, PatternDetector
 from onexgen.learning.patterns.errors import ModelFormatError, PatternError
 from onexgen.learning.patterns.library import PATTERN_NAMES
 from onexgen.learning.patterns.persist import load

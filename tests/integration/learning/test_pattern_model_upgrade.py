@@ -19,7 +19,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from onexgen.learning.models_store import PATTERNS_KIND, ModelStore
-from onexgen.learning.patterns.detector import DetectorConfig
+from onexgen.learning.patterns.config import DetectorConfig
 from onexgen.learning.patterns.library import PATTERN_NAMES
 from onexgen.learning.patterns.persist import LEGACY_PICKLE_MAGIC, to_bytes
 from onexgen.learning.patterns.training import default_detector

@@ -109,13 +109,13 @@ def test_tune_thresholds_labeled_requests_sets_every_pattern(trained: PatternDet
 def test_cached_hashers_build_exactly_scikit_learns_matrices() -> None:
 
     from onexgen.learning.patterns.dataset import parse_request
-    from onexgen.learning.patterns.features import _CHAR_HASHER, _CHARS, _WORD_HASHER, _WORDS
+    from onexgen.learning.patterns.features import _CHARS, _WORDS, CHAR_HASHER, WORD_HASHER
     from onexgen.learning.patterns.text import request_text
 
     texts = [request_text(parse_request(line)) for f in ("train.jsonl", "test.jsonl")
              for line in SPLITS[f].read_text().splitlines() if line.strip()]
     texts += ["", "a", "ab", "x y", "über straße ✓ naïve", "not_cache not_retry  twice  spaced"]
-    for ours, theirs in ((_WORD_HASHER, _WORDS), (_CHAR_HASHER, _CHARS)):
+    for ours, theirs in ((WORD_HASHER, _WORDS), (CHAR_HASHER, _CHARS)):
         for _ in range(2):  # cold, then from the cache
             mine, reference = ours.transform(texts), theirs.transform(texts)
             assert mine.shape == reference.shape and mine.nnz == reference.nnz > len(texts)
@@ -129,9 +129,9 @@ def test_feature_matrix_is_the_four_blocks_side_by_side() -> None:
 
     from onexgen.learning.patterns.dataset import parse_request
     from onexgen.learning.patterns.features import (
-        _CHAR_HASHER,
-        _WORD_HASHER,
+        CHAR_HASHER,
         RULE_SCALE,
+        WORD_HASHER,
         feature_matrix,
         rule_matrix,
         text_vectors,
@@ -145,7 +145,7 @@ def test_feature_matrix_is_the_four_blocks_side_by_side() -> None:
     rules = rule_matrix(texts)
     mine = feature_matrix(texts, rules)
     vectors = text_vectors(texts)
-    reference = sp.hstack([_WORD_HASHER.transform(texts), _CHAR_HASHER.transform(texts),
+    reference = sp.hstack([WORD_HASHER.transform(texts), CHAR_HASHER.transform(texts),
                            sp.csr_matrix(vectors), sp.csr_matrix(rules * RULE_SCALE)],
                           format="csr")
     assert mine.shape == reference.shape
@@ -160,8 +160,8 @@ def test_feature_matrix_is_the_four_blocks_side_by_side() -> None:
 def _one_model_at_a_time(detector: PatternDetector) -> np.ndarray:
     """Confidences of REQUESTS scored the plain way: each pattern's model on its own."""
     from onexgen.learning.patterns.clauses import combine
-    from onexgen.learning.patterns.detector import _sigmoid
     from onexgen.learning.patterns.library import PATTERN_NAMES
+    from onexgen.learning.patterns.rehearsal import sigmoid
 
     features = detector.features(REQUESTS)
     found = features.texts
@@ -171,7 +171,7 @@ def _one_model_at_a_time(detector: PatternDetector) -> np.ndarray:
         model = detector.models.get(name)
         if model is not None:
             margins = features.rows @ model.coef_[0] + model.intercept_[0]
-            out[:, j] = _sigmoid(combine(margins[:, None], found.requests, found.owner,
+            out[:, j] = sigmoid(combine(margins[:, None], found.requests, found.owner,
                                          detector.config.clause_weight)[:, 0])
     return np.round(out, 6)
 

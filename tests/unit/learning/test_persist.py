@@ -13,8 +13,9 @@ import sklearn
 from structlog.testing import capture_logs
 
 from onexgen.learning.patterns import persist, training
+from onexgen.learning.patterns.config import DetectorConfig
 from onexgen.learning.patterns.dataset import DEFAULT_MODEL_PATH
-from onexgen.learning.patterns.detector import DetectorConfig, PatternDetector, TrainingExample
+from onexgen.learning.patterns.detector import PatternDetector, TrainingExample
 from onexgen.learning.patterns.errors import ModelFormatError
 from onexgen.learning.patterns.persist import (
     LEGACY_PICKLE_MAGIC,
@@ -164,9 +165,9 @@ def test_from_bytes_config_before_clauses_scores_whole_texts_as_stored(
     from dataclasses import replace
 
     from onexgen.learning.patterns.clauses import combine, model_texts
-    from onexgen.learning.patterns.detector import _sigmoid
     from onexgen.learning.patterns.features import feature_matrix
     from onexgen.learning.patterns.library import PATTERN_NAMES
+    from onexgen.learning.patterns.rehearsal import sigmoid
 
     assert trained.config.clause_weight > 0
     config = {k: v for k, v in asdict(trained.config).items() if k != "clause_weight"}
@@ -174,7 +175,7 @@ def test_from_bytes_config_before_clauses_scores_whole_texts_as_stored(
     assert loaded.config == replace(DetectorConfig(), clause_weight=0.0)
     found = model_texts(PROBE, clauses=False)
     rows = feature_matrix(found.texts, found.rules)
-    whole = np.round(_sigmoid(np.column_stack(
+    whole = np.round(sigmoid(np.column_stack(
         [rows @ trained.models[n].coef_[0] + trained.models[n].intercept_[0]
          for n in PATTERN_NAMES])), 6)
     assert np.allclose(loaded.confidences(PROBE), whole, atol=1e-6)

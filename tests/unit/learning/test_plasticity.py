@@ -8,8 +8,9 @@ import dataclasses
 import numpy as np
 import pytest
 
+from onexgen.learning.patterns.config import DetectorConfig
 from onexgen.learning.patterns.dataset import LabeledRequest
-from onexgen.learning.patterns.detector import DetectorConfig, PatternDetector, TrainingExample
+from onexgen.learning.patterns.detector import PatternDetector, TrainingExample
 from onexgen.learning.patterns.features import vector_columns
 from onexgen.learning.patterns.feedback import FeedbackLearner
 from onexgen.learning.patterns.library import PATTERN_NAMES

@@ -1,0 +1,58 @@
+"""``DetectorConfig``: the detector's recipe, each knob with the measurement that chose it.
+
+Its own module because it is stored with every model (``persist`` writes it as JSON and
+reads it back, a key missing from an older row taking the value that row was scored
+with) and read by training, cross-validation, feedback and the benchmarks alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    alpha: float = 1e-4
+    """L2 strength, chosen by leave-one-writer-out cross-validation over the training writers
+    and on the validation split (3e-5, 3e-4 and 1e-5 measured worse; BENCHMARKS.md)."""
+    epochs: int = 30
+    update_epochs: int = 5
+    update_step: float = 1.0
+    """The step of every column when ``learn`` is given no per-column steps. Feedback
+    (``FeedbackLearner``) gives them (``novel_step``, ``frequency_damping``): one step
+    for every column raised common words with the new phrasing's, and 50 corrections
+    cost 3.5 points of validation precision (BENCHMARKS.md)."""
+    novel_step: float = 32.0
+    """Feedback's step for a column no training request has (``plasticity``). Larger
+    steps learn a new phrasing faster but let a rules-only detector's shared context
+    words through (``test_replay_feedback_on_controlled_set_improves_f1``); the sweep is
+    in BENCHMARKS.md ("Feedback that does not cost precision elsewhere", "Paraphrase")."""
+    frequency_damping: float = 300.0
+    """A column's feedback step is ``novel_step / (1 + frequency_damping * df)``, ``df``
+    the fraction of training requests having it: 300 brings a column in one request of
+    three to a hundredth, so corrections move new words, not common ones (BENCHMARKS.md)."""
+    rehearsal_weight: float = 5.0
+    """Weight of the rehearsed training requests' loss in each feedback step, against a
+    chunk of feedback's 1 (``plasticity``): without it a long stream of feedback, which
+    never reports true negatives, pushes every pattern up (BENCHMARKS.md)."""
+    update_chunk: int = 5
+    """Feedback is learned in consecutive chunks of this many verdicts per pattern, each
+    verdict's gradient scaled by ``weight / update_chunk`` (per event, not per batch):
+    the step a verdict gets, and so the learning rate, no longer depends on how many
+    verdicts share a processor batch (25 corrections in one batch learned like 5 before:
+    18 % family recall against 44.5 % in batches of 5). Chunks, rather than one summed
+    step for the whole batch: a summed step over many similar rows overshoots."""
+    seed: int = 7
+    vector_c: float = 3.0
+    """Inverse L2 strength of the text-vector head (``LogisticRegression``'s ``C``)."""
+    vector_blend: float = 0.35
+    """How much of the text-vector head's margin joins the n-gram model's (0: none).
+    Below validation's best (0.5) because feedback cannot move the head, so a larger
+    share slows the learning of new phrasings it scores low (BENCHMARKS.md, "Paraphrase")."""
+    clause_weight: float = 0.5
+    """How much of a request's best clause's margin joins its whole text's (``clauses``;
+    0: the whole text alone, as every model stored before it scored; BENCHMARKS.md,
+    "Clauses scored")."""
+    positive_boost: float = 1.0
+    """Positives are rare: each class is weighted by (n / (2 * its count)) ** positive_boost
+    (1.0: scikit-learn's "balanced" weights)."""
