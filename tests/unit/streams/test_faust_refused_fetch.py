@@ -6,9 +6,8 @@ tests/integration/secure/test_acl_revoked.py; these pin the adapter's logic.
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncio
+from typing import Any
 
 import faust
 import pytest
