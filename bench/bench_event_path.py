@@ -158,7 +158,8 @@ async def _listing() -> dict[str, list[float]]:
     consumer.highwater = lambda tp: 1_000  # the thread's aiokafka consumer is not started
 
     async def faust_way(_: int) -> None:
-        _ = [pair async for pair in consumer.getmany(timeout=1.0)]
+        listed = [pair async for pair in consumer.getmany(timeout=1.0)]
+        assert listed
 
     async def ours(_: int) -> None:
         await fetched_messages(consumer, 1.0)

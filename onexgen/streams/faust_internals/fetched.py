@@ -20,7 +20,7 @@ collects Faust's generator, and a test fails until the copy is redone.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from faust.transport.consumer import Consumer as FaustConsumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -73,7 +73,8 @@ async def fetched_messages(consumer: Any, timeout: float) -> list[tuple[Any, Any
             timestamp = record.timestamp
             append((tp, ConsumerMessage(
                 record.topic, record.partition, record.offset,
-                None if timestamp is None else timestamp / 1000.0, record.timestamp_type,
+                cast(float, None) if timestamp is None else timestamp / 1000.0,  # as Faust
+                record.timestamp_type,
                 record.headers, record.key, record.value, record.checksum,
                 record.serialized_key_size, record.serialized_value_size, tp,
                 generation_id=generation_id)))

@@ -31,6 +31,7 @@ def test_pool_finished_after_an_idle_stretch_measures_only_the_busy_time() -> No
     cadence.pool_busy(10.0)
     cadence.pool_finished(100, 10.3, idle=False)  # 3 ms a request: smoothed in
     cadence.pool_finished(100, 10.4, idle=True)  # 1 ms a request, from the previous batch
+    assert cadence.seconds_per_request is not None
     assert 0.001 < cadence.seconds_per_request < 0.003
 
 
