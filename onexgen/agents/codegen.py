@@ -70,13 +70,14 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
         def pool_done(requests: int) -> None:  # BatchProcessor calls it once per batch
             nonlocal generating
             generating -= 1
-            cadence.pool_finished(requests, clock(), idle=generating == 0)
+            backlog = waiting()
+            cadence.pool_finished(requests, clock(), backlog=backlog)
             if generating == 0:
                 idle.set()
                 prompt(True)
                 set_wait(cadence.base_ms)
             else:
-                set_wait(cadence.wait_ms(waiting()))
+                set_wait(cadence.wait_ms(backlog))
 
         async def run_batch(events: list[Any], previous: asyncio.Task[None] | None) -> None:
             messages = [inbound(e) for e in events]
@@ -102,12 +103,13 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
         try:
             async for events in batches:
                 previous = in_flight[-1] if in_flight else None
+                backlog = waiting()
                 if generating == 0:
-                    cadence.pool_busy(clock())
+                    cadence.pool_busy(clock(), backlog=backlog)
                 generating += 1
                 idle.clear()
                 prompt(False)
-                set_wait(cadence.wait_ms(waiting()))
+                set_wait(cadence.wait_ms(backlog))
                 in_flight.append(asyncio.create_task(run_batch(list(events), previous)))
                 while len(in_flight) >= settings.batches_in_flight or (
                         in_flight and in_flight[0].done()):

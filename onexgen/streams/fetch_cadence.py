@@ -36,22 +36,24 @@ class BacklogFetchWait:
         self.cap_ms = max(cap_ms, base_ms)
         self.seconds_per_request: float | None = None
         """The pool's time a request while it is busy (smoothed), None until measured."""
-        self._since: float | None = None  # when the pool's current busy stretch, or its
-        # last finished batch within it, began
+        self._since: float | None = None  # when the pool's current saturated stretch, or
+        # its last finished batch within it, began
 
-    def pool_busy(self, now: float) -> None:
-        """The pool was idle and has been handed a batch."""
-        self._since = now
+    def pool_busy(self, now: float, *, backlog: int) -> None:
+        """The pool was idle and has been handed a batch, with ``backlog`` requests
+        waiting behind it."""
+        self._since = now if backlog > 0 else None
 
-    def pool_finished(self, requests: int, now: float, *, idle: bool) -> None:
-        """The pool finished a batch of ``requests``; ``idle``: it has nothing else."""
+    def pool_finished(self, requests: int, now: float, *, backlog: int) -> None:
+        """The pool finished a batch of ``requests``; ``backlog``: requests still waiting
+        to be given to it (0: the time to its next batch is not its own pace)."""
         since = self._since
         if since is not None and requests > 0 and now > since:
             sample = (now - since) / requests
             old = self.seconds_per_request
             self.seconds_per_request = sample if old is None else (
                 old + _SMOOTHING * (sample - old))
-        self._since = None if idle else now
+        self._since = now if backlog > 0 else None
 
     def wait_ms(self, backlog: int) -> int:
         """The fetch wait for ``backlog`` requests held and not yet given to the pool."""
