@@ -13,7 +13,7 @@ still publishes): small when idle, full under load. While the pool is idle the
 worker's fetches also return as soon as a record is there (``prompt_fetches``),
 instead of gathering ``ONEXGEN_KAFKA_FETCH_MIN_BYTES`` for up to the fetch wait; while
 it holds a backlog they wait longer at the broker (``streams.fetch_cadence``: half the
-backlog's drain time at the pool's measured pace, at most 250 ms), instead of coming
+backlog's drain time at the pool's measured pace, at most 100 ms), instead of coming
 back empty every 10 ms through a burst.
 
 Up to ``ONEXGEN_BATCHES_IN_FLIGHT`` batches are processed at once, so the pool

@@ -21,7 +21,7 @@ up to ``cap_ms`` while the codegen agent holds a backlog. Library-independent.
 
 from __future__ import annotations
 
-BACKLOG_FETCH_WAIT_CAP_MS = 250
+BACKLOG_FETCH_WAIT_CAP_MS = 100
 """The longest fetch wait a backlog buys (what the feedback topic may wait in a burst)."""
 
 _SHARE = 0.5  # of the backlog's drain time: the fetch returns with half of it still left
