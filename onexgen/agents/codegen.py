@@ -70,14 +70,13 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
         def pool_done(requests: int) -> None:  # BatchProcessor calls it once per batch
             nonlocal generating
             generating -= 1
-            backlog = waiting()
-            cadence.pool_finished(requests, clock(), backlog=backlog)
+            wait_ms = cadence.finished(requests, clock(), waiting())
             if generating == 0:
                 idle.set()
                 prompt(True)
                 set_wait(cadence.base_ms)
             else:
-                set_wait(cadence.wait_ms(backlog))
+                set_wait(wait_ms)
 
         async def run_batch(events: list[Any], previous: asyncio.Task[None] | None) -> None:
             messages = [inbound(e) for e in events]
@@ -103,13 +102,10 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
         try:
             async for events in batches:
                 previous = in_flight[-1] if in_flight else None
-                backlog = waiting()
-                if generating == 0:
-                    cadence.pool_busy(clock(), backlog=backlog)
                 generating += 1
                 idle.clear()
                 prompt(False)
-                set_wait(cadence.wait_ms(backlog))
+                set_wait(cadence.handed(len(events), clock(), waiting()))
                 in_flight.append(asyncio.create_task(run_batch(list(events), previous)))
                 while len(in_flight) >= settings.batches_in_flight or (
                         in_flight and in_flight[0].done()):

@@ -7,14 +7,15 @@ import pytest
 from onexgen.streams.fetch_cadence import BacklogFetchWait
 
 
-def test_wait_ms_before_the_pool_pace_is_known_is_the_configured_wait() -> None:
-    assert BacklogFetchWait(10).wait_ms(3000) == 10
+def test_wait_before_the_pool_pace_is_known_is_the_configured_wait() -> None:
+    cadence = BacklogFetchWait(10)
+    assert cadence.handed(150, 0.0, waiting=3000) == 10
 
 
-def test_wait_ms_with_a_measured_pace_is_half_the_backlog_drain_time() -> None:
+def test_wait_with_a_measured_pace_is_half_the_backlog_drain_time_within_bounds() -> None:
     cadence = BacklogFetchWait(10, cap_ms=1000)
-    cadence.pool_busy(100.0, backlog=500)
-    cadence.pool_finished(150, 100.15, backlog=350)  # 1 ms a request
+    cadence.handed(150, 100.0, waiting=0)
+    cadence.finished(150, 100.15, waiting=0)  # 1 ms a request
     assert cadence.seconds_per_request == pytest.approx(0.001)
     assert cadence.wait_ms(400) == 200
     assert cadence.wait_ms(5) == 10  # never below the configured wait
@@ -22,28 +23,37 @@ def test_wait_ms_with_a_measured_pace_is_half_the_backlog_drain_time() -> None:
     assert cadence.wait_ms(10_000) == 1000  # never above the cap
 
 
-def test_pool_finished_with_nothing_waiting_takes_no_sample_from_the_next_batch() -> None:
+def test_backlog_counts_batches_behind_the_one_the_pool_works_on() -> None:
+    cadence = BacklogFetchWait(10, cap_ms=1000)
+    cadence.handed(100, 0.0, waiting=0)
+    cadence.finished(100, 0.1, waiting=0)  # 1 ms a request
+    assert cadence.handed(150, 1.0, waiting=0) == 10  # the one it works on: not counted
+    assert cadence.handed(150, 1.0, waiting=0) == 75  # 150 behind it
+    assert cadence.handed(150, 1.0, waiting=100) == 200  # 300 behind it, 100 waiting
+    assert cadence.backlog(100) == 400
+
+
+def test_idle_time_between_batches_is_not_taken_as_the_pool_pace() -> None:
     cadence = BacklogFetchWait(10)
-    cadence.pool_busy(0.0, backlog=100)
-    cadence.pool_finished(100, 0.1, backlog=0)  # 1 ms a request; then arrivals set the pace
-    cadence.pool_finished(5, 0.2, backlog=0)  # 20 ms a request: the arrivals', not taken
-    assert cadence.seconds_per_request == pytest.approx(0.001)
-    cadence.pool_busy(10.0, backlog=0)  # handed a batch with nothing behind it: not taken
-    cadence.pool_finished(5, 10.1, backlog=0)
+    cadence.handed(100, 0.0, waiting=0)
+    cadence.finished(100, 0.1, waiting=0)  # 1 ms a request, then idle for 10 s
+    cadence.handed(100, 10.1, waiting=0)
+    cadence.finished(100, 10.2, waiting=0)  # 1 ms a request again
     assert cadence.seconds_per_request == pytest.approx(0.001)
 
 
-def test_pool_finished_while_saturated_smooths_the_pace_in() -> None:
+def test_finished_with_another_batch_held_measures_from_that_moment() -> None:
     cadence = BacklogFetchWait(10)
-    cadence.pool_busy(10.0, backlog=300)
-    cadence.pool_finished(100, 10.1, backlog=200)  # 1 ms a request
-    cadence.pool_finished(100, 10.4, backlog=100)  # 3 ms a request: smoothed in
+    cadence.handed(100, 0.0, waiting=0)
+    cadence.handed(100, 0.0, waiting=0)
+    cadence.finished(100, 0.1, waiting=0)  # 1 ms a request
+    cadence.finished(100, 0.4, waiting=0)  # 3 ms a request: smoothed in
     assert cadence.seconds_per_request is not None
     assert 0.001 < cadence.seconds_per_request < 0.003
 
 
 def test_cap_below_the_configured_wait_keeps_the_configured_wait() -> None:
     cadence = BacklogFetchWait(500, cap_ms=250)
-    cadence.pool_busy(0.0, backlog=10)
-    cadence.pool_finished(10, 1.0, backlog=0)
+    cadence.handed(10, 0.0, waiting=0)
+    cadence.finished(10, 1.0, waiting=0)
     assert cadence.wait_ms(10_000) == 500
