@@ -15,6 +15,11 @@ And the conductor's dispatch of one message to its partition's handler (a handle
 does nothing): Faust's ``Conductor.on_message`` (an ``asyncio.Lock`` a message) against
 ``faust_internals.unlocked_dispatch``.
 
+And a fetch's records turned into Faust's messages (``BATCH`` records over four
+partitions, the records and the fetch itself given): Faust's ``Consumer.getmany`` (an
+async generator, the flow, generation and high-water mark read for each record) against
+``faust_internals.fetched.fetched_messages`` (those read once a fetch, a partition).
+
 Reported: CPU (``time.process_time``) per event, medians of the rounds, and the ratio,
 on the event loop the worker runs (``ONEXGEN_EVENT_LOOP``, uvloop by default).
 Run: ``python -m bench event_path`` (no stack needed).
@@ -27,6 +32,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
+from aiokafka.structs import ConsumerRecord
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
@@ -36,6 +42,7 @@ from onexgen.settings import Settings
 from onexgen.streams.batching import take_batches
 from onexgen.streams.faust_internals import unlocked_dispatch, use_fetch_limits
 from onexgen.streams.faust_internals.event_path import channel_events
+from onexgen.streams.faust_internals.fetched import fetched_messages
 from onexgen.streams.lean import LeanMonitor, RawSchema
 
 BATCH = 50
@@ -136,11 +143,41 @@ async def _dispatching() -> dict[str, list[float]]:
     return out
 
 
+async def _listing() -> dict[str, list[float]]:
+    app = _app()
+    consumer: Any = app.consumer
+    tps = [TP(TOPIC, p) for p in range(4)]
+    records = {tp: [ConsumerRecord(TOPIC, tp.partition, o, 1_700_000_000_000, 0, b"k",
+                                   b"v" * 400, None, 1, 400, [])
+                    for o in range(BATCH // len(tps))] for tp in tps}
+
+    async def wait_next_records(timeout: float) -> tuple[Any, Any]:  # noqa: ASYNC109
+        return records, set(tps)
+
+    consumer._wait_next_records = wait_next_records
+    consumer.highwater = lambda tp: 1_000  # the thread's aiokafka consumer is not started
+
+    async def faust_way(_: int) -> None:
+        listed = [pair async for pair in consumer.getmany(timeout=1.0)]
+        assert listed
+
+    async def ours(_: int) -> None:
+        await fetched_messages(consumer, 1.0)
+
+    ways = {"Consumer.getmany (an async generator)": faust_way,
+            "fetched_messages (listed at once)": ours}
+    out: dict[str, list[float]] = {name: [] for name in ways}
+    for r in range(ROUNDS):
+        for name in (list(ways) if r % 2 == 0 else list(ways)[::-1]):
+            out[name].append(await _cpu_per_event(ways[name]))
+    return out
+
+
 async def run_async() -> Report:
     report = Report("Faust's per-event stream path against onexgen's, per event",
                     params={"event_loop": Settings().event_loop, "batch": BATCH,
                             "batches_per_round": BATCHES, "rounds": ROUNDS})
-    for ways in (await _taking_and_acking(), await _dispatching()):
+    for ways in (await _taking_and_acking(), await _dispatching(), await _listing()):
         add_ways(report, ways, "event", "{:.2f}")
     return report
 

@@ -38,6 +38,11 @@ things it does not offer publicly pay for themselves (measured) or are needed:
   used only when Faust's own loop is, byte for byte, the one it copies (SHA-256 of
   its source, checked once at start); any other Faust runs its own loop (a warning
   is logged), and a test fails until the copy is redone.
+* **A fetch's messages listed at once** (``fetched``): Faust's ``getmany`` is an async
+  generator that checks the flow and generation, reads the partition's high-water mark
+  and builds a message for every record, with no ``await`` between records; the drain
+  loop copy lists them with those reads done once a fetch (a partition). Fallback:
+  Faust's generator, when its source is not the known one (SHA-256).
 * **The conductor's lock for every message.** Faust's ``Conductor.on_message`` takes an
   ``asyncio.Lock`` to read one dict entry (the partition's handler); the lock guards the
   table only while a resubscription rebuilds it. The drain loop copy dispatches through
@@ -104,6 +109,7 @@ from onexgen.streams.aiokafka_internals import set_fetch_limits, set_running_fet
 from onexgen.streams.consumer import MessageHandoff
 from onexgen.streams.faust_internals.app_hooks import abandon, add_service
 from onexgen.streams.faust_internals.dispatch import unlocked_dispatch
+from onexgen.streams.faust_internals.fetched import fetched_messages, getmany_is_the_copied_one
 from onexgen.streams.faust_internals.pinned import source_is
 from onexgen.streams.faust_internals.refusals import ReadRefusals, consume_refused
 
@@ -212,6 +218,7 @@ class _Consumer(_FetchLimitedConsumer):
         # fetch for its per-message ``wait_first``; see the module docstring.
         callback = unlocked_dispatch(self.callback, self.app)  # ours: no lock a message
         getmany = self.getmany
+        listed = getmany_is_the_copied_one()  # ours: a fetch's messages listed at once
         consumer_should_stop = cast(Service, self)._stopped.is_set
         fetcher_should_stop = cast(Service, fetcher)._stopped.is_set
         get_read_offset = self._read_offset.__getitem__
@@ -253,11 +260,14 @@ class _Consumer(_FetchLimitedConsumer):
         try:
             while not (consumer_should_stop() or fetcher_should_stop()):
                 set_flag(CONSUMER_FETCHING)
-                ait = cast(AsyncIterator[tuple[Any, Any]], getmany(timeout=1.0))
                 # Faust sleeps here: getmany may otherwise loop without yielding.
                 await self.sleep(0)
                 if not self.should_stop:
-                    fetched = [pair async for pair in ait]
+                    if listed:
+                        fetched = await fetched_messages(self, 1.0)
+                    else:
+                        ait = cast(AsyncIterator[tuple[Any, Any]], getmany(timeout=1.0))
+                        fetched = [pair async for pair in ait]
                     if fetched:
                         delivered.clear()
                         done = [0]

@@ -11,6 +11,7 @@ commit, succeeds: the ``kafka_consume`` health check, which makes the worker unr
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 from typing import Any
 
 import faust
@@ -24,6 +25,11 @@ log = structlog.get_logger("onexgen.streams.faust")
 
 REFUSED_FETCH_PAUSE_S = 1.0
 """How long a fetch the broker refused (an ACL revoked) waits before it is tried again."""
+
+_REFUSALS = (TopicAuthorizationFailedError, GroupAuthorizationFailedError)
+
+_committing: ContextVar[bool] = ContextVar("onexgen_faust_committing", default=False)
+"""True in the task running ``ReadRefusals._commit`` (and what it awaits), nowhere else."""
 
 
 class ReadRefusals(faust_aiokafka.AIOKafkaConsumerThread):
@@ -44,7 +50,7 @@ class ReadRefusals(faust_aiokafka.AIOKafkaConsumerThread):
         stopped once the ACL is back (nothing was consumed, so nothing is lost)."""
         try:
             records = await super().getmany(active_partitions, timeout)
-        except (TopicAuthorizationFailedError, GroupAuthorizationFailedError) as exc:
+        except _REFUSALS as exc:
             self._refused_fetch = self._refusal(exc, "fetching again",
                                                 pause_s=REFUSED_FETCH_PAUSE_S)
             await asyncio.sleep(REFUSED_FETCH_PAUSE_S)
@@ -53,7 +59,11 @@ class ReadRefusals(faust_aiokafka.AIOKafkaConsumerThread):
         return records
 
     async def _commit(self, offsets: Any) -> bool:
-        committed = bool(await super()._commit(offsets))
+        token = _committing.set(True)
+        try:
+            committed = bool(await super()._commit(offsets))
+        finally:
+            _committing.reset(token)
         if committed:
             self._refused_commit = None
         return committed
@@ -61,8 +71,11 @@ class ReadRefusals(faust_aiokafka.AIOKafkaConsumerThread):
     async def crash(self, exc: BaseException) -> None:
         """Faust crashes the worker when a commit fails. One the broker refuses for want of
         an ACL does not: a later commit (of later offsets, which covers these) is tried
-        with the next acknowledged batch; until then a restart would deliver again."""
-        if isinstance(exc, TopicAuthorizationFailedError | GroupAuthorizationFailedError):
+        with the next acknowledged batch; until then a restart would deliver again.
+
+        Only a commit's refusal: the same errors from anywhere else (a crash of the
+        thread's other tasks, a commit's other failures) crash the worker as Faust does."""
+        if _committing.get() and isinstance(exc, _REFUSALS):
             self._refused_commit = self._refusal(exc, "committing with the next batch")
             return
         await self._crash_service(exc)

@@ -6,11 +6,16 @@ tests/integration/secure/test_acl_revoked.py; these pin the adapter's logic.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import faust
 import pytest
-from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFailedError
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    TopicAuthorizationFailedError,
+)
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from onexgen.streams.faust_internals import consume_refused, refusals, use_fetch_limits
@@ -80,6 +85,43 @@ async def test_commit_refused_keeps_the_worker_up_names_the_group_until_a_commit
         await thread.crash(RuntimeError("anything else"))
         assert [type(exc) for exc in crashed] == [RuntimeError]
         assert await thread._commit({"tp": 1}) is True
+        assert consume_refused(app) is None
+    finally:
+        if consumer_thread:
+            thread.thread_loop.close()  # the thread's own loop, never run
+
+
+@pytest.mark.parametrize("consumer_thread", [True, False])
+async def test_crash_with_refusal_outside_a_commit_or_other_error_in_one_crashes(
+        monkeypatch: pytest.MonkeyPatch, consumer_thread: bool) -> None:
+    crashed: list[BaseException] = []
+    committing = asyncio.Event()
+    release = asyncio.Event()
+
+    async def faust_commit(self: Any, offsets: Any) -> bool:  # as Faust's: crash, False
+        committing.set()
+        await release.wait()
+        await self.crash(offsets)
+        return False
+
+    async def crash_service(self: Any, exc: BaseException) -> None:
+        crashed.append(exc)
+
+    monkeypatch.setattr(faust_aiokafka.AIOKafkaConsumerThread, "_commit", faust_commit)
+    app = faust.App("onexgen-test-refused-scope", broker="kafka://127.0.0.1:1")
+    use_fetch_limits(app, 10, 1, consumer_thread=consumer_thread, kafka_user="worker")
+    consumer: Any = app.consumer
+    thread = consumer.consumer_thread
+    monkeypatch.setattr(type(thread), "_crash_service", crash_service)
+    try:
+        commit = asyncio.create_task(thread._commit(ClusterAuthorizationFailedError()))
+        await committing.wait()
+        # Another task's refusal while a commit is in flight is not the commit's.
+        await thread.crash(TopicAuthorizationFailedError("p.requests"))
+        release.set()
+        assert await commit is False
+        assert [type(exc) for exc in crashed] == [TopicAuthorizationFailedError,
+                                                  ClusterAuthorizationFailedError]
         assert consume_refused(app) is None
     finally:
         if consumer_thread:
