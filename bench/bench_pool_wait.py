@@ -10,8 +10,11 @@ without Kafka by the worker's batching rule: requests arrive at ``--rate`` a sec
 the pool and otherwise ``--window`` ms after its first request or at ``--batch``
 requests, at most 3 batches in the pool at a time (``ONEXGEN_BATCHES_IN_FLIGHT``).
 Per request: latency (arrival to its batch's answer) and time in the pool (submission to
-the answer); rounds alternate between the sides on the same fresh requests (``--before``:
-a git ref, exported, or a directory holding ``onexgen/``).
+the answer). ``--sleep-ms``: jobs that sleep (0.5-1.5x that long) instead of generating,
+so the scheduler is measured apart from the machine's load (a shared machine at load
+10-30 cannot serve 515 requests/s of real jobs at all). Rounds alternate between the
+sides on the same fresh requests (``--before``: a git ref, exported, or a directory
+holding ``onexgen/``).
 """
 
 from __future__ import annotations
@@ -39,6 +42,22 @@ from onexgen.settings import Settings
 from onexgen.generation.engine import engine_config
 from onexgen.generation.pool import GenerationPool
 exec(sys.argv[2])  # request_bytes(tag, i): the e2e bench's requests
+SLEEP_MS = float(sys.argv[3])
+
+class SleepPool:
+    # The worker's process pool (procpool) running time.sleep jobs.
+    def __init__(self, size, min_chunk):
+        from onexgen.procpool import ProcessPool
+        def refuse(item, detail):
+            raise RuntimeError(f"a sleeping job failed: {detail}")
+        self.pool = ProcessPool(size, time.sleep, on_timeout=refuse, on_error=refuse,
+                                min_chunk=min_chunk)
+    async def start(self):
+        await self.pool.start()
+    async def run(self, items):
+        return await self.pool.submit(items)
+    async def stop(self):
+        await self.pool.stop()
 
 def pct(values, q):
     values = sorted(values)
@@ -52,10 +71,14 @@ async def run_round(pool, tag, start, n, rate, window, batch_max, in_flight, see
     for _ in range(n):
         t += rng.expovariate(rate)
         arrivals.append(t)
+    durations = [rng.uniform(0.5, 1.5) * SLEEP_MS / 1000 for _ in range(n)]
     latencies, in_pool = [], []
     busy = set()
     async def submit(indices):
-        items = [(request_bytes(tag, start + i), f"cid-{i}") for i in indices]
+        if SLEEP_MS:  # jobs that sleep: the scheduler alone, whatever the machine's load
+            items = [(durations[i],) for i in indices]
+        else:
+            items = [(request_bytes(tag, start + i), f"cid-{i}") for i in indices]
         sent = loop.time()
         await pool.run(items)
         done = loop.time()
@@ -93,10 +116,14 @@ async def run_round(pool, tag, start, n, rate, window, batch_max, in_flight, see
 
 async def main():
     settings = Settings()
-    pool = GenerationPool(settings.codegen_workers, min_chunk=settings.codegen_min_chunk,
-                          config=engine_config(settings), shared_cache=False)
-    await pool.start()
-    await pool.run([(request_bytes("warm", i), "w") for i in range(200)])
+    if SLEEP_MS:
+        pool = SleepPool(settings.codegen_workers or 2, settings.codegen_min_chunk)
+        await pool.start()
+    else:
+        pool = GenerationPool(settings.codegen_workers, min_chunk=settings.codegen_min_chunk,
+                              config=engine_config(settings), shared_cache=False)
+        await pool.start()
+        await pool.run([(request_bytes("warm", i), "w") for i in range(200)])
     loop = asyncio.get_running_loop()
     try:
         while line := await loop.run_in_executor(None, sys.stdin.readline):
@@ -112,9 +139,10 @@ asyncio.run(main())
 """
 
 
-def _start(tree: Path) -> subprocess.Popen[str]:
+def _start(tree: Path, sleep_ms: float) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(tree), _request_bytes_source()],
+    return subprocess.Popen([sys.executable, "-c", CHILD, str(tree), _request_bytes_source(),
+                             str(sleep_ms)],
                             cwd=tree, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             text=True)
 
@@ -131,15 +159,18 @@ def _ask(side: subprocess.Popen[str], line: str) -> dict[str, Any]:
 
 
 def run(before: str = "main", rounds: int = 6, requests: int = 1500, rate: float = 515.0,
-        window_ms: float = 10.0, batch: int = 150, in_flight: int = 3) -> Report:
+        window_ms: float = 10.0, batch: int = 150, in_flight: int = 3,
+        sleep_ms: float = 0.0) -> Report:
     report = Report(f"The pool's part of the latency at {rate:g} requests/s "
                     "(alternating, no Kafka)",
                     params={"before": before, "after": "working tree", "rounds": rounds,
                             "requests_per_round": requests, "rate": rate,
                             "window_ms": window_ms, "batch": batch, "in_flight": in_flight,
+                            "sleep_ms": sleep_ms,
                             "load_average_at_start": os.getloadavg()[0]})
     with tempfile.TemporaryDirectory() as scratch:
-        sides = {"before": _start(_export(before, Path(scratch))), "after": _start(ROOT)}
+        sides = {"before": _start(_export(before, Path(scratch)), sleep_ms),
+                 "after": _start(ROOT, sleep_ms)}
         got: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
         try:
             for r in range(rounds):
@@ -177,9 +208,13 @@ def main() -> None:
                              "has work")
     parser.add_argument("--batch", type=int, default=150, help="requests a batch at most")
     parser.add_argument("--in-flight", type=int, default=3, help="batches in the pool at most")
+    parser.add_argument("--sleep-ms", type=float, default=0.0,
+                        help="jobs that sleep 0.5-1.5x this long instead of generating: the "
+                             "scheduler alone, independent of the machine's load (0: the "
+                             "real generation job)")
     args = parser.parse_args()
     report = run(args.before, args.rounds, args.requests, args.rate, args.window, args.batch,
-                 args.in_flight)
+                 args.in_flight, args.sleep_ms)
     print(report.render())
     print(f"JSON: {report.write_json('pool_wait')}")
 
