@@ -270,13 +270,14 @@ class ProcessPool:
         pending = len(self._pending)
         backlog = {w: _backlog(w) for w in takers}
         takers.sort(key=backlog.__getitem__)  # the least loaded first
+        smallest = 1 if all(w.idle for w in self._workers) else self.min_chunk
         if pending > 64 * len(self._workers):
             # A large batch: in rounds of a share a process each, to balance uneven jobs
-            # (the rest follows as processes answer).
-            sizes = [math.ceil(pending / (4 * len(self._workers)))] * len(takers)
+            # (the rest follows as processes answer); no share below ``smallest``.
+            shares = max(1, min(4 * len(self._workers), pending // smallest))
+            sizes = [math.ceil(pending / shares)] * len(takers)
         else:
-            idle = all(w.idle for w in self._workers)
-            sizes = _level(pending, [backlog[w] for w in takers], 1 if idle else self.min_chunk)
+            sizes = _level(pending, [backlog[w] for w in takers], smallest)
         now = time.monotonic()
         for worker, size in zip(takers, sizes, strict=True):
             chunk = [self._pending.popleft() for _ in range(min(size, len(self._pending)))]
