@@ -268,18 +268,22 @@ class ProcessPool:
         if not self._pending:
             return
         pending = len(self._pending)
-        backlog = {w: _backlog(w) for w in takers}
-        takers.sort(key=backlog.__getitem__)  # the least loaded first
+        # Levelled over every live process, takers or not: one whose pipe is full now
+        # frees up soon and keeps its part (it stays queued here until it has room).
+        backlogs = {w: _backlog(w) for w in self._workers if w.ready}
+        live = sorted(backlogs, key=backlogs.__getitem__)  # the least loaded first
         smallest = 1 if all(w.idle for w in self._workers) else self.min_chunk
         if pending > 64 * len(self._workers):
             # A large batch: in rounds of a share a process each, to balance uneven jobs
             # (the rest follows as processes answer); no share below ``smallest``.
             shares = max(1, min(4 * len(self._workers), pending // smallest))
-            sizes = [math.ceil(pending / shares)] * len(takers)
+            sizes = [math.ceil(pending / shares)] * len(live)
         else:
-            sizes = _level(pending, [backlog[w] for w in takers], smallest)
+            sizes = _level(pending, [backlogs[w] for w in live], smallest)
         now = time.monotonic()
-        for worker, size in zip(takers, sizes, strict=True):
+        for worker, size in zip(live, sizes, strict=True):
+            if not worker.has_room:
+                continue
             chunk = [self._pending.popleft() for _ in range(min(size, len(self._pending)))]
             if not chunk:
                 continue
