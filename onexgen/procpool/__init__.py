@@ -14,8 +14,9 @@ each pipe is read by the loop as soon as it is readable (``channel``):
   at most), so a process never waits for the scheduler to hear its answers and
   send more while work waits: ``ProcessPoolExecutor`` keeps its queue filled the
   same way. Each chunk is sent as one message. Shares are levelled by what each
-  process still holds (its unfinished jobs, read from the shared progress), so that
-  all finish at about the same time: a process holding more than its part gets no
+  process still holds (its unfinished jobs, read from the shared progress), over every
+  live process, so that all finish at about the same time (one whose pipe is full keeps
+  its share queued here until it has room): a process holding more than its part gets no
   share, so no job waits in a busy process's pipe while another sits idle (cut
   equally, half a batch did: the pool's part of the latency tail, issue 25). While
   any process is busy, no share is cut below ``min_chunk`` jobs (the most loaded

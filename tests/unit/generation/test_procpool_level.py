@@ -3,9 +3,15 @@ every process should finish at about the same time, no share below the smallest.
 
 from __future__ import annotations
 
+import asyncio
+import os
+from multiprocessing.sharedctypes import RawArray
+from typing import Any, cast
+
 import pytest
 
-from onexgen.procpool.pool import _level
+from onexgen.procpool import ProcessPool
+from onexgen.procpool.pool import _Batch, _level, _Task, _Worker
 
 
 @pytest.mark.parametrize(("pending", "backlogs", "smallest", "shares"), [
@@ -30,3 +36,29 @@ def test_level_hands_out_every_job_once_without_negative_shares(
     shares = _level(pending, backlogs, 4)
     assert sum(shares) == pending
     assert min(shares) >= 0
+
+
+def _unused(item: object, detail: object) -> None:
+    raise AssertionError(f"no job should fail or time out here: {detail}")
+
+
+async def test_a_process_whose_pipe_is_full_keeps_its_share_queued() -> None:
+    loop = asyncio.get_running_loop()
+    pool = ProcessPool(2, os.getpid, on_timeout=_unused, on_error=_unused, min_chunk=1)
+    pool._loop, pool._started = loop, True
+
+    def worker() -> _Worker:
+        return _Worker(cast(Any, None), RawArray("d", 2), loop.create_future(), ready=True)
+
+    free, full = worker(), worker()
+    held = _Batch(loop.create_future(), 2)
+    full.chunk.extend(_Task(held, i, ("held",)) for i in range(2))
+    full.chunks.extend([1, 1])  # two chunks: no room for a third
+    pool._workers = [free, full]
+    pool.submit([("new",)] * 20)
+    try:
+        # Levelled over both: 11 now to the free one, 9 kept for the full one, not all 20.
+        assert len(free.chunk) == 11
+        assert len(pool._pending) == 9
+    finally:
+        pool._disarm(free)
