@@ -59,6 +59,10 @@ class EngineConfig:
     mixin_model: bytes | None = None
     detect_patterns: bool = False
     pattern_model: bytes | None = None
+    stage_timings: bool = True
+    """Send each result's stage timings back (``JobOutcome.stage_ns``): only tracing reads
+    them, so a worker without tracing leaves them out (``engine_config``): five tuples a
+    result fewer to pickle, send and unpickle in the worker process."""
 
     def default_templates(self) -> bool:
         """True when the shipped templates and cache bounds are used (share one renderer)."""
@@ -114,7 +118,7 @@ class Engine:
         if entry is not None:
             return Produced(entry, key, True)
         result, composition, cacheable = self.generate(request)
-        stages = tuple(self._stages)
+        stages = tuple(self._stages) if self.config.stage_timings else ()
         entry = CachedResult(result.status.value, result.error_type, result.error,
                              result.model_dump_json().encode(), composition)
         if result.template_version is not None:
@@ -268,4 +272,5 @@ def engine_config(settings: Settings, *, composition: bool = True,
                         composition=composition, mixin_model=mixin_model,
                         pattern_model=pattern_model,
                         template_dirs=(settings.template_layers if template_dirs is None
-                                       else template_dirs))
+                                       else template_dirs),
+                        stage_timings=settings.tracing_exporter != "none")

@@ -13,12 +13,16 @@ each pipe is read by the loop as soon as it is readable (``channel``):
   takes the next share behind the chunk it is running (``DEPTH`` chunks a process
   at most), so a process never waits for the scheduler to hear its answers and
   send more while work waits: ``ProcessPoolExecutor`` keeps its queue filled the
-  same way. Each chunk is sent as one message. Sized
-  by the idle processes instead, a batch arriving while one process was busy went
-  whole to the other. While any process is busy, no share is cut below
-  ``min_chunk`` jobs (the batch is cut into fewer shares instead): a small batch
-  goes whole to one process, which costs less CPU than waking both for a few jobs
-  each (per-chunk work, cold caches). When every process is idle, a batch is shared
+  same way. Each chunk is sent as one message. Shares are levelled by what each
+  process still holds (its unfinished jobs, read from the shared progress), over every
+  live process, so that all finish at about the same time (one whose pipe is full keeps
+  its share queued here until it has room): a process holding more than its part gets no
+  share, so no job waits in a busy process's pipe while another sits idle (cut
+  equally, half a batch did: the pool's part of the latency tail, issue 25). While
+  any process is busy, no share is cut below ``min_chunk`` jobs (the most loaded
+  process is left out instead): a small batch goes whole to the least loaded
+  process, which costs less CPU than waking both for a few jobs each (per-chunk
+  work, cold caches). When every process is idle, a batch is shared
   between them however small: nothing else waits for them, and its last job is
   answered in half the time (the latency at light load, issue 25);
 - a process sends its answers in groups (every ``FLUSH_S`` once it has

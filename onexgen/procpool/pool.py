@@ -96,6 +96,35 @@ def _running(worker: _Worker) -> tuple[int, float]:
             return int(index), float(since)
 
 
+def _backlog(worker: _Worker) -> int:
+    """Jobs ``worker`` holds that it has not finished: the one it runs and those queued
+    behind it (answers not yet sent back are counted by the shared progress)."""
+    if not worker.chunk:
+        return 0
+    index, _ = _running(worker)
+    return max(1, len(worker.chunk) - max(index - worker.answered, 0))
+
+
+def _level(pending: int, backlogs: list[int], smallest: int) -> list[int]:
+    """Shares of ``pending`` jobs for processes holding ``backlogs`` jobs (least first), so
+    that they all finish at about the same time: a process already holding more than
+    its part gets none, and no share is smaller than ``smallest`` (the most loaded
+    process drops out instead; the least loaded always takes the rest).
+
+    Why: cut into equal shares, a batch arriving while one process was busy queued half
+    of it behind that process's running chunk, to wait there while the other process
+    had finished and sat idle (the pool's part of the latency tail, issue 25).
+    """
+    for count in range(len(backlogs), 0, -1):
+        held = backlogs[:count]
+        level, spare = divmod(pending + sum(held), count)
+        shares = [level - b + (i < spare) for i, b in enumerate(held)]  # adds up to pending
+        if min(shares) >= smallest:
+            break
+    # count == 1 always breaks: its share is ``pending``.
+    return shares + [0] * (len(backlogs) - count)
+
+
 def _join(processes: list[BaseProcess], timeout_s: float) -> None:
     """Wait up to ``timeout_s`` in all for ``processes`` to exit, then kill the rest."""
     deadline = time.monotonic() + timeout_s
@@ -231,30 +260,33 @@ class ProcessPool:
             if worker.idle and worker.calls:
                 fn, worker.call = worker.calls.popleft()
                 self._send(worker, ("call", fn))
-        # Idle processes first, then busy ones with room for the next chunk.
-        takers = sorted((w for w in self._workers if w.has_room), key=lambda w: len(w.chunks))
+        takers = [w for w in self._workers if w.has_room]
         if not takers or not self._pending:
             return
         while self._pending and self._pending[0].batch.future.done():
             self._pending.popleft()  # its batch already failed: nobody waits for the answer
         if not self._pending:
             return
-        # Shares of all processes, not of the idle ones: a process that frees up just
-        # after a batch arrives still gets its part of it (see the package docstring).
-        # While a process is busy, no share below ``min_chunk`` (the last one included):
-        # fewer, larger shares instead, so a small batch goes whole to one process; an
-        # idle pool shares any batch between all its processes (see the docstring).
         pending = len(self._pending)
-        rounds = 1 if pending <= 64 * len(self._workers) else 4
-        idle = all(w.idle for w in self._workers)
-        smallest = 1 if idle else self.min_chunk
-        shares = max(1, min(len(self._workers) * rounds, pending // smallest))
-        size = math.ceil(pending / shares)
+        # Levelled over every live process, takers or not: one whose pipe is full now
+        # frees up soon and keeps its part (it stays queued here until it has room).
+        backlogs = {w: _backlog(w) for w in self._workers if w.ready}
+        live = sorted(backlogs, key=backlogs.__getitem__)  # the least loaded first
+        smallest = 1 if all(w.idle for w in self._workers) else self.min_chunk
+        if pending > 64 * len(self._workers):
+            # A large batch: in rounds of a share a process each, to balance uneven jobs
+            # (the rest follows as processes answer); no share below ``smallest``.
+            shares = max(1, min(4 * len(self._workers), pending // smallest))
+            sizes = [math.ceil(pending / shares)] * len(live)
+        else:
+            sizes = _level(pending, [backlogs[w] for w in live], smallest)
         now = time.monotonic()
-        for worker in takers:
+        for worker, size in zip(live, sizes, strict=True):
+            if not worker.has_room:
+                continue
             chunk = [self._pending.popleft() for _ in range(min(size, len(self._pending)))]
             if not chunk:
-                break
+                continue
             if not worker.chunk:  # until the process reports: this chunk's first job, from now
                 worker.progress[INDEX] = worker.answered
                 worker.progress[SINCE] = now

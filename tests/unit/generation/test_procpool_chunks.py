@@ -53,7 +53,7 @@ async def _pids_answering(pools: list[ProcessPool], batch: int, min_chunk: int,
     pytest.param(6, 1, 2, id="shared with min_chunk one"),
     pytest.param(6, 8, 1, id="smaller than min_chunk goes whole to one process"),
     pytest.param(12, 8, 1, id="too small for two full shares is not cut into one and a scrap"),
-    pytest.param(16, 8, 2, id="two full shares still shared"),
+    pytest.param(18, 8, 2, id="two full shares after levelling still shared"),
 ])
 async def test_a_batch_while_one_process_is_busy_is_cut_by_min_chunk(
         pools: list[ProcessPool], tmp_path: Path, batch: int, min_chunk: int,
@@ -67,6 +67,23 @@ async def test_a_small_batch_on_an_idle_pool_is_shared_between_its_processes(
         pools: list[ProcessPool], tmp_path: Path) -> None:
     pool = await _busy_pool(pools, 8, str(tmp_path / "unused"))
     assert len(set(await asyncio.wait_for(pool.submit([("now", "")] * 2), 30))) == 2
+
+
+async def test_a_batch_while_one_process_holds_a_backlog_goes_to_the_idle_one(
+        pools: list[ProcessPool], tmp_path: Path) -> None:
+    gate = str(tmp_path / "gate")
+    pool = await _busy_pool(pools, 1, gate)
+    # An idle pool shares the first batch: one process gets the gated job and 9 behind it.
+    first = pool.submit([("gate", gate)] + [("now", gate)] * 19)
+    await wait_until(lambda: sum(1 for w in pool._workers if w.chunk) == 1, 20,
+                     "the process without the gated job answered its share")
+    held = next(w.process.pid for w in pool._workers if w.chunk)
+    # Cut in two, four of these would wait behind the gated job: levelled, none do.
+    answered = set(await asyncio.wait_for(pool.submit([("now", gate)] * 8), 30))
+    assert held not in answered
+    assert len(answered) == 1
+    open_gate(gate)
+    await asyncio.wait_for(first, 30)
 
 
 def test_min_chunk_below_one_is_refused() -> None:
