@@ -298,14 +298,17 @@ def event_rows(report: BatchReport) -> list[EventMetricRow]:
     """One ``event_processing_metrics`` row per message, keyed by its Kafka position and time."""
     size = len(report.outcomes)
     rows = []
+    times: dict[float, datetime] = {}  # a burst's records share their milliseconds
     for o in report.outcomes:
         m = o.message
         ts = m.timestamp_ms if m.timestamp_ms is not None else time.time() * 1000
+        created_at = times.get(ts)
+        if created_at is None:
+            created_at = times[ts] = datetime.fromtimestamp(ts / 1000, UTC)
         ok = o.status == "succeeded"
         rows.append(EventMetricRow(
             event_key=m.origin, event_type="generation_request", event_source=m.topic,
-            processing_duration_ms=o.duration_ms, success=ok,
-            created_at=datetime.fromtimestamp(ts / 1000, UTC),
+            processing_duration_ms=o.duration_ms, success=ok, created_at=created_at,
             queue_wait_time_ms=o.queue_wait_ms,
             error_type=None if ok else (o.error_type or o.status),
             error_message=None, retry_count=max(0, o.attempts - 1), batch_size=size,
