@@ -11,8 +11,9 @@ field's encoding in one list (a batch as it is, no copy), joined once.
 ``use_flat_produce_requests()`` gives aiokafka's produce request structs (every version)
 a ``FlatSchema`` of their schema: a process-wide change, as the encoding is aiokafka's
 module state, so Faust's own producer uses it too (the bytes are the same; tested for
-every version by ``tests/unit/streams/test_produce_encoding.py``). A schema with a
-field type it does not know is left as it is (``encode`` of that field, as aiokafka does).
+every version by ``tests/unit/streams/test_produce_encoding.py``). A field of a type it
+does not know exactly (a compact array, tagged fields, a subclass) is encoded by that
+type's own ``encode``, as aiokafka does.
 """
 
 from __future__ import annotations
@@ -43,12 +44,13 @@ class FlatSchema(Schema):  # type: ignore[misc]  # aiokafka is untyped to mypy h
 
 def _flatten(kind: Any, value: Any, parts: list[Any]) -> None:
     """Append the encoding of ``value`` as a ``kind`` to ``parts``, in aiokafka's order."""
-    if isinstance(kind, Schema):
+    # Exact types: a subclass (CompactArray is an Array) encodes lengths its own way.
+    if type(kind) is Schema or type(kind) is FlatSchema:
         if len(value) != len(kind.fields):
             raise ValueError("Item field count does not match Schema")
         for i, field in enumerate(kind.fields):
             _flatten(field, value[i], parts)
-    elif isinstance(kind, Array):
+    elif type(kind) is Array:
         if value is None:
             parts.append(_NULL_LENGTH)
             return

@@ -8,7 +8,16 @@ import random
 import pytest
 from aiokafka.protocol import produce
 from aiokafka.protocol.produce import ProduceRequest
-from aiokafka.protocol.types import Schema
+from aiokafka.protocol.types import (
+    Array,
+    Bytes,
+    CompactArray,
+    CompactBytes,
+    CompactString,
+    Int32,
+    Schema,
+    TaggedFields,
+)
 
 from onexgen.streams.produce_encoding import FlatSchema, use_flat_produce_requests
 
@@ -51,3 +60,15 @@ def test_flat_encode_when_field_count_differs_raises_as_aiokafka_does() -> None:
     schema = FlatSchema(produce.ProduceRequest_v3.SCHEMA)
     with pytest.raises(ValueError, match="does not match Schema"):
         schema.encode(["txn", -1])
+
+
+def test_flat_encode_when_fields_are_compact_or_tagged_uses_their_own_encoding() -> None:
+    # Flexible request versions use these; CompactArray subclasses Array but counts
+    # differently, so only exact Array/Schema/Bytes fields are flattened.
+    nested = Schema(("txn", CompactString("utf-8")),
+                    ("topics", CompactArray(("topic", CompactString("utf-8")),
+                                            ("data", CompactBytes),
+                                            ("parts", Array(("p", Int32), ("v", Bytes))))),
+                    ("tags", TaggedFields))
+    item = ["t", [("a", b"xyz", [(1, b"q"), (2, None)]), ("b", None, [])], {}]
+    assert FlatSchema(nested).encode(item) == nested.encode(item)
