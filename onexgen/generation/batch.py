@@ -33,6 +33,7 @@ from onexgen.observability.context import (
     CORRELATION_ID_HEADER,
     correlation_id_from_headers,
 )
+from onexgen.observability.histograms import observe_many
 from onexgen.observability.metrics import PipelineMetrics
 from onexgen.observability.monitor import Monitor
 from onexgen.observability.tracing import (
@@ -145,10 +146,9 @@ class BatchProcessor:
         if trace is not None:
             trace.generated(outcomes, pool_started_ns, time.time_ns())
         if self.monitor is not None:  # generation_duration_ms: the render stage, not latency
-            for outcome in outcomes:
-                for stage, begun_ns, ended_ns in stage_timings(outcome):
-                    if stage == "render":
-                        self.monitor.observe_stage(stage, (ended_ns - begun_ns) / 1e9)
+            self.monitor.observe_stage_many("render", [
+                (ended_ns - begun_ns) / 1e9 for outcome in outcomes
+                for stage, begun_ns, ended_ns in stage_timings(outcome) if stage == "render"])
         report = BatchReport(generate_ms=(time.perf_counter() - started) * 1000)
         debug = log.is_enabled_for(logging.DEBUG)  # once a batch, not once a message
         records = [
@@ -259,11 +259,12 @@ class BatchProcessor:
         for (status, _), count in counted.items():
             n[status] += count
         waits = [o.queue_wait_ms for o in outcomes]
+        latencies_ms = [w + duration_ms for w in waits]
         if self.monitor is not None:
             self.monitor.observe_batch(
                 len(outcomes), duration_ms / 1000, succeeded=n["succeeded"], failed=n["failed"],
                 dead_lettered=n["dead_lettered"], rejected=n["rejected"],
-                latencies_ms=[w + duration_ms for w in waits])
+                latencies_ms=latencies_ms)
         m = self.metrics
         m.observe_batch(len(outcomes), duration_ms / 1000)
         for (status, error_type), count in counted.items():  # one labels() lookup per kind
@@ -271,11 +272,9 @@ class BatchProcessor:
                 m.dead_letters.labels(reason=error_type or "unknown").inc(count)
             else:
                 m.results_produced.labels(status=status).inc(count)
-        request_duration, queue_wait = m.request_duration.observe, m.queue_wait.observe
-        for w in waits:
-            # Kafka timestamp of the request -> its result durable on Kafka.
-            request_duration((w + duration_ms) / 1000)
-            queue_wait(w / 1000)
+        # Kafka timestamp of the request -> its result durable on Kafka; once a batch.
+        observe_many(m.request_duration, [latency / 1000 for latency in latencies_ms])
+        observe_many(m.queue_wait, [w / 1000 for w in waits])
         log.info("batch", size=len(outcomes), duration_ms=round(duration_ms, 2),
                  generate_ms=round(report.generate_ms, 2), publish_ms=round(report.publish_ms, 2),
                  queue_wait_ms_max=round(max(waits, default=0.0), 2),
@@ -299,14 +298,17 @@ def event_rows(report: BatchReport) -> list[EventMetricRow]:
     """One ``event_processing_metrics`` row per message, keyed by its Kafka position and time."""
     size = len(report.outcomes)
     rows = []
+    times: dict[float, datetime] = {}  # a burst's records share their milliseconds
     for o in report.outcomes:
         m = o.message
         ts = m.timestamp_ms if m.timestamp_ms is not None else time.time() * 1000
+        created_at = times.get(ts)
+        if created_at is None:
+            created_at = times[ts] = datetime.fromtimestamp(ts / 1000, UTC)
         ok = o.status == "succeeded"
         rows.append(EventMetricRow(
             event_key=m.origin, event_type="generation_request", event_source=m.topic,
-            processing_duration_ms=o.duration_ms, success=ok,
-            created_at=datetime.fromtimestamp(ts / 1000, UTC),
+            processing_duration_ms=o.duration_ms, success=ok, created_at=created_at,
             queue_wait_time_ms=o.queue_wait_ms,
             error_type=None if ok else (o.error_type or o.status),
             error_message=None, retry_count=max(0, o.attempts - 1), batch_size=size,

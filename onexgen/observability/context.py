@@ -156,6 +156,9 @@ def is_valid_correlation_id(value: str) -> bool:
     )
 
 
+_HEADER_LENGTH = len(CORRELATION_ID_HEADER)
+
+
 def _header_items(
     headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes] | None,
 ) -> Iterable[tuple[Any, Any]]:
@@ -176,10 +179,22 @@ def correlation_id_from_headers(
     otherwise junk value is replaced by :func:`new_correlation_id`, never trusted.
     """
     for name, value in _header_items(headers):
-        key = name.decode("ascii", "replace") if isinstance(name, bytes) else str(name)
-        if key.lower() != CORRELATION_ID_HEADER:
-            continue
-        if isinstance(value, bytes | bytearray | memoryview):
+        if type(name) is str:
+            # Lower-casing never shortens a name, and nothing longer lowers to the header:
+            # the common other headers (traceparent, ...) are passed over by length alone.
+            if len(name) != _HEADER_LENGTH or (name != CORRELATION_ID_HEADER
+                                               and name.lower() != CORRELATION_ID_HEADER):
+                continue
+        else:
+            key = name.decode("ascii", "replace") if isinstance(name, bytes) else str(name)
+            if key.lower() != CORRELATION_ID_HEADER:
+                continue
+        if type(value) is bytes:
+            try:
+                text = value.decode("ascii")
+            except UnicodeDecodeError:
+                continue
+        elif isinstance(value, bytes | bytearray | memoryview):
             try:
                 text = bytes(value).decode("ascii")
             except UnicodeDecodeError:

@@ -8,7 +8,8 @@ the matching Prometheus metric so Prometheus and the in-process rules see the
 same events:
 
 * the batch processor: :meth:`Monitor.observe_batch` once per batch;
-* any stage: :meth:`Monitor.observe_stage` (duration and outcome per stage);
+* any stage: :meth:`Monitor.observe_stage` (duration and outcome per stage), or
+  :meth:`Monitor.observe_stage_many` for a batch's per-item durations;
 * caches: :meth:`Monitor.observe_cache` (hits and misses);
 * models and evaluators: :meth:`Monitor.set_gauge` (accuracy, precision, ...);
 * anything else: :meth:`Monitor.observe` / :meth:`Monitor.observe_ratio`;
@@ -24,11 +25,12 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
+from onexgen.observability.histograms import observe_many
 from onexgen.observability.metrics import MetricSet
 from onexgen.observability.windows import Aggregate, Clock, GaugeValue, RatioWindow, SampleWindow
 
@@ -192,10 +194,9 @@ class Monitor:
         they count as handled for the success rate; failed and dead-lettered do not.
         """
         now = self.clock()
-        latencies = list(latencies_ms)
+        latencies = latencies_ms if isinstance(latencies_ms, list) else list(latencies_ms)
         for window in self._latency_windows:  # once a shared window, not once a figure
-            for latency in latencies:
-                window.add(now, latency)
+            window.add_many(now, latencies)
         if size:
             self._ratios["event_success_rate"].add(now, max(size - failed - dead_lettered, 0),
                                                    size)
@@ -222,6 +223,21 @@ class Monitor:
         if stage == "render":
             self.observe("generation_duration_ms", duration_s * 1000)
 
+    def observe_stage_many(self, stage: str, durations_s: Sequence[float]) -> None:
+        """``observe_stage(stage, d)`` for each of ``durations_s`` (one item each), in one
+        step: the same histogram buckets, sum and count, and the same window samples."""
+        if stage not in STAGES:
+            raise ValueError(f"stage {stage!r}: use one of {', '.join(STAGES)} "
+                             "(a bounded set: each value is a time series)")
+        if not durations_s:
+            return
+        if self.metrics is not None:
+            observe_many(self.metrics.stage_duration.labels(stage=stage), durations_s)
+        if stage == "render":
+            window = self._window("generation_duration_ms", "sample")
+            assert isinstance(window, SampleWindow)  # _window raised on a kind clash
+            window.add_many(self.clock(), [d * 1000 for d in durations_s])
+
     def observe_cache(self, cache: str, hits: int, misses: int) -> None:
         """Lookups of one cache; all caches together make ``cache_hit_rate``."""
         self.observe_ratio("cache_hit_rate", hits, hits + misses)
@@ -232,6 +248,14 @@ class Monitor:
     def record_progress(self, topic: str, partition: int, offset: int) -> None:
         """The last offset an agent finished on ``topic``/``partition`` (for liveness)."""
         self.progress[(topic, partition)] = (offset, self.clock())
+
+    def record_progress_many(self, positions: Iterable[tuple[str, int, int]]) -> None:
+        """``record_progress`` for each ``(topic, partition, offset)`` in order (the last
+        offset of each partition stays), with one clock read for the batch."""
+        now = self.clock()
+        progress = self.progress
+        for topic, partition, offset in positions:
+            progress[(topic, partition)] = (offset, now)
 
     # --- reading ------------------------------------------------------------------
     def value(self, metric: str, now: float | None = None) -> float | None:

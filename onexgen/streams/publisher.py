@@ -12,7 +12,8 @@ own (``streams.record_batch``, or aiokafka's ``create_batch`` when compressed, a
 chooses them (the default partitioner: murmur2 of the key, a random available
 partition without one), so a request's result lands where a replay's does; the
 key's murmur2 hash is computed here (``murmur2``: the same values as aiokafka's, its
-words unpacked at once) and not at all for a topic with one partition.
+words unpacked at once) and not at all for a topic with one partition. The produce
+requests carrying the batches are encoded in one join (``streams.produce_encoding``).
 
 A record the broker refuses for want of an ACL (an ACL revoked while the worker runs)
 fails as ``PublishRefused``, naming the ACL and topic, and ``refused`` says so until a
@@ -36,6 +37,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from onexgen.settings import Settings
 from onexgen.streams.aiokafka_internals import partitions_with_leader
 from onexgen.streams.errors import PublishError, PublishRefused
+from onexgen.streams.produce_encoding import use_flat_produce_requests
 from onexgen.streams.record_batch import RecordBatch
 from onexgen.streams.records import OutboundRecord
 
@@ -76,6 +78,7 @@ class Publisher:
         self._renewing = asyncio.Lock()
         self._partitioner = DefaultPartitioner()
         self._plain = settings.kafka_compression == "none"  # our RecordBatch; else aiokafka's
+        use_flat_produce_requests()  # the same request bytes with fewer copies
         self.refused: str | None = None
         """Why the broker refuses our records (the missing ACL), until a publish succeeds."""
 

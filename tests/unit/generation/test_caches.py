@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -222,3 +223,19 @@ async def test_memory_store_over_bound_drops_least_recently_stored() -> None:
     assert len(store) == 3 and await store.multi_get(["f", "g", "h"]) == [0, 0, 0]
     with pytest.raises(ValueError, match="at least 1"):
         MemoryStore(max_entries=0)
+
+
+@pytest.mark.parametrize("data", [
+    {"request_id": "r-1", "name": "A", "mixins": ["Retry"], "domain": "d"},
+    {"name": "A", "domain": "d"},
+    {},
+    {"zeta": {"b": 1, "a": [2, 1]}, "request_id": None, "alpha": "é"},
+])
+def test_fingerprint_stays_the_stored_keys_sha256_of_the_sorted_body(
+        data: dict[str, object]) -> None:
+    # Shared caches (Redis) hold results under these keys: a new spelling would orphan them.
+    before = dict(data)
+    body = {k: v for k, v in data.items() if k != "request_id"}
+    expected = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    assert fingerprint(data) == expected
+    assert data == before  # the caller's request is left as it was

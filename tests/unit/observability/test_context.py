@@ -160,3 +160,24 @@ def test_with_correlation_header_when_none_creates_list() -> None:
 def test_with_correlation_header_when_id_invalid_raises() -> None:
     with pytest.raises(ValueError, match="new_correlation_id"):
         with_correlation_header([], "bad id")
+
+
+@pytest.mark.parametrize(("headers", "expected"), [
+    ([("CORRELATION-ID", b"first"), (CORRELATION_ID_HEADER, b"second")], "first"),
+    ([(CORRELATION_ID_HEADER, b"bad id"), ("Correlation-Id", b"good")], "good"),
+    ([(b"correlation-id", b"from-bytes-name")], "from-bytes-name"),
+    ([(CORRELATION_ID_HEADER, bytearray(b"from-bytearray"))], "from-bytearray"),
+    ([("traceparent", b"00-x"), ("correlation-id-x", b"no"), ("correlation-i", b"no"),
+      (CORRELATION_ID_HEADER, b"yes")], "yes"),
+])
+def test_correlation_id_from_headers_when_names_vary_takes_the_first_valid_match(
+        headers: list[tuple[object, object]], expected: str) -> None:
+    assert correlation_id_from_headers(headers) == expected  # type: ignore[arg-type]  # mixed forms on purpose
+
+
+def test_correlation_id_from_headers_when_name_only_lowers_to_longer_is_not_matched() -> None:
+    # "\u0130" (dotted capital I) lowers to two characters: the one case a shorter name
+    # grows when lower-cased, and it cannot become the header's name.
+    name = "correlat\u0130on-id"
+    assert name.lower() != CORRELATION_ID_HEADER
+    assert len(correlation_id_from_headers([(name, b"looks-like-one")])) == 32

@@ -8,7 +8,9 @@ The faster paths are measured by ``python -m bench logging`` and ``python -m ben
 from __future__ import annotations
 
 import structlog
+from prometheus_client import CollectorRegistry, Histogram
 
+from onexgen.observability.histograms import fast_path
 from onexgen.observability.logging import merge_context
 from onexgen.observability.otlp_export import DirectOTLPSpanExporter, otlp_exporter
 
@@ -38,3 +40,11 @@ def test_otlp_exporter_private_client_still_exists() -> None:
             "official path; port onexgen/observability/otlp_export.py or drop the fast path")
     finally:
         exporter.shutdown()  # type: ignore[no-untyped-call]  # untyped in the SDK
+
+
+def test_prometheus_histogram_internals_still_allow_observe_many_in_one_step() -> None:
+    h = Histogram("internals_seconds", "x", ["stage"], registry=CollectorRegistry())
+    assert fast_path(h.labels(stage="render")), (
+        "prometheus-client changed Histogram's _upper_bounds/_buckets/_sum or MutexValue: "
+        "observe_many now observes value by value (slower); port "
+        "onexgen/observability/histograms.py or drop the fast path")
