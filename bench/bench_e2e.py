@@ -436,7 +436,7 @@ def _report(report: Report, sides: list[Side], ceilings: list[float],
         if s.profile_error:
             report.add(f"{s.name}: profile", float("nan"), "", note=s.profile_error)
         report.add(f"{s.name}: process CPU per request, profiled round", s.profile_us, "us",
-                   note="its own round, under py-spy (non-blocking); split below by samples")
+                   note="its own round, under py-spy (GIL holder only); split below by samples")
         for component, share in sorted(s.profile.items(), key=lambda kv: -kv[1]):
             report.add(f"{s.name}: profile, {component}", share * s.profile_us, "us",
                        note=f"{share:.0%} of the process's samples")

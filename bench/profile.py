@@ -1,7 +1,8 @@
 """Where a pipeline process spends its CPU, by component, from a sampled profile (py-spy).
 
-``Profiler(pid)`` runs ``py-spy record`` on a process (non-blocking, its idle samples
-left out, so the samples approximate CPU time) for as long as the block runs; the
+``Profiler(pid)`` runs ``py-spy record`` on a process (non-blocking, only the thread
+holding the GIL sampled, so the samples approximate its Python CPU time) for as long as
+the block runs; the
 stacks are then sorted into the components the issue 25 breakdown names, by the
 innermost frame that belongs to one (a Kafka client call made from our batch code
 counts as Kafka), and each component's share of the samples is applied to the
@@ -90,8 +91,13 @@ class Profiler:
         if spy is None:
             self.error = "py-spy is not installed (pip install py-spy; it is a dev extra)"
             return self
+        # --gil: samples only the thread holding the GIL. Without it, --nonblocking cannot
+        # ask whether a thread runs and counted the loop's idle epoll_wait and the log
+        # flusher's wait as work (a third of the samples; py-spy issue 480). Work done
+        # with the GIL released (checksums, socket writes in C) is not seen.
         self._proc = subprocess.Popen(
             [spy, "record", "--pid", str(self.pid), "--rate", str(self.rate), "--nonblocking",
+             "--gil",
              "--format", "raw", "--output", str(self._dir / "raw.txt")],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         return self

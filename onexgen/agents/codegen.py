@@ -80,8 +80,8 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
             else:
                 for event in events:
                     await stream.ack(event)
-            for m in messages:
-                runtime.monitor.record_progress(m.topic, m.partition, m.offset)
+            runtime.monitor.record_progress_many(
+                (m.topic, m.partition, m.offset) for m in messages)
 
         in_flight: deque[asyncio.Task[None]] = deque()
         batches = take_batches(stream, settings.batch_size, settings.batch_within_s, idle,
