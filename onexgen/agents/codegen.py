@@ -11,7 +11,10 @@ event is delivered (10 ms at most), and one that filled meanwhile goes out as so
 as the pool is done with the batch before it (``on_generated``, while that one
 still publishes): small when idle, full under load. While the pool is idle the
 worker's fetches also return as soon as a record is there (``prompt_fetches``),
-instead of gathering ``ONEXGEN_KAFKA_FETCH_MIN_BYTES`` for up to the fetch wait.
+instead of gathering ``ONEXGEN_KAFKA_FETCH_MIN_BYTES`` for up to the fetch wait; while
+it holds a backlog they wait longer at the broker (``streams.fetch_cadence``: half the
+backlog's drain time at the pool's measured pace, at most 100 ms), instead of coming
+back empty every 10 ms through a burst.
 
 Up to ``ONEXGEN_BATCHES_IN_FLIGHT`` batches are processed at once, so the pool
 generates the next batch while earlier ones are being published: with one, the
@@ -39,8 +42,9 @@ from onexgen.agents.guard import guarded
 from onexgen.agents.runtime import WorkerRuntime
 from onexgen.streams.app import requests_topic
 from onexgen.streams.batching import take_batches
-from onexgen.streams.faust_internals import fetch_delivered, prompt_fetches
+from onexgen.streams.faust_internals import fetch_delivered, fetch_wait, prompt_fetches
 from onexgen.streams.faust_internals.event_path import channel_events
+from onexgen.streams.fetch_cadence import BacklogFetchWait
 
 log = structlog.get_logger("onexgen.agents.codegen")
 
@@ -58,13 +62,21 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
         prompt = prompt_fetches(app)  # fetch at once while idle, gather while busy
         prompt(True)
         source = channel_events(stream)  # None: Faust's stream iterator and Stream.ack
+        cadence = BacklogFetchWait(settings.kafka_fetch_max_wait_ms)
+        set_wait = fetch_wait(app)  # longer while a backlog waits for the pool
+        waiting = source.waiting if source is not None else (lambda: 0)
+        clock = asyncio.get_running_loop().time
 
-        def pool_done() -> None:  # BatchProcessor calls it once per batch
+        def pool_done(requests: int) -> None:  # BatchProcessor calls it once per batch
             nonlocal generating
             generating -= 1
+            wait_ms = cadence.finished(requests, clock(), waiting())
             if generating == 0:
                 idle.set()
                 prompt(True)
+                set_wait(cadence.base_ms)
+            else:
+                set_wait(wait_ms)
 
         async def run_batch(events: list[Any], previous: asyncio.Task[None] | None) -> None:
             messages = [inbound(e) for e in events]
@@ -72,7 +84,8 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
                 len(messages))
             with runtime.metrics.requests_in_flight(len(messages)):
                 await guarded(runtime, "codegen", messages, functools.partial(
-                    runtime.batch_processor.process, messages, on_generated=pool_done))
+                    runtime.batch_processor.process, messages,
+                    on_generated=functools.partial(pool_done, len(messages))))
             if previous is not None:
                 await asyncio.wait([previous])  # its outcome is its own business
             if source is not None:
@@ -92,6 +105,7 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
                 generating += 1
                 idle.clear()
                 prompt(False)
+                set_wait(cadence.handed(len(events), clock(), waiting()))
                 in_flight.append(asyncio.create_task(run_batch(list(events), previous)))
                 while len(in_flight) >= settings.batches_in_flight or (
                         in_flight and in_flight[0].done()):

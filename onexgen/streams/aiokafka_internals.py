@@ -5,11 +5,13 @@
   ``fetch_min_bytes`` only in its constructor and keeps them in private fields
   until ``start()`` builds its fetcher from them. Fallback: when those fields are
   gone, the consumer keeps what it was built with (a warning is logged).
-* **Fetch min bytes of a running consumer** (``set_running_fetch_min_bytes``): its
-  fetcher reads ``_fetch_min_bytes`` each time it builds a fetch request, so the
-  worker asks for records at once while its pool is idle (latency) and lets them
-  gather while it is busy (fewer, fuller fetches). Fallback: when the fetcher keeps
-  it elsewhere, the value the consumer started with (a warning is logged once).
+* **Fetch min bytes and max wait of a running consumer** (``set_running_fetch_min_bytes``,
+  ``set_running_fetch_max_wait_ms``): its fetcher reads ``_fetch_min_bytes`` and
+  ``_fetch_max_wait_ms`` each time it builds a fetch request, so the worker asks for
+  records at once while its pool is idle (latency), lets them gather while it is busy
+  (fewer, fuller fetches) and waits longer while it holds a backlog
+  (``streams.fetch_cadence``). Fallback: when the fetcher keeps them elsewhere, the
+  values the consumer started with (a warning is logged once).
 * **Which partitions have a leader** (``producer.client.cluster``), for records
   the publisher batches itself: ``send`` picks a keyless record's partition among
   those, and so do we. Fallback: every partition.
@@ -51,18 +53,27 @@ def set_running_fetch_min_bytes(consumer: Any, fetch_min_bytes: int) -> bool:
     """Make a started ``AIOKafkaConsumer``'s next fetch requests ask for
     ``fetch_min_bytes``; False when it has no fetcher yet, or keeps the value elsewhere
     (then a warning, once)."""
+    return _set_running(consumer, "_fetch_min_bytes", fetch_min_bytes)
+
+
+def set_running_fetch_max_wait_ms(consumer: Any, fetch_max_wait_ms: int) -> bool:
+    """Make a started ``AIOKafkaConsumer``'s next fetch requests wait at most
+    ``fetch_max_wait_ms`` at the broker; False as ``set_running_fetch_min_bytes``."""
+    return _set_running(consumer, "_fetch_max_wait_ms", fetch_max_wait_ms)
+
+
+def _set_running(consumer: Any, field: str, value: int) -> bool:
     global _warned_running
     fetcher = getattr(consumer, "_fetcher", None)
     if fetcher is None:
         return False  # not started yet: it fetches with what it was built with
-    if not hasattr(fetcher, "_fetch_min_bytes"):
+    if not hasattr(fetcher, field):
         if not _warned_running:
             _warned_running = True
-            log.warning("aiokafka_internals_changed", fallback="the fetcher's own min bytes",
-                        fix="redo onexgen.streams.aiokafka_internals."
-                        "set_running_fetch_min_bytes")
+            log.warning("aiokafka_internals_changed", fallback="the fetcher's own limits",
+                        fix=f"redo onexgen.streams.aiokafka_internals for {field}")
         return False
-    fetcher._fetch_min_bytes = fetch_min_bytes  # read when the next fetch request is built
+    setattr(fetcher, field, value)  # read when the next fetch request is built
     return True
 
 

@@ -19,7 +19,9 @@ things it does not offer publicly pay for themselves (measured) or are needed:
   session 8). Faust builds the aiokafka consumer in a private method of its consumer
   thread; the limits are set on it through ``streams.aiokafka_internals``, and so is
   the min bytes while it runs (``prompt_fetches``: 1 while the codegen agent's pool is
-  idle, so a request at light load is not held for the fetch wait, 10 ms). Fallback:
+  idle, so a request at light load is not held for the fetch wait, 10 ms), and so is the
+  max wait (``fetch_wait``: longer while the worker holds a backlog, so a burst is not
+  followed by a hundred empty fetches; ``streams.fetch_cadence``). Fallback:
   when that method is gone, Faust's consumer as it is (a warning is logged).
 * **The consumer without its thread** (``ONEXGEN_KAFKA_CONSUMER_THREAD=false``). Faust
   runs aiokafka on a second event loop in a mode ``ServiceThread`` and hops to it through
@@ -105,7 +107,11 @@ from mode import Service, ServiceT
 from mode.threads import QueueServiceThread, ServiceThread
 from mode.utils.futures import maybe_async
 
-from onexgen.streams.aiokafka_internals import set_fetch_limits, set_running_fetch_min_bytes
+from onexgen.streams.aiokafka_internals import (
+    set_fetch_limits,
+    set_running_fetch_max_wait_ms,
+    set_running_fetch_min_bytes,
+)
 from onexgen.streams.consumer import MessageHandoff
 from onexgen.streams.faust_internals.app_hooks import abandon, add_service
 from onexgen.streams.faust_internals.dispatch import unlocked_dispatch
@@ -114,7 +120,8 @@ from onexgen.streams.faust_internals.pinned import source_is
 from onexgen.streams.faust_internals.refusals import ReadRefusals, consume_refused
 
 __all__ = ["BoundedFetchTransport", "abandon", "add_service", "consume_refused",
-           "fetch_delivered", "prompt_fetches", "unlocked_dispatch", "use_fetch_limits"]
+           "fetch_delivered", "fetch_wait", "prompt_fetches", "unlocked_dispatch",
+           "use_fetch_limits"]
 
 log = structlog.get_logger("onexgen.streams.faust")
 
@@ -402,3 +409,21 @@ def prompt_fetches(app: faust.App) -> Callable[[bool], None]:
             state[0] = prompt
 
     return switch
+
+
+def fetch_wait(app: faust.App) -> Callable[[int], None]:
+    """A setter for the worker consumer's fetch wait: ``set_wait(ms)`` makes the next
+    fetch requests wait at most ``ms`` at the broker (``streams.fetch_cadence``). A no-op
+    with Faust's own consumer, and until the consumer has started (it fetches with the
+    configured wait). Thread-safe enough, as ``prompt_fetches``."""
+    state: list[int | None] = [None]
+
+    def set_wait(ms: int) -> None:
+        if state[0] == ms:
+            return
+        thread = getattr(app.consumer, "consumer_thread", None)
+        consumer = getattr(thread, "worker_consumer", None)
+        if consumer is not None and set_running_fetch_max_wait_ms(consumer, ms):
+            state[0] = ms
+
+    return set_wait

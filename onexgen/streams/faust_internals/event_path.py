@@ -116,6 +116,10 @@ class ChannelEvents:
             return []
         return self._prepare([first], limit)
 
+    def waiting(self) -> int:
+        """How many events the channel holds, not yet taken."""
+        return int(self._queue.qsize())
+
     def take_ready(self, limit: int) -> list[Any]:
         """At most ``limit`` events already in the channel, without waiting."""
         return self._prepare([], limit)
@@ -188,7 +192,8 @@ def channel_events(stream: Any) -> ChannelEvents | None:
     queue = getattr(getattr(stream, "channel", None), "queue", None)
     consumer = stream.app.consumer
     if (any(not hasattr(stream, name) for name in _REQUIRED)
-            or not all(callable(getattr(queue, n, None)) for n in ("get", "get_nowait", "empty"))
+            or not all(callable(getattr(queue, n, None))
+                       for n in ("get", "get_nowait", "empty", "qsize"))
             or not hasattr(getattr(consumer, "_unacked_messages", None), "add")
             or not hasattr(stream.app, "consumer_generation_id")
             or not hasattr(getattr(faust_tuples, "ack_lock", None), "__enter__")):

@@ -15,6 +15,7 @@ from aiokafka.consumer.fetcher import Fetcher
 from onexgen.streams.aiokafka_internals import (
     partitions_with_leader,
     set_fetch_limits,
+    set_running_fetch_max_wait_ms,
     set_running_fetch_min_bytes,
 )
 
@@ -62,11 +63,12 @@ def test_partitions_with_leader_sorts_what_the_cluster_reports() -> None:
     assert partitions_with_leader(producer, "t", [0, 1, 2]) == [0, 2]
 
 
-def test_the_installed_aiokafka_fetcher_reads_min_bytes_for_each_request() -> None:
+def test_the_installed_aiokafka_fetcher_reads_min_bytes_and_max_wait_for_each_request() -> None:
     source = inspect.getsource(Fetcher._get_actions_per_node)
-    assert "self._fetch_min_bytes" in source, (
-        "aiokafka's Fetcher no longer reads _fetch_min_bytes when it builds a fetch "
-        "request: redo onexgen.streams.aiokafka_internals.set_running_fetch_min_bytes")
+    for field in ("_fetch_min_bytes", "_fetch_max_wait_ms"):
+        assert f"self.{field}" in source, (
+            f"aiokafka's Fetcher no longer reads {field} when it builds a fetch request: "
+            "redo onexgen.streams.aiokafka_internals.set_running_fetch_*")
 
 
 def test_set_running_fetch_min_bytes_changes_the_started_fetcher() -> None:
@@ -83,3 +85,10 @@ def test_set_running_fetch_min_bytes_on_a_fetcher_without_the_field_leaves_it_al
     fetcher = SimpleNamespace()
     assert not set_running_fetch_min_bytes(SimpleNamespace(_fetcher=fetcher), 1)
     assert not hasattr(fetcher, "_fetch_min_bytes")
+
+
+def test_set_running_fetch_max_wait_ms_changes_the_started_fetcher_only() -> None:
+    fetcher = SimpleNamespace(_fetch_max_wait_ms=10, _fetch_min_bytes=16384)
+    assert set_running_fetch_max_wait_ms(SimpleNamespace(_fetcher=fetcher), 120)
+    assert (fetcher._fetch_max_wait_ms, fetcher._fetch_min_bytes) == (120, 16384)
+    assert not set_running_fetch_max_wait_ms(SimpleNamespace(_fetcher=None), 120)

@@ -25,6 +25,7 @@ from onexgen.streams.faust_internals import (
     dispatch,
     drain_loop_is_the_copied_one,
     fetch_delivered,
+    fetch_wait,
     prompt_fetches,
     use_fetch_limits,
 )
@@ -195,6 +196,22 @@ def test_prompt_fetches_before_the_consumer_runs_applies_on_the_next_switch() ->
 def test_prompt_fetches_with_faust_own_consumer_does_nothing() -> None:
     app = SimpleNamespace(transport=object(), consumer=object())
     prompt_fetches(app)(True)  # type: ignore[arg-type]  # no consumer thread of ours
+
+
+def test_fetch_wait_sets_the_running_fetcher_wait_once_the_consumer_runs() -> None:
+    app, fetcher = _app_with_fetcher(16384)
+    fetcher._fetch_max_wait_ms = 10
+    thread = app.consumer.consumer_thread
+    consumer, thread.worker_consumer = thread.worker_consumer, None
+    set_wait = fetch_wait(app)
+    set_wait(120)  # not started: nothing to change, and not remembered as done
+    assert fetcher._fetch_max_wait_ms == 10
+    thread.worker_consumer = consumer
+    set_wait(120)
+    assert (fetcher._fetch_max_wait_ms, fetcher._fetch_min_bytes) == (120, 16384)
+    set_wait(10)
+    assert fetcher._fetch_max_wait_ms == 10
+    fetch_wait(SimpleNamespace(consumer=object()))(120)  # type: ignore[arg-type]  # Faust's
 
 
 def test_the_installed_faust_producer_buffer_size_is_the_one_we_shortcut() -> None:
