@@ -60,9 +60,10 @@ class EngineConfig:
     detect_patterns: bool = False
     pattern_model: bytes | None = None
     stage_timings: bool = True
-    """Send each result's stage timings back (``JobOutcome.stage_ns``): only tracing reads
-    them, so a worker without tracing leaves them out (``engine_config``): five tuples a
-    result fewer to pickle, send and unpickle in the worker process."""
+    """Send every stage's timing back with each result (``JobOutcome.stage_ns``), for
+    tracing's spans; without tracing (``engine_config``) only the render stage's, which
+    the ``onexgen_stage_duration_seconds`` histogram and the alert rules read: fewer
+    tuples a result to pickle, send and unpickle in the worker process."""
 
     def default_templates(self) -> bool:
         """True when the shipped templates and cache bounds are used (share one renderer)."""
@@ -118,7 +119,8 @@ class Engine:
         if entry is not None:
             return Produced(entry, key, True)
         result, composition, cacheable = self.generate(request)
-        stages = tuple(self._stages) if self.config.stage_timings else ()
+        stages = (tuple(self._stages) if self.config.stage_timings
+                  else tuple(s for s in self._stages if s[0] == "render"))
         entry = CachedResult(result.status.value, result.error_type, result.error,
                              result.model_dump_json().encode(), composition)
         if result.template_version is not None:
