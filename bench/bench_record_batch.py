@@ -8,7 +8,7 @@ the ``crc32c`` package's checksum), in alternating rounds; also the checksum alo
 Both give the same bytes (``tests/unit/streams/test_record_batch.py``).
 
 Also a produce request carrying such batches (``--records`` 60 results: ~560 KB) encoded by
-aiokafka's nested schema and by ``streams.produce_encoding.FlatSchema`` (same bytes).
+aiokafka's nested schema and by ``streams.aiokafka_internals.FlatSchema`` (same bytes).
 
 Run: ``python -m bench.bench_record_batch [--rounds 8] [--records 25]`` (no services).
 """
@@ -29,7 +29,7 @@ from aiokafka.record.util import calc_crc32c
 from crc32c import crc32c
 
 from bench.report import Report
-from onexgen.streams.produce_encoding import FlatSchema
+from onexgen.streams.aiokafka_internals import FlatSchema
 from onexgen.streams.record_batch import RecordBatch
 
 RESULT_BYTES = 9_400

@@ -15,12 +15,22 @@
 * **Which partitions have a leader** (``producer.client.cluster``), for records
   the publisher batches itself: ``send`` picks a keyless record's partition among
   those, and so do we. Fallback: every partition.
+* **Produce requests encoded in one join** (``use_flat_produce_requests``, ``FlatSchema``):
+  aiokafka encodes a request as nested schemas, each joining its fields' encodings, so a
+  record batch was copied by ``Bytes`` (its length prefix ``+`` the batch) and again by
+  each of the four enclosing joins and the request's own: for the worker's produce
+  requests (60 results, about 560 KB) 5% of its sampled CPU. ``FlatSchema`` walks the
+  same schema and collects every field's encoding in one list (a batch as it is), joined
+  once; the publisher gives it to aiokafka's produce request structs (module state, so
+  Faust's producer uses it too: the same bytes, tested for every version). A field of a
+  type it does not know exactly (a compact array, tagged fields, a subclass) is encoded
+  by its own ``encode``. Fallback: structs without a ``Schema`` are left as they are.
 
 The publisher's record batches (``create_batch``/``send_batch``) and the default
 partitioner are aiokafka's public API and need no adapter.
 
-``tests/unit/streams/test_aiokafka_internals.py`` fails, naming what to redo, when
-the installed aiokafka no longer has what this module relies on.
+``tests/unit/streams/test_aiokafka_internals.py`` and ``test_produce_encoding.py`` fail,
+naming what to redo, when the installed aiokafka no longer has what this module relies on.
 """
 
 from __future__ import annotations
@@ -28,6 +38,8 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+from aiokafka.protocol import produce
+from aiokafka.protocol.types import Array, Bytes, Int32, Schema
 
 log = structlog.get_logger("onexgen.streams.aiokafka")
 
@@ -85,3 +97,58 @@ def partitions_with_leader(producer: Any, topic: str, every: list[int]) -> list[
     except AttributeError:
         return every
     return sorted(led or ())
+
+_NULL_LENGTH = Int32.encode(-1)
+
+
+class FlatSchema(Schema):  # type: ignore[misc]  # aiokafka is untyped to mypy here (overrides)
+    """A ``Schema`` whose ``encode`` joins once (see the module's docstring: produce
+    requests)."""
+
+    def __init__(self, schema: Schema) -> None:
+        super().__init__(*zip(schema.names, schema.fields, strict=True))
+
+    def encode(self, item: Any) -> bytes:
+        if len(item) != len(self.fields):
+            raise ValueError("Item field count does not match Schema")
+        parts: list[Any] = []
+        _flatten(self, item, parts)
+        return b"".join(parts)
+
+
+def _flatten(kind: Any, value: Any, parts: list[Any]) -> None:
+    """Append the encoding of ``value`` as a ``kind`` to ``parts``, in aiokafka's order."""
+    # Exact types: a subclass (CompactArray is an Array) encodes lengths its own way.
+    if type(kind) is Schema or type(kind) is FlatSchema:
+        if len(value) != len(kind.fields):
+            raise ValueError("Item field count does not match Schema")
+        for i, field in enumerate(kind.fields):
+            _flatten(field, value[i], parts)
+    elif type(kind) is Array:
+        if value is None:
+            parts.append(_NULL_LENGTH)
+            return
+        parts.append(Int32.encode(len(value)))
+        for element in value:
+            _flatten(kind.array_of, element, parts)
+    elif kind is Bytes:
+        if value is None:
+            parts.append(_NULL_LENGTH)
+        else:
+            parts += (Int32.encode(len(value)), value)  # the batch itself: no copy
+    else:
+        parts.append(kind.encode(value))
+
+
+def use_flat_produce_requests() -> int:
+    """Give every aiokafka produce request struct a ``FlatSchema``; how many it changed
+    (none the second time)."""
+    changed = 0
+    for name in dir(produce):
+        struct = getattr(produce, name)
+        schema = getattr(struct, "SCHEMA", None)
+        if (name.startswith("ProduceRequest_v") and isinstance(schema, Schema)
+                and not isinstance(schema, FlatSchema)):
+            struct.SCHEMA = FlatSchema(schema)
+            changed += 1
+    return changed

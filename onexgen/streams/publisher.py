@@ -13,7 +13,8 @@ chooses them (the default partitioner: murmur2 of the key, a random available
 partition without one), so a request's result lands where a replay's does; the
 key's murmur2 hash is computed here (``murmur2``: the same values as aiokafka's, its
 words unpacked at once) and not at all for a topic with one partition. The produce
-requests carrying the batches are encoded in one join (``streams.produce_encoding``).
+requests carrying the batches are encoded in one join
+(``streams.aiokafka_internals.use_flat_produce_requests``).
 
 A record the broker refuses for want of an ACL (an ACL revoked while the worker runs)
 fails as ``PublishRefused``, naming the ACL and topic, and ``refused`` says so until a
@@ -35,9 +36,8 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from onexgen.settings import Settings
-from onexgen.streams.aiokafka_internals import partitions_with_leader
+from onexgen.streams.aiokafka_internals import partitions_with_leader, use_flat_produce_requests
 from onexgen.streams.errors import PublishError, PublishRefused
-from onexgen.streams.produce_encoding import use_flat_produce_requests
 from onexgen.streams.record_batch import RecordBatch
 from onexgen.streams.records import OutboundRecord
 

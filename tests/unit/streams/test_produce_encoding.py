@@ -19,7 +19,7 @@ from aiokafka.protocol.types import (
     TaggedFields,
 )
 
-from onexgen.streams.produce_encoding import FlatSchema, use_flat_produce_requests
+from onexgen.streams.aiokafka_internals import FlatSchema, use_flat_produce_requests
 
 VERSIONS = sorted(int(n.rpartition("_v")[2]) for n in dir(produce)
                   if n.startswith("ProduceRequest_v"))
@@ -35,12 +35,13 @@ def _topics(seed: int) -> list[tuple[str, list[tuple[int, bytes | bytearray | No
 
 def test_the_installed_aiokafka_produce_requests_all_take_a_flat_schema() -> None:
     use_flat_produce_requests()
-    assert VERSIONS, "aiokafka renamed its ProduceRequest_v* structs: redo produce_encoding"
+    assert VERSIONS, ("aiokafka renamed its ProduceRequest_v* structs: "
+                      "redo aiokafka_internals.FlatSchema")
     for v in VERSIONS:
         schema = getattr(produce, f"ProduceRequest_v{v}").SCHEMA
         assert isinstance(schema, FlatSchema), (
             f"ProduceRequest_v{v} keeps its nested schema: redo "
-            "onexgen/streams/produce_encoding.py for the installed aiokafka")
+            "onexgen.streams.aiokafka_internals.FlatSchema for the installed aiokafka")
     assert use_flat_produce_requests() == 0  # a second call changes nothing
 
 
