@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import subprocess
 import time
 import types
@@ -125,19 +124,10 @@ def run(rounds: int = 8, batch: int = 60, batches: int = 500, before: str = "4b0
             reads[name].append(_read_cost(cls, 40, seed=r))
     report.params = {"rounds": rounds, "batch": batch, "batches_a_round": batches,
                      "before": before, "load_average_at_start": os.getloadavg()[0]}
-    base = costs["per request"]
-    for name, values in costs.items():
-        lower = sum(1 for a, b in zip(values, base, strict=True) if a < b)
-        report.add(f"histograms + windows, {name}", statistics.median(values), "us",
-                   note=f"CPU a request, median of {rounds} rounds" + (
-                       f"; lower in {lower} of {rounds}" if values is not base else ""))
-    old_reads = reads[f"windows of {before}"]
-    for name, values in reads.items():
-        lower = sum(1 for a, b in zip(values, old_reads, strict=True) if a < b)
-        report.add(f"an evaluation's 3 window reads, {name}",
-                   statistics.median(values), "us",
-                   note=f"CPU, median of {rounds} rounds" + (
-                       f"; lower in {lower} of {rounds}" if values is not old_reads else ""))
+    report.add_paired("histograms + windows", costs, "per request", "us",
+                      note="CPU a request")
+    report.add_paired("an evaluation's 3 window reads", reads, f"windows of {before}", "us",
+                      note="CPU")
     return report
 
 

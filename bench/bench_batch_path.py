@@ -18,7 +18,6 @@ import asyncio
 import json
 import logging
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -100,12 +99,7 @@ def run(before: Path, rounds: int = 6, batch: int = 60, batches: int = 300) -> R
     report = Report("The batch processor's own work a request, two checkouts")
     report.params = {"rounds": rounds, "batch": batch, "batches_a_round": batches,
                      "load_average_at_start": os.getloadavg()[0]}
-    base = costs[f"before ({before})"]
-    for name, values in costs.items():
-        lower = sum(1 for a, b in zip(values, base, strict=True) if a < b)
-        report.add(f"batch path, {name}", statistics.median(values), "us",
-                   note=f"CPU a request, median of {rounds} rounds" + (
-                       f"; lower in {lower} of {rounds}" if values is not base else ""))
+    report.add_paired("batch path", costs, f"before ({before})", "us", note="CPU a request")
     return report
 
 

@@ -88,21 +88,13 @@ def run(rounds: int = 8, records: int = 25, repeat: int = 200) -> Report:
     report = Report("Record batch: aiokafka's builder against the publisher's")
     report.params = {"rounds": rounds, "records_per_batch": records, "value_bytes": RESULT_BYTES,
                      "load_average_at_start": os.getloadavg()[0]}
-    base = costs["aiokafka BatchBuilder"]
-    for name, values_ in costs.items():
-        lower = sum(1 for a, b in zip(values_, base, strict=True) if a < b)
-        report.add(f"append + build, {name}", statistics.median(values_), "us",
-                   note=f"CPU a record, median of {rounds} rounds" + (
-                       f"; lower in {lower} of {rounds}" if values_ is not base else ""))
+    report.add_paired("append + build", costs, "aiokafka BatchBuilder", "us",
+                      note="CPU a record")
     for name, values_ in crcs.items():
         report.add(f"checksum of one {RESULT_BYTES:,}-byte value, {name}",
                    statistics.median(values_), "us", note=f"median of {rounds} rounds")
-    base = requests["aiokafka's nested encoding"]
-    for name, values_ in requests.items():
-        lower = sum(1 for a, b in zip(values_, base, strict=True) if a < b)
-        report.add(f"produce request of 60 results, {name}", statistics.median(values_), "us",
-                   note=f"CPU a result, median of {rounds} rounds" + (
-                       f"; lower in {lower} of {rounds}" if values_ is not base else ""))
+    report.add_paired("produce request of 60 results", requests,
+                      "aiokafka's nested encoding", "us", note="CPU a result")
     return report
 
 

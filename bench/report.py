@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import platform
+import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,18 @@ class Report:
     def add(self, name: str, value: float, unit: str, *, goal: str = "",
             met: bool | None = None, note: str = "") -> None:
         self.rows.append(Row(name, value, unit, goal, met, note))
+
+    def add_paired(self, what: str, series: dict[str, list[float]], base: str, unit: str,
+                   *, note: str) -> None:
+        """A row per series (``"<what>, <name>"``): the median of its rounds, and for each
+        but ``base`` in how many rounds it was lower than ``base``'s same round."""
+        reference = series[base]
+        rounds = len(reference)
+        for name, values in series.items():
+            lower = sum(a < b for a, b in zip(values, reference, strict=True))
+            self.add(f"{what}, {name}", statistics.median(values), unit,
+                     note=f"{note}, median of {rounds} rounds"
+                     + ("" if name == base else f"; lower in {lower} of {rounds}"))
 
     def render(self) -> str:
         head = ("figure", "value", "unit", "goal", "met", "note")

@@ -58,26 +58,35 @@ def test_consume_refused_with_faust_own_consumer_is_none() -> None:
         consumer._thread.thread_loop.close()  # Faust's thread's own loop, never run
 
 
+def _thread_committing_with(monkeypatch: pytest.MonkeyPatch, faust_commit: Any, name: str,
+                            consumer_thread: bool) -> tuple[Any, Any, list[BaseException]]:
+    """An app whose consumer thread commits with ``faust_commit`` (in place of Faust's) and
+    records what would crash the worker; (app, thread, crashed)."""
+    crashed: list[BaseException] = []
+
+    async def crash_service(self: Any, exc: BaseException) -> None:
+        crashed.append(exc)
+
+    monkeypatch.setattr(faust_aiokafka.AIOKafkaConsumerThread, "_commit", faust_commit)
+    app = faust.App(name, broker="kafka://127.0.0.1:1")
+    use_fetch_limits(app, 10, 1, consumer_thread=consumer_thread, kafka_user="worker")
+    consumer: Any = app.consumer
+    thread = consumer.consumer_thread
+    monkeypatch.setattr(type(thread), "_crash_service", crash_service)
+    return app, thread, crashed
+
+
 @pytest.mark.parametrize("consumer_thread", [True, False])
 async def test_commit_refused_keeps_the_worker_up_names_the_group_until_a_commit_succeeds(
         monkeypatch: pytest.MonkeyPatch, consumer_thread: bool) -> None:
-    crashed: list[BaseException] = []
-
     async def faust_commit(self: Any, offsets: Any) -> bool:
         if offsets == "refused":  # as Faust's _commit does with any error: crash, False
             await self.crash(GroupAuthorizationFailedError("p-app"))
             return False
         return True
 
-    async def crash_service(self: Any, exc: BaseException) -> None:
-        crashed.append(exc)
-
-    monkeypatch.setattr(faust_aiokafka.AIOKafkaConsumerThread, "_commit", faust_commit)
-    app = faust.App("onexgen-test-refused-commit", broker="kafka://127.0.0.1:1")
-    use_fetch_limits(app, 10, 1, consumer_thread=consumer_thread, kafka_user="worker")
-    consumer: Any = app.consumer
-    thread = consumer.consumer_thread
-    monkeypatch.setattr(type(thread), "_crash_service", crash_service)
+    app, thread, crashed = _thread_committing_with(
+        monkeypatch, faust_commit, "onexgen-test-refused-commit", consumer_thread)
     try:
         assert await thread._commit("refused") is False
         assert consume_refused(app) == "user 'worker' lacks the READ ACL on consumer group p-app"
@@ -94,7 +103,6 @@ async def test_commit_refused_keeps_the_worker_up_names_the_group_until_a_commit
 @pytest.mark.parametrize("consumer_thread", [True, False])
 async def test_crash_with_refusal_outside_a_commit_or_other_error_in_one_crashes(
         monkeypatch: pytest.MonkeyPatch, consumer_thread: bool) -> None:
-    crashed: list[BaseException] = []
     committing = asyncio.Event()
     release = asyncio.Event()
 
@@ -104,15 +112,8 @@ async def test_crash_with_refusal_outside_a_commit_or_other_error_in_one_crashes
         await self.crash(offsets)
         return False
 
-    async def crash_service(self: Any, exc: BaseException) -> None:
-        crashed.append(exc)
-
-    monkeypatch.setattr(faust_aiokafka.AIOKafkaConsumerThread, "_commit", faust_commit)
-    app = faust.App("onexgen-test-refused-scope", broker="kafka://127.0.0.1:1")
-    use_fetch_limits(app, 10, 1, consumer_thread=consumer_thread, kafka_user="worker")
-    consumer: Any = app.consumer
-    thread = consumer.consumer_thread
-    monkeypatch.setattr(type(thread), "_crash_service", crash_service)
+    app, thread, crashed = _thread_committing_with(
+        monkeypatch, faust_commit, "onexgen-test-refused-scope", consumer_thread)
     try:
         commit = asyncio.create_task(thread._commit(ClusterAuthorizationFailedError()))
         await committing.wait()
