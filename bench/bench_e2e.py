@@ -55,7 +55,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import CommitFailedError
 
 from bench.cpu_budget import CpuBudget, children_of, descendants, local_service_pids
-from bench.e2e_sides import compare_results, running_baseline
+from bench.e2e_sides import START_TIMEOUT_S, compare_results, running_baseline
 from bench.profile import Profiler
 from bench.report import Report
 from onexgen.generation.engine import Engine, EngineConfig
@@ -312,7 +312,8 @@ async def _measure(bootstrap: str, db_url: str, per_round: int, latency_n: int,
     await warm_broker(bootstrap, prefix, tag, broker_warm_up)
     with contextlib.ExitStack() as stack:
         worker = stack.enter_context(running_worker(bootstrap=bootstrap, database_url=db_url,
-                                                    prefix=prefix))
+                                                    prefix=prefix,
+                                                    start_timeout_s=START_TIMEOUT_S))
         sides = [Side(PIPELINES[0], TopicNames(prefix), worker.proc.pid if worker.proc else 0)]
         for name, module, suffix, features in BASELINES:
             s = Settings(kafka_bootstrap=bootstrap, topic_prefix=f"{prefix}{suffix}")

@@ -18,6 +18,7 @@ import uuid
 
 from bench.bench_e2e import pipeline_phase
 from bench.cpu_budget import CpuBudget, local_service_pids
+from bench.e2e_sides import START_TIMEOUT_S
 from bench.report import Report
 from onexgen.settings import Settings, TopicNames
 from tests.harness import running_worker, scratch_database
@@ -31,7 +32,7 @@ async def run_async(seconds: float) -> Report:
     async with scratch_database(os.environ["ONEXGEN_DATABASE_URL"]) as db_url:
         tag = uuid.uuid4().hex[:6]
         with running_worker(bootstrap=bootstrap, database_url=db_url,
-                            prefix=f"idle{tag}") as worker:
+                            prefix=f"idle{tag}", start_timeout_s=START_TIMEOUT_S) as worker:
             # A few requests first, so every partition has been fetched from at least once.
             await pipeline_phase(bootstrap, TopicNames(f"idle{tag}"), tag, 0, 100, None)
             await asyncio.sleep(5)

@@ -43,6 +43,7 @@ from bench.bench_e2e import (
     warm_broker,
     worker_budget,
 )
+from bench.e2e_sides import START_TIMEOUT_S
 from bench.report import Report
 from onexgen.settings import TopicNames
 from tests.harness import WorkerProcess, running_worker, scratch_database
@@ -130,7 +131,8 @@ async def run_async(variants: list[str], requests: int, rounds: int,
             for v in runs:
                 v.worker = stack.enter_context(running_worker(
                     bootstrap=bootstrap, database_url=db_url, prefix=v.prefix,
-                    extra_env=v.spec.env, python=v.spec.python, cwd=v.spec.code))
+                    extra_env=v.spec.env, python=v.spec.python, cwd=v.spec.code,
+                    start_timeout_s=START_TIMEOUT_S))
             for v in runs:
                 await pipeline_phase(bootstrap, TopicNames(v.prefix), tag, v.base, WARM_UP,
                                      None)

@@ -28,7 +28,7 @@ from onexgen.settings import TopicNames
 from tests.harness import ResultWatcher
 
 START_TIMEOUT_S = 300.0
-"""A baseline is ready in a few seconds on a quiet machine; far longer on a loaded one."""
+"""A worker or baseline is ready in seconds on a quiet machine; minutes on a loaded one."""
 
 
 @contextlib.contextmanager

@@ -125,13 +125,18 @@ class WorkerProcess:
 @contextmanager
 def running_worker(*, bootstrap: str, database_url: str, prefix: str,
                    extra_env: dict[str, str] | None = None, python: str | None = None,
-                   cwd: Path | None = None) -> Iterator[WorkerProcess]:
-    """A started worker (log in a temporary directory) for the block; stopped after it."""
+                   cwd: Path | None = None, start_timeout_s: float = 90.0
+                   ) -> Iterator[WorkerProcess]:
+    """A started worker (log in a temporary directory) for the block; stopped after it.
+
+    Benchmarks pass a longer ``start_timeout_s``: on a loaded machine a worker can take
+    more than the tests' 90 s to be ready.
+    """
     with tempfile.TemporaryDirectory(prefix="onexgen-worker-") as tmp:
         worker = WorkerProcess(bootstrap=bootstrap, database_url=database_url, prefix=prefix,
                                log_file=Path(tmp) / "worker.log", extra_env=extra_env,
                                python=python, cwd=cwd)
-        worker.start()
+        worker.start(timeout_s=start_timeout_s)
         try:
             yield worker
         finally:
