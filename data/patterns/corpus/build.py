@@ -13,7 +13,7 @@ and ``test.jsonl``, one valid ``GenerationRequest`` per line plus
 Splits are by writer, so no split shares an author or a domain with another:
 test = w3 + w6 (frozen before any detector change), validation = w5 (thresholds and
 model choices), train = w1 + w2 + w4, plus each later writer (``LATE_TRAIN_WRITERS``:
-w7-w10) whose two annotation files exist; unseen = w11-w14 (``UNSEEN_WRITERS``), a
+w7-w10, w15-w19) whose two annotation files exist; unseen = w11-w14 (``UNSEEN_WRITERS``), a
 second held-out split labelled after the shipped model was trained. Only the train
 split may grow: the build refuses to write when the validation, test or unseen split
 would differ from its recorded digest (``SPLITS.sha256``), and it copies train and
@@ -32,8 +32,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ANNOTATIONS = HERE / "annotations"
 PACKAGE_DATA = HERE.parents[2] / "onexgen" / "learning" / "patterns" / "data"
-LATE_TRAIN_WRITERS = ("w7", "w8", "w9", "w10")
-"""Writers labelled after the freeze: train only, and only once both files have landed."""
+LATE_TRAIN_WRITERS = ("w7", "w8", "w9", "w10", "w15", "w16", "w17", "w18", "w19")
+"""Writers labelled after the freeze: train only, and only once both files have landed
+(w15-w19, session 17: half their requests describe a pattern without its usual words)."""
 UNSEEN_WRITERS = ("w11", "w12", "w13", "w14")
 """Writers labelled after the shipped model was trained (session 13): a second held-out
 split, ``unseen``, measured once and never trained or tuned on, like the test split."""
