@@ -20,6 +20,7 @@ handed to ``AIOKafkaProducer.send_batch`` (``append``, ``close``, ``closed``,
 
 from __future__ import annotations
 
+import functools
 import struct
 import time
 from collections.abc import Sequence
@@ -36,6 +37,7 @@ _NULL = b"\x01"  # a length of -1, zigzag-encoded: no key, no header value
 _SMALL = [bytes(((v << 1),)) for v in range(64)]  # zigzag varints of 0..63: one byte
 _OWN_PART = 512
 """A value at least this long is a part of its own (smaller ones are copied into one)."""
+_ATTRIBUTES = b"\x00\x00"  # a record's attributes and timestamp delta (all share a time)
 
 
 def varint(value: int) -> bytes:
@@ -49,6 +51,18 @@ def varint(value: int) -> bytes:
         v >>= 7
     out.append(v)
     return bytes(out)
+
+
+@functools.cache
+def _header_name(name: str) -> bytes:
+    """A header's name as written: its length and its UTF-8 bytes (a worker uses few)."""
+    encoded = name.encode()
+    return varint(len(encoded)) + encoded
+
+
+@functools.cache
+def _header_count(count: int) -> bytes:
+    return varint(count)
 
 
 class BatchParts:
@@ -99,45 +113,40 @@ class RecordBatch:
         self._closed = False
         self._state = (-1, -1, -1)  # producer id, epoch, base sequence
         self._built: BatchParts | None = None
+        self._small = bytearray()
+        """The fields since the last large value (and small values), joined as they come."""
 
     def append(self, *, timestamp: int | None, key: bytes | None, value: bytes | None,
                headers: Sequence[tuple[str, bytes | None]] = ()) -> Appended | None:
         """Add a record; None when the batch is closed or has no room for it."""
         if self._closed:
             return None
-        head = [b"\x00\x00", varint(self._count)]  # attributes, time delta, offset delta
-        if key is None:
-            head.append(_NULL)
-        else:
-            head += (varint(len(key)), key)
-        tail = [varint(len(headers))]
+        head = _ATTRIBUTES + varint(self._count)  # and the offset delta
+        head += _NULL if key is None else varint(len(key)) + key
+        head += _NULL if value is None else varint(len(value))
+        fields = [_header_count(len(headers))]
         for name, data in headers:
-            encoded = name.encode()
-            tail += (varint(len(encoded)), encoded)
-            if data is None:
-                tail.append(_NULL)
-            else:
-                tail += (varint(len(data)), data)
-        after = b"".join(tail)
-        if value is None:
-            head.append(_NULL)
-            length = sum(map(len, head)) + len(after)
-            record: tuple[bytes, ...] = (varint(length), *head, after)
-        else:
-            head.append(varint(len(value)))
-            before = b"".join(head)
-            length = len(before) + len(value) + len(after)
-            before = varint(length) + before
-            # A small value is joined in: a part less to checksum and write.
-            record = ((before + value + after,) if len(value) < _OWN_PART
-                      else (before, value, after))
-        size = len(varint(length)) + length
+            fields += (_header_name(name), _NULL) if data is None else (
+                _header_name(name), varint(len(data)), data)
+        tail = b"".join(fields)
+        length = len(head) + len(tail) + (0 if value is None else len(value))
+        prefix = varint(length)
+        size = len(prefix) + length
         if self._count and self._size + size > self._batch_size:
             self.close()
             return None
         if not self._count:
             self._timestamp = int(time.time() * 1000) if timestamp is None else timestamp
-        self._parts += record
+        small = self._small
+        small += prefix
+        small += head
+        if value is None or len(value) < _OWN_PART:  # copied in with the fields around it
+            if value is not None:
+                small += value
+            small += tail
+        else:  # the small bytes since the last large value, then this value as it is
+            self._parts += (small, value)
+            self._small = bytearray(tail)
         self._size += size
         self._count += 1
         return Appended(self._count - 1, size, self._timestamp)
@@ -166,6 +175,7 @@ class RecordBatch:
             HEADER.pack_into(header, 0, 0, self._size - _AFTER_LENGTH, _NO_LEADER_EPOCH,
                              _MAGIC, 0, 0, max(self._count - 1, 0), self._timestamp,
                              self._timestamp, *self._state, self._count)
+            self._parts.append(self._small)
             crc = crc32c(memoryview(header)[_ATTRIBUTES_AT:])
             for part in self._parts[1:]:
                 crc = crc32c(part, crc)
