@@ -15,6 +15,7 @@ from aiokafka.protocol.types import Bytes
 
 from onexgen.streams import aiokafka_internals
 from onexgen.streams.aiokafka_internals import (
+    request_parts,
     use_flat_produce_requests,
     write_requests_in_parts,
 )
@@ -164,3 +165,15 @@ def test_nested_schema_when_a_batch_is_parts_encodes_it_joined() -> None:
     parts = _built_batch()._build()
     assert Bytes.encode(parts) == Bytes.encode(bytes(parts))
     assert parts[:5] == bytes(parts)[:5]
+
+
+def test_request_parts_of_a_produce_request_hold_its_batches_uncopied() -> None:
+    use_flat_produce_requests()
+    built = _built_batch()._build()
+    raw = bytearray(BATCH)
+    struct = ProduceRequest(None, -1, 30_000, [("results", [(0, built), (1, raw)])]).prepare(
+        {0: (0, 7)})
+    parts = request_parts(b"header", struct)
+    assert any(p is raw for p in parts)
+    assert all(any(p is q for p in parts) for q in built.parts)
+    assert int.from_bytes(parts[0], "big") == sum(map(len, parts[1:]))
