@@ -31,9 +31,9 @@ def test_collect_young_every_when_allocations_stay_below_collects_nothing(
     try:
         gc.collect(0)  # start from an empty youngest generation
         collections.clear()
-        kept = [[] for _ in range(WORKER_YOUNG_COLLECTION_EVERY // 2)]
+        kept: list[list[int]] = [[] for _ in range(WORKER_YOUNG_COLLECTION_EVERY // 2)]
         assert collections == [] and len(kept) == WORKER_YOUNG_COLLECTION_EVERY // 2
-        more = [[] for _ in range(WORKER_YOUNG_COLLECTION_EVERY)]
+        more: list[list[int]] = [[] for _ in range(WORKER_YOUNG_COLLECTION_EVERY)]
         assert collections and len(more) == WORKER_YOUNG_COLLECTION_EVERY  # past it: once
     finally:
         gc.callbacks.pop()
