@@ -31,7 +31,8 @@
   ``FlatSchema`` join, three). Our copy of ``send`` (``_send_in_parts``, the same code
   but for the write) hands the size, the header and the body's parts (a produce
   request's record batches as they are) to ``StreamWriter.writelines``: on uvloop one
-  ``writev`` from the parts, no copy in Python; on asyncio's own loop one join. Used
+  ``writev`` from the parts, no copy in Python; on asyncio's own loop one join; over TLS,
+  which seals every write as records of its own, the parts joined into one write. Used
   only when the installed ``send`` is, byte for byte, the one copied (SHA-256); module
   state, so Faust's connections use it too (the same bytes on the wire, tested).
   Fallback: aiokafka's ``send`` (a warning is logged once).
@@ -208,7 +209,10 @@ def _send_in_parts(self: Any, request: Any, expect_response: bool = True) -> Any
                                                  client_id=self._client_id)
     parts = request_parts(header.encode(), request_struct)
     try:
-        self._writer.writelines(parts)
+        if self._ssl_context is None:
+            self._writer.writelines(parts)
+        else:  # TLS seals each write on its own: one write (one join, not aiokafka's two)
+            self._writer.write(b"".join(parts))
     except OSError as err:
         self.close(reason=CloseReason.CONNECTION_BROKEN)
         raise errors.KafkaConnectionError(

@@ -28,21 +28,25 @@ class _Writer:
     def __init__(self) -> None:
         self.written = bytearray()
         self.calls = 0
+        self.way = ""
 
     def write(self, data: bytes) -> None:
         self.written += data
         self.calls += 1
+        self.way = "write"
 
     def writelines(self, parts: list[bytes]) -> None:
         for part in parts:
             self.written += part
         self.calls += 1
+        self.way = "writelines"
 
 
 class _Connection:
     """The fields ``AIOKafkaConnection.send`` reads, on a connection that never connects."""
 
     _host, _port, _client_id, _request_timeout = "127.0.0.1", 9092, "onexgen-test", 30.0
+    _ssl_context: object = None
 
     def __init__(self, versions: dict[int, tuple[int, int]], writer: _Writer | None) -> None:
         self._versions = versions
@@ -77,21 +81,26 @@ REQUESTS = {
 }
 
 
-async def _written(send: Any, make: Any, versions: dict[int, tuple[int, int]]) -> bytes:
+async def _written(send: Any, make: Any, versions: dict[int, tuple[int, int]],
+                   tls: bool = False) -> bytes:
     writer = _Writer()
     conn = _Connection(versions, writer)
+    conn._ssl_context = object() if tls else None
     future = send(conn, make(), expect_response=True)
     future.close()  # never awaited: no broker answers
     assert conn._requests and conn._requests[0][0] == 1
+    assert writer.calls == 1
     return bytes(writer.written)
 
 
+@pytest.mark.parametrize("tls", [False, True])
 @pytest.mark.parametrize("name", REQUESTS)
-async def test_send_in_parts_when_request_kinds_vary_writes_aiokafkas_bytes(name: str) -> None:
+async def test_send_in_parts_when_request_kinds_vary_writes_aiokafkas_bytes(
+        name: str, tls: bool) -> None:
     use_flat_produce_requests()
     make, versions = REQUESTS[name]
-    ours = await _written(aiokafka_internals._send_in_parts, make, versions)
-    theirs = await _written(aiokafka_internals._aiokafka_send, make, versions)
+    ours = await _written(aiokafka_internals._send_in_parts, make, versions, tls)
+    theirs = await _written(aiokafka_internals._aiokafka_send, make, versions, tls)
     assert ours == theirs
     assert int.from_bytes(ours[:4], "big") == len(ours) - 4  # the size prefix
 
@@ -177,3 +186,14 @@ def test_request_parts_of_a_produce_request_hold_its_batches_uncopied() -> None:
     assert any(p is raw for p in parts)
     assert all(any(p is q for p in parts) for q in built.parts)
     assert int.from_bytes(parts[0], "big") == sum(map(len, parts[1:]))
+
+
+@pytest.mark.parametrize(("tls", "way"), [(False, "writelines"), (True, "write")])
+async def test_send_in_parts_over_tls_writes_once_joined_else_as_parts(
+        tls: bool, way: str) -> None:
+    # TLS seals every write on its own: parts would each become records of their own.
+    writer = _Writer()
+    conn = _Connection({0: (0, 7)}, writer)
+    conn._ssl_context = object() if tls else None
+    aiokafka_internals._send_in_parts(conn, _produce(), expect_response=True).close()
+    assert writer.way == way
