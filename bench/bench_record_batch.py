@@ -3,8 +3,9 @@
 A batch of real-sized results (9.4 KB of JSON-like bytes, a correlation-id header,
 a request-id key) appended and built as the publisher does it, by aiokafka's
 ``BatchBuilder`` (``producer.create_batch()``: Cython appends, its own table-driven
-CRC-32C) and by ``onexgen.streams.record_batch.RecordBatch`` (the parts joined once,
-the ``crc32c`` package's checksum), in alternating rounds; also the checksum alone.
+CRC-32C) and by ``onexgen.streams.record_batch.RecordBatch`` (the parts kept as they
+are, the ``crc32c`` package's checksum over them; ``bench_produce_write`` measures the
+whole way to the socket), in alternating rounds; also the checksum alone.
 Both give the same bytes (``tests/unit/streams/test_record_batch.py``).
 
 Also a produce request carrying such batches (``--records`` 60 results: ~560 KB) encoded by

@@ -35,7 +35,11 @@ from onexgen.storage.partitions import maintain_partitions
 from onexgen.storage.pool import Database
 from onexgen.storage.repositories.models import RequestLogRepository
 from onexgen.streams.publisher import Publisher
-from onexgen.support.heap import freeze_startup_heap
+from onexgen.support.heap import (
+    WORKER_YOUNG_COLLECTION_EVERY,
+    collect_young_every,
+    freeze_startup_heap,
+)
 
 log = structlog.get_logger("onexgen.runtime")
 
@@ -149,6 +153,7 @@ class WorkerRuntime(mode.Service):
                        asyncio.create_task(self._housekeeping())]
         # Everything alive now lives as long as the worker: keep full collections off it.
         frozen = freeze_startup_heap()
+        collect_young_every(WORKER_YOUNG_COLLECTION_EVERY)  # support.heap: CPU it saves
         self._ready.set()
         log.info("worker_ready", pool_size=self.pool.size, web_port=self.web.port,
                  event_loop=type(loop).__module__.split(".")[0],

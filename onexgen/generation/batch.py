@@ -42,7 +42,6 @@ from onexgen.observability.tracing import (
     Tracing,
     process_tracing,
     run_traced,
-    stage_timings,
 )
 from onexgen.settings import TopicNames
 from onexgen.streams.dead_letter import dead_letter
@@ -147,8 +146,8 @@ class BatchProcessor:
             trace.generated(outcomes, pool_started_ns, time.time_ns())
         if self.monitor is not None:  # generation_duration_ms: the render stage, not latency
             self.monitor.observe_stage_many("render", [
-                (ended_ns - begun_ns) / 1e9 for outcome in outcomes
-                for stage, begun_ns, ended_ns in stage_timings(outcome) if stage == "render"])
+                (ended_ns - begun_ns) / 1e9 for outcome in outcomes if outcome.stage_ns
+                for stage, begun_ns, ended_ns in outcome.stage_ns if stage == "render"])
         report = BatchReport(generate_ms=(time.perf_counter() - started) * 1000)
         debug = log.is_enabled_for(logging.DEBUG)  # once a batch, not once a message
         records = [

@@ -13,8 +13,9 @@ chooses them (the default partitioner: murmur2 of the key, a random available
 partition without one), so a request's result lands where a replay's does; the
 key's murmur2 hash is computed here (``murmur2``: the same values as aiokafka's, its
 words unpacked at once) and not at all for a topic with one partition. The produce
-requests carrying the batches are encoded in one join
-(``streams.aiokafka_internals.use_flat_produce_requests``).
+requests carrying the batches are written as their parts, the batches as they are
+(``streams.aiokafka_internals.use_flat_produce_requests`` and
+``write_requests_in_parts``).
 
 A record the broker refuses for want of an ACL (an ACL revoked while the worker runs)
 fails as ``PublishRefused``, naming the ACL and topic, and ``refused`` says so until a
@@ -36,7 +37,11 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from onexgen.settings import Settings
-from onexgen.streams.aiokafka_internals import partitions_with_leader, use_flat_produce_requests
+from onexgen.streams.aiokafka_internals import (
+    partitions_with_leader,
+    use_flat_produce_requests,
+    write_requests_in_parts,
+)
 from onexgen.streams.errors import PublishError, PublishRefused
 from onexgen.streams.record_batch import RecordBatch
 from onexgen.streams.records import OutboundRecord
@@ -79,6 +84,7 @@ class Publisher:
         self._partitioner = DefaultPartitioner()
         self._plain = settings.kafka_compression == "none"  # our RecordBatch; else aiokafka's
         use_flat_produce_requests()  # the same request bytes with fewer copies
+        write_requests_in_parts()  # and none in Python on the way to the socket
         self.refused: str | None = None
         """Why the broker refuses our records (the missing ACL), until a publish succeeds."""
 

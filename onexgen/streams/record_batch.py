@@ -2,13 +2,16 @@
 
 aiokafka's builder (``producer.create_batch()``) checksums a batch with its own
 table-driven CRC-32C: 5.1 µs for a 9.4 KB result on this machine, more than all its
-other work on the record. ``RecordBatch`` keeps the records as they are appended and
-writes the batch in one pass when the sender takes it: the parts joined once, the
-checksum from the ``crc32c`` package (SSE 4.2 where the CPU has it: 0.45 µs). A record
-costs 2.6 against 5.9 µs of CPU, appended and built (``python -m
-bench.bench_record_batch``, BENCHMARKS.md). Same format, field for field, as
-aiokafka's builder writes without compression (KIP-98 header, producer state set by
-the sender when it drains the batch); compressed batches stay aiokafka's.
+other work on the record. ``RecordBatch`` keeps each record as three parts (its
+fields before the value, the value as it is, its headers) and builds the batch when the
+sender takes it: the checksum from the ``crc32c`` package (SSE 4.2 where the CPU has
+it: 0.45 µs) run over the parts, and the parts kept, not joined (``BatchParts``): the
+produce request writes them to the socket as they are
+(``streams.aiokafka_internals.write_requests_in_parts``), and anything else that
+reads the batch as bytes (``len``, ``bytes + batch``, ``bytes(batch)``) gets them
+joined. Same format, field for field, as aiokafka's builder writes without compression
+(KIP-98 header, producer state set by the sender when it drains the batch); compressed
+batches stay aiokafka's. Costs: ``python -m bench.bench_record_batch`` (BENCHMARKS.md).
 
 It implements what aiokafka's ``MessageAccumulator`` and sender call on a builder
 handed to ``AIOKafkaProducer.send_batch`` (``append``, ``close``, ``closed``,
@@ -17,6 +20,7 @@ handed to ``AIOKafkaProducer.send_batch`` (``append``, ``close``, ``closed``,
 
 from __future__ import annotations
 
+import functools
 import struct
 import time
 from collections.abc import Sequence
@@ -31,6 +35,9 @@ _NO_LEADER_EPOCH = -1
 _MAGIC = 2
 _NULL = b"\x01"  # a length of -1, zigzag-encoded: no key, no header value
 _SMALL = [bytes(((v << 1),)) for v in range(64)]  # zigzag varints of 0..63: one byte
+_OWN_PART = 512
+"""A value at least this long is a part of its own (smaller ones are copied into one)."""
+_ATTRIBUTES = b"\x00\x00"  # a record's attributes and timestamp delta (all share a time)
 
 
 def varint(value: int) -> bytes:
@@ -44,6 +51,40 @@ def varint(value: int) -> bytes:
         v >>= 7
     out.append(v)
     return bytes(out)
+
+
+@functools.cache
+def _header_name(name: str) -> bytes:
+    """A header's name as written: its length and its UTF-8 bytes (a worker uses few)."""
+    encoded = name.encode()
+    return varint(len(encoded)) + encoded
+
+
+@functools.cache
+def _header_count(count: int) -> bytes:
+    return varint(count)
+
+
+class BatchParts:
+    """A built batch as its parts, in order (nothing joined); reads as bytes where asked."""
+
+    __slots__ = ("parts", "size")
+
+    def __init__(self, parts: list[bytes | bytearray], size: int) -> None:
+        self.parts, self.size = parts, size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self.parts)
+
+    def __radd__(self, other: bytes) -> bytes:
+        """``prefix + batch``, as aiokafka's ``Bytes.encode`` writes a length and a batch."""
+        return b"".join([other, *self.parts])
+
+    def __getitem__(self, index: slice) -> bytes:
+        return bytes(self)[index]  # aiokafka's request repr shows a batch's first bytes
 
 
 class Appended:
@@ -65,37 +106,30 @@ class RecordBatch:
 
     def __init__(self, batch_size: int) -> None:
         self._batch_size = batch_size
-        self._parts: list[bytes] = [b""]  # the header's place
+        self._parts: list[bytes | bytearray] = [b""]  # the header's place
         self._size = HEADER.size
         self._count = 0
         self._timestamp = 0
         self._closed = False
         self._state = (-1, -1, -1)  # producer id, epoch, base sequence
-        self._buffer: bytearray | None = None
+        self._built: BatchParts | None = None
+        self._small = bytearray()
+        """The fields since the last large value (and small values), joined as they come."""
 
     def append(self, *, timestamp: int | None, key: bytes | None, value: bytes | None,
                headers: Sequence[tuple[str, bytes | None]] = ()) -> Appended | None:
         """Add a record; None when the batch is closed or has no room for it."""
         if self._closed:
             return None
-        parts: list[bytes] = [b"\x00\x00", varint(self._count)]  # attributes, time delta
-        if key is None:
-            parts.append(_NULL)
-        else:
-            parts += (varint(len(key)), key)
-        if value is None:
-            parts.append(_NULL)
-        else:
-            parts += (varint(len(value)), value)
-        parts.append(varint(len(headers)))
+        head = _ATTRIBUTES + varint(self._count)  # and the offset delta
+        head += _NULL if key is None else varint(len(key)) + key
+        head += _NULL if value is None else varint(len(value))
+        fields = [_header_count(len(headers))]
         for name, data in headers:
-            encoded = name.encode()
-            parts += (varint(len(encoded)), encoded)
-            if data is None:
-                parts.append(_NULL)
-            else:
-                parts += (varint(len(data)), data)
-        length = sum(map(len, parts))
+            fields += (_header_name(name), _NULL) if data is None else (
+                _header_name(name), varint(len(data)), data)
+        tail = b"".join(fields)
+        length = len(head) + len(tail) + (0 if value is None else len(value))
         prefix = varint(length)
         size = len(prefix) + length
         if self._count and self._size + size > self._batch_size:
@@ -103,8 +137,16 @@ class RecordBatch:
             return None
         if not self._count:
             self._timestamp = int(time.time() * 1000) if timestamp is None else timestamp
-        self._parts.append(prefix)
-        self._parts += parts
+        small = self._small
+        small += prefix
+        small += head
+        if value is None or len(value) < _OWN_PART:  # copied in with the fields around it
+            if value is not None:
+                small += value
+            small += tail
+        else:  # the small bytes since the last large value, then this value as it is
+            self._parts += (small, value)
+            self._small = bytearray(tail)
         self._size += size
         self._count += 1
         return Appended(self._count - 1, size, self._timestamp)
@@ -125,17 +167,19 @@ class RecordBatch:
                             base_sequence: int) -> None:
         self._state = (producer_id, producer_epoch, base_sequence)
 
-    def _build(self) -> bytearray:
-        """The batch's bytes (built once; the sender may ask again on a retry)."""
+    def _build(self) -> BatchParts:
+        """The batch (built once; the sender may ask again on a retry)."""
         self.close()
-        if self._buffer is None:
-            self._parts[0] = bytes(HEADER.size)
-            buffer = bytearray().join(self._parts)
-            self._parts = []
-            HEADER.pack_into(buffer, 0, 0, len(buffer) - _AFTER_LENGTH, _NO_LEADER_EPOCH,
+        if self._built is None:
+            header = bytearray(HEADER.size)
+            HEADER.pack_into(header, 0, 0, self._size - _AFTER_LENGTH, _NO_LEADER_EPOCH,
                              _MAGIC, 0, 0, max(self._count - 1, 0), self._timestamp,
                              self._timestamp, *self._state, self._count)
-            struct.pack_into(">I", buffer, _CRC_AT,
-                             crc32c(memoryview(buffer)[_ATTRIBUTES_AT:]))
-            self._buffer = buffer
-        return self._buffer
+            self._parts.append(self._small)
+            crc = crc32c(memoryview(header)[_ATTRIBUTES_AT:])
+            for part in self._parts[1:]:
+                crc = crc32c(part, crc)
+            struct.pack_into(">I", header, _CRC_AT, crc)
+            self._parts[0] = header
+            self._built = BatchParts(self._parts, self._size)
+        return self._built

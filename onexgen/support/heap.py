@@ -7,6 +7,14 @@ collection walks all of it: measured at 87 ms a time in a warm pool process
 that heap after start-up moves it to the permanent generation, so full
 collections only walk what was allocated since. Cyclic garbage made later is
 still collected as before.
+
+The worker also collects its youngest generation less often
+(``collect_young_every``): CPython's default, after every 700 net container
+allocations, collected about 13 times a batch of results (unpickled outcomes,
+records, rows), most of what it walked still alive and promoted, and the worker's
+collections took 8.5% of its CPU in bursts (about 9 µs a request); after every 10,000,
+1.6% (measured with ``gc.callbacks`` in the worker, 3 bursts of 3,000: BENCHMARKS.md,
+issue 25). The young objects held the longer are a few megabytes at most.
 """
 
 from __future__ import annotations
@@ -22,3 +30,14 @@ def freeze_startup_heap() -> int:
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
+
+
+WORKER_YOUNG_COLLECTION_EVERY = 10_000
+"""The worker's youngest-generation threshold (CPython's default is 700)."""
+
+
+def collect_young_every(allocations: int) -> None:
+    """Collect the youngest generation after ``allocations`` net container allocations
+    (the older generations keep their ratios to it)."""
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(allocations, middle, oldest)

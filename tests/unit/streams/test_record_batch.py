@@ -21,6 +21,9 @@ def _records() -> list[Record]:
         (None, os.urandom(20_000), []),  # no key; a value whose length takes 3 bytes
         (b"k" * 200, None, [("a", None), ("traceparent", b"00-" + b"f" * 50)]),
         (b"", b"", [("", b"")]),
+        (b"req-5", os.urandom(511), [("correlation-id", b"c-5")]),  # copied in with its fields
+        (b"req-6", os.urandom(512), [("correlation-id", b"c-6")]),  # a part of its own
+        (b"req-7", os.urandom(9_400), []),
     ]
 
 
@@ -47,7 +50,7 @@ def test_build_reads_back_with_valid_crc() -> None:
     assert batch.validate_crc() and batch.producer_id == 4_000_000_001
     got = [(r.key, r.value, list(r.headers)) for r in batch]
     assert got == [(k, v, h) for k, v, h in records]
-    assert [r.offset for r in DefaultRecordBatch(ours)] == [0, 1, 2, 3]
+    assert [r.offset for r in DefaultRecordBatch(ours)] == list(range(len(records)))
 
 
 def test_append_full_batch_closes_and_refuses() -> None:
@@ -70,3 +73,13 @@ def test_varint_same_as_aiokafka(value: int) -> None:
     expected = bytearray()
     encode_varint(value, expected.append)
     assert varint(value) == bytes(expected)
+
+
+def test_build_keeps_large_values_as_parts_of_their_own() -> None:
+    batch = RecordBatch(1 << 20)
+    large = os.urandom(9_400)
+    for value in (b"tiny", large, b"small", large):
+        batch.append(timestamp=STAMP, key=b"k", value=value, headers=[])
+    parts = batch._build()
+    assert [p is large for p in parts.parts].count(True) == 2  # not copied
+    assert len(parts) == len(bytes(parts)) == batch.size()
