@@ -36,11 +36,12 @@ import numpy.typing as npt
 import sklearn
 
 from onexgen.learning.patterns.config import DetectorConfig
-from onexgen.learning.patterns.detector import PatternDetector, linear_model
+from onexgen.learning.patterns.detector import PatternDetector
 from onexgen.learning.patterns.errors import ModelFormatError
 from onexgen.learning.patterns.features import FEATURE_VERSION, feature_width, vector_columns
 from onexgen.learning.patterns.head import from_arrays
 from onexgen.learning.patterns.library import PATTERN_NAMES
+from onexgen.learning.patterns.linear import linear_model
 from onexgen.learning.patterns.thresholds import Evidence
 
 FORMAT = "onexgen-patterns/3"
