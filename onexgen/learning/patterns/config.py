@@ -44,7 +44,19 @@ class DetectorConfig:
     step for the whole batch: a summed step over many similar rows overshoots."""
     seed: int = 7
     vector_c: float = 3.0
-    """Inverse L2 strength of the text-vector head (``LogisticRegression``'s ``C``)."""
+    """Inverse L2 strength of the logistic text-vector head (``vector_head="logistic"``)."""
+    vector_head: str = "mlp"
+    """``"mlp"``: the text vector is read by a one-hidden-layer network (``head``), kept as
+    plain arrays beside the linear model; ``"logistic"``: by a ``LogisticRegression`` whose
+    weights live in the linear model's text-vector columns (every model stored before the
+    network; BENCHMARKS.md, "The MLP head")."""
+    mlp_hidden: int = 128
+    mlp_alpha: float = 1e-3
+    mlp_tol: float = 1e-3
+    """The network's fit stops when its training loss improved by less than this for ten
+    epochs (scikit-learn's criterion): 1e-4 took ~500 epochs to a training loss of 0.03."""
+    mlp_max_iter: int = 1000
+    """A bound never reached on the corpus (``head.fit_head`` raises if it is)."""
     vector_blend: float = 0.35
     """How much of the text-vector head's margin joins the n-gram model's (0: none).
     Below validation's best (0.5) because feedback cannot move the head, so a larger

@@ -28,11 +28,12 @@ from sklearn.linear_model import LogisticRegression, SGDClassifier
 from onexgen.learning.patterns.clauses import ModelTexts, combine, model_texts
 from onexgen.learning.patterns.config import DetectorConfig
 from onexgen.learning.patterns.features import (
-    RULE_SCALE,
     feature_matrix,
     vector_columns,
 )
+from onexgen.learning.patterns.head import MlpHead, fit_head
 from onexgen.learning.patterns.library import PATTERN_NAMES, check_pattern
+from onexgen.learning.patterns.linear import balanced_weights, model_from_rules, new_model
 from onexgen.learning.patterns.rehearsal import Anchor, Rehearsal, sigmoid
 from onexgen.learning.patterns.segments import scoring_parts
 from onexgen.learning.patterns.thresholds import Evidence, choose_threshold
@@ -95,8 +96,14 @@ class PatternDetector:
     """The precision its thresholds were tuned for; feedback re-tunes aim at the same."""
     """Evidence the thresholds were tuned on (out-of-fold training predictions, then
     feedback); kept with the model so later feedback re-tunes against all of it."""
+    head: MlpHead | None = field(default=None, compare=False)
+    """The text vector's network (``config.vector_head == "mlp"``); its margins join the
+    linear model's ``config.vector_blend`` times. None: the vector is read by the linear
+    model's own columns (a logistic head, or none). Not compared: arrays."""
     _stacked: _StackedWeights | None = field(default=None, init=False, repr=False,
                                              compare=False)
+    _rehearsed: tuple[object, object, npt.NDArray[np.float64]] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     # --- detection -------------------------------------------------------------------
 
@@ -115,8 +122,23 @@ class PatternDetector:
         sparse, vectors = scoring_parts(found)
         stacked = self._stacked_weights()
         margins = sparse @ stacked.weights
-        margins += vectors @ stacked.vector_weights
+        if self.head is None:
+            margins += vectors @ stacked.vector_weights
+        else:
+            margins += self._head_margins(vectors)[:, stacked.columns]
         return self._confidences(found, margins + stacked.intercepts, stacked)
+
+    def _head_margins(self, vectors: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """The network's part of each row's margins, all patterns (``vector_blend`` times)."""
+        assert self.head is not None
+        return self.config.vector_blend * self.head.margins(vectors)
+
+    def _head_part(self, rows: sp.csr_matrix) -> npt.NDArray[np.float64]:
+        """``_head_margins`` of these model rows' text-vector columns (zeros without a head)."""
+        if self.head is None:
+            return np.zeros((rows.shape[0], len(PATTERN_NAMES)))
+        start, stop = vector_columns()
+        return self._head_margins(rows[:, start:stop].toarray())
 
     def features(self, requests: Sequence[GenerationRequest]) -> Features:
         """Everything ``confidences_of`` scores, as whole rows (feedback scores them, then
@@ -138,8 +160,10 @@ class PatternDetector:
         if not self.models:
             return np.round(found.rules[:found.requests], 6)
         stacked = self._stacked_weights()
-        return self._confidences(found, features.rows @ stacked.weights + stacked.intercepts,
-                                 stacked)
+        margins = features.rows @ stacked.weights + stacked.intercepts
+        if self.head is not None:
+            margins += self._head_part(features.rows)[:, stacked.columns]
+        return self._confidences(found, margins, stacked)
 
     def _confidences(self, found: ModelTexts, margins: npt.NDArray[np.float64],
                      stacked: _StackedWeights) -> npt.NDArray[np.float64]:
@@ -187,18 +211,18 @@ class PatternDetector:
             labels: Sequence[frozenset[str]]) -> PatternDetector:
         """Train every pattern's model from scratch on fully labeled requests.
 
-        Two heads, one linear model: the n-gram and rule columns are fitted by SGD with
-        the text-vector columns held at zero; a ``LogisticRegression`` on the text-vector
-        columns alone gives their weights, scaled by ``config.vector_blend``, and its
-        intercept joins SGD's. The result scores ``sigmoid(m_ngrams + blend * m_vector)``
-        with one product, is stored like any linear model, and feedback (``learn``) moves
-        its n-gram and rule columns. Why not
-        one SGD fit over all columns: the dense columns, in every request, took the
-        sparse ones' steps and validation average precision fell (BENCHMARKS.md).
+        Two heads: the n-gram and rule columns are fitted by SGD with the text-vector
+        columns held at zero; the text vectors are read by a network (``head``, when
+        ``config.vector_head`` is ``"mlp"``) or by a ``LogisticRegression`` whose weights
+        and intercept join SGD's in its text-vector columns. Either way the request scores
+        ``sigmoid(m_ngrams + blend * m_vector)`` and feedback (``learn``) moves only the
+        n-gram and rule columns. Why not one SGD fit over all columns: the dense columns,
+        in every request, took the sparse ones' steps and validation average precision
+        fell (BENCHMARKS.md).
         """
         rows = self.featurise(requests)[1]
         assert rows is not None or not requests
-        self.models = {}
+        self.models, self.head, self._rehearsed = {}, None, None
         if rows is None:
             return self
         start, stop = vector_columns()
@@ -206,14 +230,19 @@ class PatternDetector:
         sparse = rows.copy()
         sparse.data[(sparse.indices >= start) & (sparse.indices < stop)] = 0.0
         sparse.eliminate_zeros()
+        blend = self.config.vector_blend
+        network = self.config.vector_head == "mlp" and blend > 0
+        if network:
+            truth = np.array([[n in lab for n in PATTERN_NAMES] for lab in labels],
+                             dtype=np.bool_)
+            self.head = fit_head(dense, truth, self.config)
         for name in PATTERN_NAMES:
             y = np.array([name in lab for lab in labels], dtype=np.int64)
             if 0 < y.sum() < len(y):
-                weights = self._balance(y, np.ones(len(y)))
-                model = self._new_model()
+                weights = balanced_weights(y, self.config.positive_boost)
+                model = new_model(self.config)
                 model.fit(sparse, y, sample_weight=weights)
-                blend = self.config.vector_blend
-                if blend > 0:
+                if blend > 0 and not network:
                     head = LogisticRegression(C=self.config.vector_c, max_iter=1000)
                     head.fit(dense, y, sample_weight=weights)
                     model.coef_[0, start:stop] = blend * head.coef_[0]
@@ -251,12 +280,14 @@ class PatternDetector:
         step, decay, chunk = (self.config.update_step, self.config.alpha,
                               max(self.config.update_chunk, 1))
         vector_start, vector_stop = vector_columns()
+        network = self._head_part(rows) if self.head is not None else None
         for name in sorted({check_pattern(e.pattern) for e in examples}):
             idx = [i for i, e in enumerate(examples) if e.pattern == name]
             x = rows[idx]
             y = np.array([float(examples[i].positive) for i in idx])
             w = np.array([examples[i].weight for i in idx]) / chunk
-            model = self.models.get(name) or self._model_from_rules(name, rows.shape[1])
+            model = self.models.get(name) or model_from_rules(self.config, name,
+                                                                 rows.shape[1])
             # Only the columns these examples touch can change (L2 decay is applied to
             # them alone): a dense 65k-wide update per step would dominate the budget.
             # The text vector's columns stay as ``fit`` set them (in every request, they
@@ -270,6 +301,8 @@ class PatternDetector:
             coef = model.coef_[0].copy()
             fixed = np.asarray(x[:, touched[frozen]] @ coef[touched[frozen]],
                                dtype=np.float64) + model.intercept_[0]
+            if network is not None:  # the text vector's network: fixed, and counted
+                fixed += network[idx, PATTERN_NAMES.index(name)]
             local = coef[cols]
             rate = step if steps is None else steps[cols]
             anchor = self._anchor(rehearsal, name, model, cols)
@@ -301,9 +334,23 @@ class PatternDetector:
         sliced = rehearsal.rows[:, cols]
         margin = np.asarray(rehearsal.by_row @ model.coef_[0] + model.intercept_[0],
                             dtype=np.float64)
+        if self.head is not None:
+            margin += self.rehearsal_head_margins(rehearsal)[:, PATTERN_NAMES.index(name)]
         target = rehearsal.targets.setdefault(name, sigmoid(margin))
         # Both orientations once, so each of the many gradient products is a CSR one.
         return Anchor(sliced.tocsr(), sliced.T, margin, target, sample)
+
+    def rehearsal_head_margins(self, rehearsal: Rehearsal) -> npt.NDArray[np.float64]:
+        """The network's margins on the rehearsed rows, computed once per rehearsal and
+        network (feedback does not change the network; 500 rows x 768 x 128 in every
+        batch would take ~4 ms of its 10 ms budget). ``FeedbackLearner.prepare`` calls it
+        before feedback comes."""
+        cached = self._rehearsed
+        if cached is not None and cached[0] is rehearsal.by_row and cached[1] is self.head:
+            return cached[2]
+        found = self._head_part(rehearsal.by_row)
+        self._rehearsed = (rehearsal.by_row, self.head, found)
+        return found
 
     def tune_thresholds(self, requests: Sequence[GenerationRequest],
                         labels: Sequence[frozenset[str]],
@@ -341,36 +388,3 @@ class PatternDetector:
             if cut is not None:
                 self.thresholds[name] = max(cut, self.thresholds[name]) if only_raise else cut
         return dict(self.thresholds)
-
-    def _model_from_rules(self, name: str, width: int) -> SGDClassifier:
-        """A model equivalent to "confidence = the rule's verdict": weight on its rule column."""
-        coef = np.zeros(width)
-        coef[width - len(PATTERN_NAMES) + PATTERN_NAMES.index(name)] = 4.0 / RULE_SCALE
-        return linear_model(self.config, coef, -2.8)
-
-    def _new_model(self) -> SGDClassifier:
-        return _sgd(self.config)
-
-    def _balance(self, y: npt.NDArray[np.int64],
-                 w: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        n, pos = len(y), max(int(y.sum()), 1)
-        neg = max(n - pos, 1)
-        boost = self.config.positive_boost
-        weights = np.where(y == 1, w * (n / (2 * pos)) ** boost, w * (n / (2 * neg)) ** boost)
-        return np.asarray(weights, dtype=np.float64)
-
-
-def _sgd(config: DetectorConfig) -> SGDClassifier:
-    return SGDClassifier(loss="log_loss", alpha=config.alpha, max_iter=config.epochs, tol=None,
-                         random_state=config.seed, learning_rate="optimal")
-
-
-def linear_model(config: DetectorConfig, coef: npt.NDArray[np.float64],
-                 intercept: float) -> SGDClassifier:
-    """A fitted-looking ``SGDClassifier`` holding these weights: all detection and ``learn``
-    read (loading a saved model builds its models this way, from plain arrays)."""
-    model = _sgd(config)
-    model.coef_ = np.asarray(coef, dtype=np.float64).reshape(1, -1)
-    model.intercept_ = np.array([float(intercept)])
-    model.classes_ = np.array([0, 1])
-    return model

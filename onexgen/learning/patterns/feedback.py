@@ -100,12 +100,15 @@ class FeedbackLearner:
         self._steps: npt.NDArray[np.float64] | None = None
 
     def prepare(self) -> TrainingMemory:
-        """The memory and per-column steps; the first call builds the shipped memory
-        (about a second), so a worker calls it before feedback comes."""
+        """The memory, per-column steps and the rehearsal's network margins; the first call
+        builds the shipped memory (about a second), so a worker calls it before feedback
+        comes."""
         if self._memory is None:
             self._memory = _own(shipped_memory())
         if self._steps is None:
             self._steps = feature_steps(self._memory.frequency, self.detector.config)
+        if self._memory.rehearsal is not None:  # the network's part of it, once
+            self.detector.rehearsal_head_margins(self._memory.rehearsal)
         return self._memory
 
     def apply(self, items: Sequence[FeedbackItem]) -> FeedbackUpdate:

@@ -1,9 +1,13 @@
 """Saving and loading a detector as bytes (a file, a model-version row in Postgres, the wheel).
 
-Format ``onexgen-patterns/2``: a NumPy ``.npz`` read with ``allow_pickle=False``
+Format ``onexgen-patterns/3``: a NumPy ``.npz`` read with ``allow_pickle=False``
 holding a JSON header (format, scikit-learn version, pattern list, feature width,
-config, thresholds) and plain arrays (each model's non-zero weights as
-index/value pairs, intercepts, the threshold evidence). Why not pickle: a row
+config, thresholds, whether a text-vector network is stored) and plain arrays (each
+model's non-zero weights as index/value pairs, intercepts, the threshold evidence, and
+the network's four weight arrays: ``head``, applied with numpy, no scikit-learn object).
+Format 2 (before the network) is format 3 without it: such rows load and score as
+stored. Format 3 rather than new arrays in format 2: code that knows only format 2
+refuses a model with a network instead of scoring it without one. Why not pickle: a row
 in ``model_versions`` must never be able to run code in a worker, and a pickle
 can. Loading only ever builds arrays and numbers from these bytes.
 
@@ -32,13 +36,17 @@ import numpy.typing as npt
 import sklearn
 
 from onexgen.learning.patterns.config import DetectorConfig
-from onexgen.learning.patterns.detector import PatternDetector, linear_model
+from onexgen.learning.patterns.detector import PatternDetector
 from onexgen.learning.patterns.errors import ModelFormatError
 from onexgen.learning.patterns.features import FEATURE_VERSION, feature_width, vector_columns
+from onexgen.learning.patterns.head import from_arrays
 from onexgen.learning.patterns.library import PATTERN_NAMES
+from onexgen.learning.patterns.linear import linear_model
 from onexgen.learning.patterns.thresholds import Evidence
 
-FORMAT = "onexgen-patterns/2"
+FORMAT = "onexgen-patterns/3"
+_FORMATS = ("onexgen-patterns/2", FORMAT)
+"""Formats loaded: 2 is 3 without the network (``head``)."""
 LEGACY_PICKLE_MAGIC = b"ONXPAT01"
 """The first bytes of the pickle format this replaced: refused, never unpickled."""
 _RETRAIN = "retrain it with `onexgen patterns train --out PATH`"
@@ -64,10 +72,12 @@ def to_bytes(detector: PatternDetector) -> bytes:
               "width": feature_width(),
               "features": FEATURE_VERSION, "config": asdict(detector.config), "models": names,
               "thresholds": detector.thresholds, "calibration_patterns": calib_names,
-              "target_precision": detector.target_precision}
+              "target_precision": detector.target_precision,
+              "head": detector.head is not None}
+    head: dict[str, Any] = detector.head.arrays() if detector.head is not None else {}
     buffer = io.BytesIO()
     np.savez_compressed(
-        buffer, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+        buffer, **head, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
         coef_index=np.concatenate(indices) if indices else np.zeros(0, np.int64),
         coef_value=np.concatenate(values) if values else np.zeros(0),
         coef_start=np.array(starts, dtype=np.int64),
@@ -99,7 +109,7 @@ def from_bytes(data: bytes) -> PatternDetector:
 
 
 def _check_header(header: Any) -> None:
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
+    if not isinstance(header, dict) or header.get("format") not in _FORMATS:
         found = header.get("format") if isinstance(header, dict) else None
         raise ModelFormatError(f"pattern model format {found!r} is not {FORMAT}; {_RETRAIN}")
     layout = (header.get("features", 1), header.get("width"))
@@ -128,7 +138,9 @@ def upgrade_v2(index: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 
 def _detector_from(header: dict[str, Any], arrays: dict[str, Any]) -> PatternDetector:
     # A model stored before clause scoring had its thresholds tuned on whole texts alone.
-    config = DetectorConfig(**{"clause_weight": 0.0, **header["config"]})
+    # Before the network, the text vector was read by the logistic head (or not at all).
+    config = DetectorConfig(**{"clause_weight": 0.0, "vector_head": "logistic",
+                               **header["config"]})
     width = feature_width()
     starts, index, value = arrays["coef_start"], arrays["coef_index"], arrays["coef_value"]
     if header.get("features", 1) == 2:
@@ -145,8 +157,14 @@ def _detector_from(header: dict[str, Any], arrays: dict[str, Any]) -> PatternDet
                           arrays["evidence_positive"], arrays["evidence_weight"], strict=True):
         calibration[calib_names[int(i)]].append(Evidence(float(c), bool(p), float(w)))
     thresholds = {name: float(header["thresholds"][name]) for name in PATTERN_NAMES}
+    head = from_arrays(arrays) if header.get("head", False) else None
+    if head is not None:
+        start, stop = vector_columns()
+        if head.dims != stop - start or head.outputs != len(PATTERN_NAMES):
+            raise ValueError(f"the network reads {head.dims} columns for {head.outputs} "
+                             f"patterns, not {stop - start} for {len(PATTERN_NAMES)}")
     return PatternDetector(config=config, models=models, thresholds=thresholds,
-                           calibration=calibration,
+                           calibration=calibration, head=head,
                            target_precision=float(header["target_precision"]))
 
 

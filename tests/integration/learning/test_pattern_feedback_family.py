@@ -37,7 +37,12 @@ HOLD = 0.005
 """Validation precision and false-positive rate may move by at most half a point."""
 LEARNED = 0.75
 """Fresh-family recall after N corrections: the bench measures the rate (80% at N = 25 with
-the text-vector head, BENCHMARKS.md); this checks the topic path teaches, from <= 10%."""
+the text-vector head, BENCHMARKS.md); this checks the topic path teaches, from <= MISSED."""
+MISSED = 0.2
+"""Fresh-family recall before: the family is mostly missed (<= 10% with the logistic
+text-vector head; the MLP head already reads "tranche" as batching in 16 of the 100)."""
+GAIN = 0.5
+"""What the corrections must add to the fresh-family recall."""
 
 
 def _recall(detector: PatternDetector, requests: list[GenerationRequest]) -> float:
@@ -72,8 +77,9 @@ async def test_corrections_through_feedback_topic_raise_recall_on_fresh_family(
         updater.close()
     assert sum(r.pattern_learned for r in reports) == N
     assert sum(r.dead_lettered for r in reports) == 0
-    assert before <= 0.1
-    assert _recall(updater.learner.detector, fresh) >= LEARNED
+    assert before <= MISSED
+    learned = _recall(updater.learner.detector, fresh)
+    assert learned >= LEARNED and learned - before >= GAIN, (before, learned)
     after = evaluate(updater.learner.detector, validation).overall
     assert after.precision is not None and elsewhere.precision is not None
     assert after.precision >= elsewhere.precision - HOLD, (elsewhere, after)

@@ -1,6 +1,7 @@
 """Upgrade: a pattern model row stored in the old pickle format is refused unread; a row
 stored before the feedback settings of session 13 loads and learns with them; a row of
-feature version 2 (before the text vector) loads, scores as stored and learns.
+feature version 2 (before the text vector) loads, scores as stored and learns; so does a
+row of format 2 (the text vector read by a logistic head, before the MLP head).
 
 The row's pickle, if it were ever unpickled, would create a marker file; the test
 proves the store skips it with a warning, the feedback loop starts from the
@@ -20,13 +21,19 @@ from structlog.testing import capture_logs
 
 from onexgen.learning.models_store import PATTERNS_KIND, ModelStore
 from onexgen.learning.patterns.config import DetectorConfig
+from onexgen.learning.patterns.detector import PatternDetector
 from onexgen.learning.patterns.library import PATTERN_NAMES
 from onexgen.learning.patterns.persist import LEGACY_PICKLE_MAGIC, to_bytes
 from onexgen.learning.patterns.training import default_detector
 from onexgen.learning.processor import PatternUpdater
 from onexgen.models.wire import FeedbackSource, PatternFeedback, PatternFeedbackType
 from onexgen.storage.pool import Database
-from tests.unit.learning.conftest import as_feature_version_2, make_request
+from tests.unit.learning.conftest import (
+    as_feature_version_2,
+    as_format_2,
+    logistic_detector,
+    make_request,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -113,7 +120,20 @@ def _word_column(gram: str) -> int:
 
 async def test_row_of_feature_version_2_loads_scores_as_stored_and_learns(
         db: Database) -> None:
-    data, expected = as_feature_version_2(to_bytes(default_detector()))
+    data, expected = as_feature_version_2(as_format_2(to_bytes(logistic_detector())))
+    await _loads_scores_as_stored_and_learns(db, data, expected)
+
+
+async def test_row_of_format_2_logistic_head_loads_scores_as_stored_and_learns(
+        db: Database) -> None:
+    """The rows stored before the MLP head (the text vector in the linear model's columns)."""
+    expected = logistic_detector()
+    assert expected.head is None
+    await _loads_scores_as_stored_and_learns(db, as_format_2(to_bytes(expected)), expected)
+
+
+async def _loads_scores_as_stored_and_learns(db: Database, data: bytes,
+                                             expected: PatternDetector) -> None:
     store = ModelStore(db.pool)
     version = await store.versions.save(PATTERNS_KIND, data, params={}, metrics={})
     with capture_logs() as logs:
@@ -123,6 +143,7 @@ async def test_row_of_feature_version_2_loads_scores_as_stored_and_learns(
         loaded = await store.latest_detector()
         assert loaded is not None and loaded.version == version
         detector = updater.learner.detector
+        assert detector.head is None and detector.config.vector_head == "logistic"
         probe = [make_request("Keeps recently fetched prices in memory for ten minutes.")]
         assert np.array_equal(detector.confidences(probe), expected.confidences(probe))
         request = make_request("Moves the claims over to the bank tranche by tranche.")

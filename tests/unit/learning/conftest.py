@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from onexgen.learning.patterns.detector import PatternDetector
@@ -56,3 +58,42 @@ def as_feature_version_2(data: bytes) -> tuple[bytes, PatternDetector]:
     for model in expected.models.values():
         model.coef_[0, start:stop] = 0.0
     return buffer.getvalue(), expected
+
+
+@pytest.fixture(scope="session")
+def logistic_trained() -> PatternDetector:
+    """``logistic_detector()``; do not mutate."""
+    return logistic_detector()
+
+
+@functools.lru_cache(maxsize=1)
+def logistic_detector() -> PatternDetector:
+    """A detector of the recipe before the MLP head (text vector read by a logistic head in
+    the linear model's columns), fitted on part of the shipped train split; do not mutate."""
+    from onexgen.learning.patterns.config import DetectorConfig
+    from onexgen.learning.patterns.dataset import CORPUS_TRAIN_PATH, load_labeled
+
+    rows = load_labeled(CORPUS_TRAIN_PATH)[:400]
+    return PatternDetector(DetectorConfig(vector_head="logistic")).fit(
+        [r.request for r in rows], [r.expected for r in rows])
+
+
+def as_format_2(data: bytes) -> bytes:
+    """A logistic-head model's bytes as a format-2 row (stored before the MLP head) holds
+    them: that format, no ``head`` flag, no network settings in its config."""
+    import io
+    import json
+
+    import numpy as np
+
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    header = json.loads(arrays["header"].tobytes().decode())
+    assert not header.pop("head") and not any(k.startswith("head_") for k in arrays)
+    header["format"] = "onexgen-patterns/2"
+    header["config"] = {k: v for k, v in header["config"].items()
+                        if k != "vector_head" and not k.startswith("mlp_")}
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()

@@ -166,11 +166,17 @@ def _one_model_at_a_time(detector: PatternDetector) -> np.ndarray:
     features = detector.features(REQUESTS)
     found = features.texts
     assert len(found.owner), "a request of several clauses: the clause rows are exercised"
+    from onexgen.learning.patterns.features import vector_columns
+
     out = found.rules[:found.requests].copy()
+    start, stop = vector_columns()
+    assert detector.head is not None, "the shipped model reads the vector with its network"
+    network = detector.config.vector_blend * detector.head.margins(
+        features.rows[:, start:stop].toarray())
     for j, name in enumerate(PATTERN_NAMES):
         model = detector.models.get(name)
         if model is not None:
-            margins = features.rows @ model.coef_[0] + model.intercept_[0]
+            margins = features.rows @ model.coef_[0] + model.intercept_[0] + network[:, j]
             out[:, j] = sigmoid(combine(margins[:, None], found.requests, found.owner,
                                          detector.config.clause_weight)[:, 0])
     return np.round(out, 6)

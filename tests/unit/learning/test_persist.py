@@ -25,7 +25,7 @@ from onexgen.learning.patterns.persist import (
     to_bytes,
 )
 from onexgen.learning.patterns.thresholds import Evidence
-from tests.unit.learning.conftest import as_feature_version_2, make_request
+from tests.unit.learning.conftest import as_feature_version_2, as_format_2, make_request
 
 PROBE = [make_request("Retries the payment call with backoff and e-mails finance on failure."),
          make_request("", [("list_orders", "filter by status, sorted by date, paginated")])]
@@ -100,14 +100,15 @@ def test_from_bytes_model_of_older_feature_version_refused(trained: PatternDetec
 
 
 def test_from_bytes_feature_version_2_row_loads_scoring_as_it_did(
-        trained: PatternDetector) -> None:
+        logistic_trained: PatternDetector) -> None:
     """A row stored before the text vector has the same word, character and rule columns:
     it loads with zero text-vector weights, scores as stored, learns and saves as version 3."""
-    data, expected = as_feature_version_2(to_bytes(trained))
+    data, expected = as_feature_version_2(as_format_2(to_bytes(logistic_trained)))
     loaded = from_bytes(data)
+    assert loaded.head is None
     assert np.array_equal(loaded.confidences(PROBE), expected.confidences(PROBE))
-    assert not np.array_equal(loaded.confidences(PROBE), trained.confidences(PROBE))
-    assert loaded.thresholds == trained.thresholds
+    assert not np.array_equal(loaded.confidences(PROBE), logistic_trained.confidences(PROBE))
+    assert loaded.thresholds == logistic_trained.thresholds
     loaded.learn([TrainingExample(PROBE[0], "notification", False, 5.0)])
     again = from_bytes(to_bytes(loaded))
     assert np.array_equal(again.confidences(PROBE), loaded.confidences(PROBE))
@@ -121,6 +122,9 @@ def test_shipped_default_model_is_what_the_recipe_trains() -> None:
     assert np.allclose(shipped.confidences(PROBE), retrained.confidences(PROBE), atol=1e-6)
     for name, model in retrained.models.items():
         assert np.allclose(shipped.models[name].coef_, model.coef_, rtol=0, atol=1e-12)
+    assert shipped.head is not None and retrained.head is not None
+    for name, array in retrained.head.arrays().items():
+        assert np.allclose(shipped.head.arrays()[name], array, rtol=0, atol=1e-6), name
 
 
 def test_default_detector_unusable_shipped_file_warns_and_retrains(
@@ -159,7 +163,7 @@ def test_from_bytes_config_before_feature_steps_loads_with_their_defaults(
 
 
 def test_from_bytes_config_before_clauses_scores_whole_texts_as_stored(
-        trained: PatternDetector) -> None:
+        logistic_trained: PatternDetector) -> None:
     """A row stored before clause scoring (no ``clause_weight`` in its config) had its
     thresholds tuned on whole texts: it loads with weight 0 and scores as it did."""
     from dataclasses import replace
@@ -169,10 +173,12 @@ def test_from_bytes_config_before_clauses_scores_whole_texts_as_stored(
     from onexgen.learning.patterns.library import PATTERN_NAMES
     from onexgen.learning.patterns.rehearsal import sigmoid
 
+    trained = logistic_trained  # rows before clause scoring predate the MLP head (format 2)
     assert trained.config.clause_weight > 0
-    config = {k: v for k, v in asdict(trained.config).items() if k != "clause_weight"}
-    loaded = from_bytes(_rewrite_header(to_bytes(trained), config=config))
-    assert loaded.config == replace(DetectorConfig(), clause_weight=0.0)
+    config = {k: v for k, v in asdict(trained.config).items()
+              if k != "clause_weight" and k != "vector_head" and not k.startswith("mlp_")}
+    loaded = from_bytes(_rewrite_header(as_format_2(to_bytes(trained)), config=config))
+    assert loaded.config == replace(DetectorConfig(), clause_weight=0.0, vector_head="logistic")
     found = model_texts(PROBE, clauses=False)
     rows = feature_matrix(found.texts, found.rules)
     whole = np.round(sigmoid(np.column_stack(

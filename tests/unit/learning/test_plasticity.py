@@ -127,17 +127,19 @@ def test_learn_with_rehearsal_holds_a_rehearsed_negative(trained: PatternDetecto
 def test_learn_step_uses_the_whole_margin_text_vector_included(
         trained: PatternDetector) -> None:
     """One plain step on one verdict is the log loss's gradient at the model's own
-    confidence: the fixed text-vector columns count in the margin."""
+    confidence: the fixed text-vector network's margin counts in it."""
     detector = copy_of(trained)
     detector.config = dataclasses.replace(detector.config, update_epochs=1)
     request = make_request("Keeps recently fetched prices in memory for ten minutes.")
     rows = detector.featurise([request])[1]
-    assert rows is not None
+    assert rows is not None and detector.head is not None
     model = detector.models["caching"]
     start, stop = vector_columns()
-    vector_part = float((rows[:, start:stop] @ model.coef_[0, start:stop])[0])
-    assert abs(vector_part) > 0.1, "the example exercises the text vector's columns"
-    p = 1.0 / (1.0 + np.exp(-(float((rows @ model.coef_[0])[0]) + float(model.intercept_[0]))))
+    vector_part = detector.config.vector_blend * float(detector.head.margins(
+        rows[:, start:stop].toarray())[0, PATTERN_NAMES.index("caching")])
+    assert abs(vector_part) > 0.1, "the example exercises the text vector's network"
+    p = 1.0 / (1.0 + np.exp(-(float((rows @ model.coef_[0])[0]) + float(model.intercept_[0])
+                               + vector_part)))
     column, value = int(rows.indices[0]), float(rows.data[0])
     before = float(model.coef_[0, column])
     detector.learn([TrainingExample(request, "caching", True, 1.0)], rows)
