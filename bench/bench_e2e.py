@@ -261,7 +261,13 @@ def peak_rss_mb(pid: int) -> dict[str, float]:
     return out
 
 
-async def run_async(n: int = 1_500, latency_n: int = 1_500, naive_n: int = 300,
+LATENCY_REQUESTS = 6_000
+"""Requests a pipeline's half-load latency is measured on: the p99 of 1,500 is its 15th
+slowest, and one worker's p99 varied 58-114 ms from round to round at that size
+(BENCHMARKS.md, session 17); of 6,000, the 60th."""
+
+
+async def run_async(n: int = 1_500, latency_n: int = LATENCY_REQUESTS, naive_n: int = 300,
                     rounds: int = 4, broker_warm_up: int = BROKER_WARM_UP) -> Report:
     bootstrap = os.environ["ONEXGEN_KAFKA_BOOTSTRAP"]
     async with scratch_database(os.environ["ONEXGEN_DATABASE_URL"]) as db_url:
@@ -480,7 +486,7 @@ if __name__ == "__main__":
     parser.add_argument("--per-round", type=int, default=1_500)
     parser.add_argument("--rounds", type=int, default=4,
                         help="a multiple of 4: each pipeline takes each place in the order alike")
-    parser.add_argument("--latency", type=int, default=1_500)
+    parser.add_argument("--latency", type=int, default=LATENCY_REQUESTS)
     parser.add_argument("--broker-warm-up", type=int, default=BROKER_WARM_UP)
     a = parser.parse_args()
     r = asyncio.run(run_async(a.per_round, a.latency, 300, a.rounds, a.broker_warm_up))
