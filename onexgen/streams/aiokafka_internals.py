@@ -46,8 +46,6 @@ naming what to redo, when the installed aiokafka no longer has what this module 
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import logging
 import struct
 from typing import Any
@@ -61,6 +59,7 @@ from aiokafka.protocol.types import Array, Bytes, Int32, Schema
 from aiokafka.util import wait_for
 
 from onexgen.streams.record_batch import BatchParts
+from onexgen.support.pinned import source_is
 
 log = structlog.get_logger("onexgen.streams.aiokafka")
 
@@ -236,8 +235,7 @@ def write_requests_in_parts() -> bool:
     global _warned_send
     if AIOKafkaConnection.send is _send_in_parts:
         return True
-    source = inspect.getsource(AIOKafkaConnection.send)  # faust_internals.pinned imports us
-    if hashlib.sha256(source.encode()).hexdigest() != _SEND_SHA256:
+    if not source_is(_SEND_SHA256, AIOKafkaConnection.send):
         if not _warned_send:
             _warned_send = True
             log.warning("aiokafka_internals_changed", fallback="aiokafka's own send",

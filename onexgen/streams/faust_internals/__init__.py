@@ -84,7 +84,7 @@ things it does not offer publicly pay for themselves (measured) or are needed:
   commit succeeds (``refusals.ReadRefusals``, a base of the consumer thread the transport
   installs); with Faust's own consumer (the fallbacks above) a refusal still crashes.
 
-Every copy of Faust's code pins the SHA-256 of the source it copies (``pinned``).
+Every copy of Faust's code pins the SHA-256 of the source it copies (``support.pinned``).
 ``tests/unit/streams/test_faust_internals.py`` (and ``test_faust_event_path.py``) fail,
 naming what to redo, when the installed Faust no longer has what this package relies on.
 """
@@ -116,8 +116,8 @@ from onexgen.streams.consumer import MessageHandoff
 from onexgen.streams.faust_internals.app_hooks import abandon, add_service
 from onexgen.streams.faust_internals.dispatch import unlocked_dispatch
 from onexgen.streams.faust_internals.fetched import fetched_messages, getmany_is_the_copied_one
-from onexgen.streams.faust_internals.pinned import source_is
 from onexgen.streams.faust_internals.refusals import ReadRefusals, consume_refused
+from onexgen.support.pinned import source_is
 
 __all__ = ["BoundedFetchTransport", "abandon", "add_service", "consume_refused",
            "fetch_delivered", "fetch_wait", "prompt_fetches", "unlocked_dispatch",

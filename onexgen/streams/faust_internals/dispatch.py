@@ -13,7 +13,7 @@ from typing import Any
 import structlog
 from faust.transport.conductor import Conductor
 
-from onexgen.streams.faust_internals.pinned import source_is
+from onexgen.support.pinned import source_is
 
 log = structlog.get_logger("onexgen.streams.faust")
 

@@ -31,8 +31,8 @@ from faust.types import EventT
 from faust.types import tuples as faust_tuples
 from mode.utils.queues import ThrowableQueue
 
-from onexgen.streams.faust_internals.pinned import source_hash
 from onexgen.streams.lean import LeanMonitor
+from onexgen.support.pinned import source_hash
 
 log = structlog.get_logger("onexgen.streams.faust")
 

@@ -26,7 +26,7 @@ from faust.transport.consumer import Consumer as FaustConsumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types.tuples import ConsumerMessage
 
-from onexgen.streams.faust_internals.pinned import source_hash
+from onexgen.support.pinned import source_hash
 
 GETMANY_SHA256 = "224d246ae0422d11d7b0888182a807cc5d9d431c222f2012a657c68c512a034b"
 """Of faust-streaming 0.15.3's ``Consumer.getmany`` and aiokafka ``Consumer._to_message``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 from typing import Any
 
@@ -141,6 +142,20 @@ def test_write_requests_in_parts_when_send_differs_keeps_aiokafkas(
     monkeypatch.setattr(AIOKafkaConnection, "send", other_send)
     assert not write_requests_in_parts()
     assert AIOKafkaConnection.send is other_send
+
+
+def test_write_requests_in_parts_when_send_source_unreadable_keeps_aiokafkas(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An install without readable sources (e.g. bytecode only) falls back, not crashes."""
+    def unreadable(self: Any, request: Any, expect_response: bool = True) -> None:
+        return None
+
+    unreadable.__code__ = unreadable.__code__.replace(co_filename="<no source file>")
+    with pytest.raises(OSError):
+        inspect.getsource(unreadable)
+    monkeypatch.setattr(AIOKafkaConnection, "send", unreadable)
+    assert not write_requests_in_parts()
+    assert AIOKafkaConnection.send is unreadable
 
 
 def _built_batch() -> RecordBatch:

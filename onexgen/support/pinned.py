@@ -1,8 +1,10 @@
-"""The check every copy of Faust's code in this package makes before it is used.
+"""The check every copy of a library's code makes before it is used.
 
-Each copy (a drain loop, a conductor's dispatch, a stream's per-event bookkeeping) is
-used only when the installed Faust's source of what it copies is, byte for byte, the
-source it was copied from: its SHA-256 is pinned next to the copy.
+Each copy (Faust's drain loop, a conductor's dispatch, a stream's per-event bookkeeping;
+aiokafka's connection ``send``) is used only when the installed library's source of what
+it copies is, byte for byte, the source it was copied from: its SHA-256 is pinned next to
+the copy. Here, below both adapters (``streams.faust_internals``,
+``streams.aiokafka_internals``), so each imports it without importing the other.
 """
 
 from __future__ import annotations
