@@ -83,6 +83,8 @@ things it does not offer publicly pay for themselves (measured) or are needed:
   and says why in ``refused`` (the ``kafka_consume`` health check) until a fetch or a
   commit succeeds (``refusals.ReadRefusals``, a base of the consumer thread the transport
   installs); with Faust's own consumer (the fallbacks above) a refusal still crashes.
+  Faust takes a declined commit's offsets as committed; our consumer keeps them and adds
+  them to each later commit until one is taken (``refusals.RetriedCommits``).
 
 Every copy of Faust's code pins the SHA-256 of the source it copies (``support.pinned``).
 ``tests/unit/streams/test_faust_internals.py`` (and ``test_faust_event_path.py``) fail,
@@ -116,7 +118,11 @@ from onexgen.streams.consumer import MessageHandoff
 from onexgen.streams.faust_internals.app_hooks import abandon, add_service
 from onexgen.streams.faust_internals.dispatch import unlocked_dispatch
 from onexgen.streams.faust_internals.fetched import fetched_messages, getmany_is_the_copied_one
-from onexgen.streams.faust_internals.refusals import ReadRefusals, consume_refused
+from onexgen.streams.faust_internals.refusals import (
+    ReadRefusals,
+    RetriedCommits,
+    consume_refused,
+)
 from onexgen.support.pinned import source_is
 
 __all__ = ["BoundedFetchTransport", "abandon", "add_service", "consume_refused",
@@ -199,7 +205,7 @@ class _InLoopConsumerThread(_ConsumerThread):
         return await maybe_async(fun(*args, **kwargs))  # Faust passes plain methods too
 
 
-class _FetchLimitedConsumer(faust_aiokafka.Consumer):
+class _FetchLimitedConsumer(RetriedCommits):
     consumer_thread: _ConsumerThread | None = None
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:

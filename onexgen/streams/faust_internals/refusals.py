@@ -6,6 +6,12 @@ commit. ``ReadRefusals`` (a base of the consumer thread our transport installs) 
 the first into an empty fetch after a pause, declines the second, logs each
 (``consume_refused``, naming the ACL) and says why in ``refused`` until a fetch, or a
 commit, succeeds: the ``kafka_consume`` health check, which makes the worker unready.
+
+Faust counts a declined commit's offsets as committed and never offers them again, so
+a partition with nothing new to acknowledge would keep its old committed offset (and a
+restart would deliver again). ``RetriedCommits`` (a base of the worker's consumer) keeps
+the refused offsets and adds them to every later commit, one a commit interval, until
+the broker takes them.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import structlog
 from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFailedError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-__all__ = ["REFUSED_FETCH_PAUSE_S", "ReadRefusals", "consume_refused"]
+__all__ = ["REFUSED_FETCH_PAUSE_S", "ReadRefusals", "RetriedCommits", "consume_refused"]
 
 log = structlog.get_logger("onexgen.streams.faust")
 
@@ -37,6 +43,8 @@ class ReadRefusals(faust_aiokafka.AIOKafkaConsumerThread):
 
     _refused_fetch: str | None = None
     _refused_commit: str | None = None
+    commits_refused = 0
+    """How many commits the broker has refused (``RetriedCommits`` keeps their offsets)."""
 
     @property
     def refused(self) -> str | None:
@@ -70,13 +78,14 @@ class ReadRefusals(faust_aiokafka.AIOKafkaConsumerThread):
 
     async def crash(self, exc: BaseException) -> None:
         """Faust crashes the worker when a commit fails. One the broker refuses for want of
-        an ACL does not: a later commit (of later offsets, which covers these) is tried
-        with the next acknowledged batch; until then a restart would deliver again.
+        an ACL does not: ``RetriedCommits`` offers its offsets again with the next commit
+        (until one is taken, a restart would deliver them again).
 
         Only a commit's refusal: the same errors from anywhere else (a crash of the
         thread's other tasks, a commit's other failures) crash the worker as Faust does."""
         if _committing.get() and isinstance(exc, _REFUSALS):
-            self._refused_commit = self._refusal(exc, "committing with the next batch")
+            self.commits_refused += 1
+            self._refused_commit = self._refusal(exc, "committing again")
             return
         await self._crash_service(exc)
 
@@ -91,6 +100,47 @@ class ReadRefusals(faust_aiokafka.AIOKafkaConsumerThread):
         log.error("consume_refused", error=f"{refused}: grant it (docs/operations.md lists a "
                   f"worker's ACLs); {then}", **details)
         return refused
+
+
+class RetriedCommits(faust_aiokafka.Consumer):
+    """Faust's consumer that commits again the offsets the broker refused to commit."""
+
+    _refused_offsets: dict[Any, int] | None = None  # TP -> offset, until a commit takes it
+
+    @property
+    def refused_offsets(self) -> dict[Any, int]:
+        """The offsets by partition whose commit was refused and is to be tried again."""
+        if self._refused_offsets is None:
+            self._refused_offsets = {}
+        return self._refused_offsets
+
+    def _filter_committable_offsets(self, tps: Any) -> dict[Any, int]:
+        offsets: dict[Any, int] = super()._filter_committable_offsets(tps)
+        for tp, offset in self.refused_offsets.items():
+            offsets[tp] = max(offset, offsets.get(tp, offset))
+        return offsets
+
+    async def _commit_offsets(self, offsets: Any, start_new_transaction: bool = True) -> bool:
+        thread = getattr(self, "_thread", None)
+        refused_before = getattr(thread, "commits_refused", 0)
+        committed = await super()._commit_offsets(offsets, start_new_transaction)
+        kept = self.refused_offsets
+        if committed:
+            for tp, offset in offsets.items():
+                if kept.get(tp, offset) <= offset:
+                    kept.pop(tp, None)
+        elif getattr(thread, "commits_refused", 0) > refused_before:
+            assigned = self.assignment()
+            kept.update({tp: max(offset, kept.get(tp, offset))
+                         for tp, offset in offsets.items() if tp in assigned})
+        return committed
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        """Another member may commit a revoked partition's later offsets: ours are dropped
+        (Faust drops its own record of them here too)."""
+        for tp in revoked:
+            self.refused_offsets.pop(tp, None)
+        await super().on_partitions_revoked(revoked)
 
 
 def consume_refused(app: faust.App) -> str | None:

@@ -16,6 +16,7 @@ from aiokafka.errors import (
     GroupAuthorizationFailedError,
     TopicAuthorizationFailedError,
 )
+from faust.transport.consumer import Consumer as FaustConsumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from onexgen.streams.faust_internals import consume_refused, refusals, use_fetch_limits
@@ -134,3 +135,53 @@ def test_the_installed_faust_consumer_thread_commits_in_commit_and_fetches_in_ge
     assert callable(vars(thread).get("_commit")) and callable(vars(thread).get("getmany")), (
         "Faust's consumer thread no longer has _commit / getmany: redo the refusal handling "
         "in onexgen.streams.faust_internals.refusals")
+
+
+async def test_offsets_of_a_refused_commit_go_with_every_later_commit_until_one_is_taken(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Faust counts a refused commit's offsets as committed and never offers them again;
+    ours are kept for the next commit, even with nothing new acknowledged."""
+    answers = ["refused", "failed", "taken", "refused"]
+    offered: list[dict[str, int]] = []
+
+    async def faust_commit(self: Any, offsets: Any) -> bool:
+        offered.append(dict(offsets))
+        answer = answers.pop(0)
+        if answer == "refused":
+            await self.crash(GroupAuthorizationFailedError("p-app"))
+        return answer == "taken"
+
+    async def faust_commit_offsets(self: Any, offsets: Any, start_new_transaction: bool = True,
+                                   ) -> bool:
+        return bool(await self._thread._commit(offsets))
+
+    newly_acked: dict[str, int] = {}
+
+    async def faust_revoked(self: Any, revoked: Any) -> None:
+        pass
+
+    app, _thread, crashed = _thread_committing_with(
+        monkeypatch, faust_commit, "onexgen-test-refused-retry", consumer_thread=False)
+    consumer: Any = app.consumer
+    monkeypatch.setattr(FaustConsumer, "_commit_offsets", faust_commit_offsets)
+    monkeypatch.setattr(FaustConsumer, "_filter_committable_offsets",
+                        lambda self, tps: dict(newly_acked))
+    monkeypatch.setattr(FaustConsumer, "on_partitions_revoked", faust_revoked)
+    monkeypatch.setattr(faust_aiokafka.Consumer, "assignment", lambda self: {"a", "b"})
+
+    assert await consumer._commit_offsets({"a": 30, "gone": 7}) is False
+    assert consumer._filter_committable_offsets([]) == {"a": 30}  # nothing new: still offered
+    newly_acked.update(a=25, b=3)
+    assert consumer._filter_committable_offsets(["a", "b"]) == {"a": 30, "b": 3}
+    # A failure that is not a refusal (the partition rebalanced away) keeps nothing more.
+    assert await consumer._commit_offsets({"b": 3}) is False
+    assert consumer._filter_committable_offsets([]) == {"a": 30, "b": 3}
+    newly_acked.clear()
+    assert await consumer._commit_offsets(consumer._filter_committable_offsets([])) is True
+    assert consumer._filter_committable_offsets([]) == {}
+    assert consume_refused(app) is None and crashed == []
+    # A revoked partition's refused offsets are dropped: its next owner commits it.
+    assert await consumer._commit_offsets({"a": 40}) is False
+    await consumer.on_partitions_revoked({"a"})
+    assert consumer._filter_committable_offsets([]) == {}
+    assert offered == [{"a": 30, "gone": 7}, {"b": 3}, {"a": 30}, {"a": 40}]
