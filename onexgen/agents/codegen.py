@@ -66,6 +66,7 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
         set_wait = fetch_wait(app)  # longer while a backlog waits for the pool
         waiting = source.waiting if source is not None else (lambda: 0)
         clock = asyncio.get_running_loop().time
+        consumed = runtime.metrics.messages_consumed.labels(topic=settings.topics.requests)
 
         def pool_done(requests: int) -> None:  # BatchProcessor calls it once per batch
             nonlocal generating
@@ -80,8 +81,7 @@ def register_codegen_agent(app: faust.App, runtime: WorkerRuntime) -> Any:
 
         async def run_batch(events: list[Any], previous: asyncio.Task[None] | None) -> None:
             messages = [inbound(e) for e in events]
-            runtime.metrics.messages_consumed.labels(topic=settings.topics.requests).inc(
-                len(messages))
+            consumed.inc(len(messages))
             with runtime.metrics.requests_in_flight(len(messages)):
                 await guarded(runtime, "codegen", messages, functools.partial(
                     runtime.batch_processor.process, messages,

@@ -188,9 +188,13 @@ async def test_worker_metrics_endpoint_counts_what_is_on_the_topics(
     results = await collect(kafka_bootstrap, topics.results, timeout_s=30,
                             until=lambda rs: any(r.key == b"metrics-0" for r in rs))
     letters = await collect(kafka_bootstrap, topics.dlq, timeout_s=2, until=lambda rs: False)
+    requests = await collect(kafka_bootstrap, topics.requests, timeout_s=2,
+                             until=lambda rs: False)
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
                for family in text_string_to_metric_families(worker.metrics())
                for s in family.samples}
+    consumed = samples[("onexgen_messages_consumed_total", (("topic", topics.requests),))]
+    assert consumed == len(requests)
     succeeded = samples[("onexgen_results_produced_total", (("status", "succeeded"),))]
     assert succeeded == len(results)
     dead = sum(v for (name, _), v in samples.items() if name == "onexgen_dead_letters_total")
