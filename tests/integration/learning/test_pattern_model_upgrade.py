@@ -1,7 +1,8 @@
 """Upgrade: a pattern model row stored in the old pickle format is refused unread; a row
 stored before the feedback settings of session 13 loads and learns with them; a row of
 feature version 2 (before the text vector) loads, scores as stored and learns; so does a
-row of format 2 (the text vector read by a logistic head, before the MLP head).
+row of format 2 (the text vector read by a logistic head, before the MLP head), built
+here from this release's bytes and also as the previous release wrote it.
 
 The row's pickle, if it were ever unpickled, would create a marker file; the test
 proves the store skips it with a warning, the feedback loop starts from the
@@ -16,12 +17,12 @@ import pickle
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from structlog.testing import capture_logs
 
 from onexgen.learning.models_store import PATTERNS_KIND, ModelStore
 from onexgen.learning.patterns.config import DetectorConfig
-from onexgen.learning.patterns.detector import PatternDetector
 from onexgen.learning.patterns.library import PATTERN_NAMES
 from onexgen.learning.patterns.persist import LEGACY_PICKLE_MAGIC, to_bytes
 from onexgen.learning.patterns.training import default_detector
@@ -36,6 +37,9 @@ from tests.unit.learning.conftest import (
 )
 
 pytestmark = pytest.mark.integration
+
+PREVIOUS_RELEASE = Path(__file__).parent / "data"
+"""Model rows written by an earlier release's own code (see each test)."""
 
 
 class _Payload:
@@ -118,10 +122,14 @@ def _word_column(gram: str) -> int:
     return abs(int(murmurhash3_32(gram, seed=0))) % N_WORD_FEATURES
 
 
+PROBES = ["Keeps recently fetched prices in memory for ten minutes."]
+
+
 async def test_row_of_feature_version_2_loads_scores_as_stored_and_learns(
         db: Database) -> None:
     data, expected = as_feature_version_2(as_format_2(to_bytes(logistic_detector())))
-    await _loads_scores_as_stored_and_learns(db, data, expected)
+    await _loads_scores_as_stored_and_learns(db, data, PROBES, expected.confidences(
+        [make_request(text) for text in PROBES]))
 
 
 async def test_row_of_format_2_logistic_head_loads_scores_as_stored_and_learns(
@@ -129,11 +137,32 @@ async def test_row_of_format_2_logistic_head_loads_scores_as_stored_and_learns(
     """The rows stored before the MLP head (the text vector in the linear model's columns)."""
     expected = logistic_detector()
     assert expected.head is None
-    await _loads_scores_as_stored_and_learns(db, as_format_2(to_bytes(expected)), expected)
+    await _loads_scores_as_stored_and_learns(
+        db, as_format_2(to_bytes(expected)), PROBES,
+        expected.confidences([make_request(text) for text in PROBES]))
 
 
-async def _loads_scores_as_stored_and_learns(db: Database, data: bytes,
-                                             expected: PatternDetector) -> None:
+async def test_row_written_by_the_previous_release_loads_scores_as_stored_and_learns(
+        db: Database) -> None:
+    """Bytes the previous release (68a7141, format 2) wrote, not rewritten by this one: a
+    detector fitted on the first 45 train requests (each pattern has 3 positives),
+    thresholds tuned on the next 80 (so the row holds threshold evidence), and its
+    confidences on five probes, recorded by that release's code (``to_bytes``,
+    ``confidences``) in ``data/patterns-format-2.*``."""
+    data = (PREVIOUS_RELEASE / "patterns-format-2.npz").read_bytes()
+    recorded = json.loads((PREVIOUS_RELEASE / "patterns-format-2.expected.json").read_text())
+    await _loads_scores_as_stored_and_learns(db, data, recorded["probes"],
+                                             np.array(recorded["confidences"]),
+                                             thresholds=recorded["thresholds"], saturated=True)
+
+
+async def _loads_scores_as_stored_and_learns(
+        db: Database, data: bytes, probes: list[str], expected: npt.NDArray[np.float64],
+        thresholds: dict[str, float] | None = None, saturated: bool = False) -> None:
+    """Stores ``data`` as the latest row; the updater opens it, scores ``probes`` exactly as
+    ``expected`` (with ``thresholds``, if given) and learns from a correction: the new
+    word's weight rises, and so does the request's confidence unless the model is
+    ``saturated`` (a tiny fit whose confidence, rounded to 6 places, is 0 there)."""
     store = ModelStore(db.pool)
     version = await store.versions.save(PATTERNS_KIND, data, params={}, metrics={})
     with capture_logs() as logs:
@@ -144,8 +173,9 @@ async def _loads_scores_as_stored_and_learns(db: Database, data: bytes,
         assert loaded is not None and loaded.version == version
         detector = updater.learner.detector
         assert detector.head is None and detector.config.vector_head == "logistic"
-        probe = [make_request("Keeps recently fetched prices in memory for ten minutes.")]
-        assert np.array_equal(detector.confidences(probe), expected.confidences(probe))
+        scored = detector.confidences([make_request(text) for text in probes])
+        assert np.array_equal(scored, expected)
+        assert thresholds is None or detector.thresholds == thresholds
         request = make_request("Moves the claims over to the bank tranche by tranche.")
         event = PatternFeedback(request_id=request.request_id, pattern_name="batch_processing",
                                 detected_confidence=0.1,
@@ -153,7 +183,11 @@ async def _loads_scores_as_stored_and_learns(db: Database, data: bytes,
                                 actual_pattern="batch_processing", source=FeedbackSource.USER)
         batch = PATTERN_NAMES.index("batch_processing")
         before = detector.confidences([request])[0, batch]
+        tranche = _word_column("tranch")
+        weight = detector.models["batch_processing"].coef_[0, tranche]
         await updater.update([(event, request)])
-        assert detector.confidences([request])[0, batch] > before
+        assert detector.models["batch_processing"].coef_[0, tranche] > weight
+        if not saturated:
+            assert detector.confidences([request])[0, batch] > before
     finally:
         updater.close()
