@@ -264,6 +264,10 @@ class PatternDetector:
         confidences each step also holds (the log loss against their confidences when the
         rehearsal first met the pattern, on the columns the examples touch, weighted
         ``config.rehearsal_weight``: ``plasticity``).
+        With ``config.learn_at_threshold``, a positive verdict's loss is centred on its
+        pattern's threshold instead of 0.5: the logistic step fades as the example's
+        confidence nears 1, so with a threshold at 0.85 a correction stopped being pushed
+        just as it crossed it (BENCHMARKS.md, "Feedback against the threshold").
         Why not ``SGDClassifier.partial_fit``: its per-call validation costs ~2 ms
         per pattern, above the 10 ms budget for a whole feedback batch, and its
         step size after training is large enough for one batch of misses to raise
@@ -303,6 +307,8 @@ class PatternDetector:
                                dtype=np.float64) + model.intercept_[0]
             if network is not None:  # the text vector's network: fixed, and counted
                 fixed += network[idx, PATTERN_NAMES.index(name)]
+            if self.config.learn_at_threshold:  # positives learned against the cut
+                fixed -= np.where(y == 1, self._whole_cut(name), 0.0)
             local = coef[cols]
             rate = step if steps is None else steps[cols]
             anchor = self._anchor(rehearsal, name, model, cols)
@@ -320,6 +326,13 @@ class PatternDetector:
             model.coef_ = coef.reshape(1, -1)
             self.models[name] = model
         return time.perf_counter() - started
+
+    def _whole_cut(self, name: str) -> float:
+        """``name``'s threshold as a whole-text margin: the logit of the threshold over
+        ``1 + clause_weight`` (a one-clause request scores ``(1 + clause_weight)`` times its
+        whole margin), what a correction must exceed to be detected next time."""
+        t = min(max(self.thresholds.get(name, DEFAULT_THRESHOLD), 1e-6), 1.0 - 1e-6)
+        return float(np.log(t / (1.0 - t)) / (1.0 + self.config.clause_weight))
 
     def _anchor(self, rehearsal: Rehearsal | None, name: str, model: SGDClassifier,
                 cols: npt.NDArray[np.intp]) -> Anchor | None:

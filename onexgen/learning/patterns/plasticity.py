@@ -12,7 +12,7 @@ precision elsewhere"). Two remedies, both measured there:
   * df)``, ``df`` the fraction of training requests in which the column is non-zero
   (its document frequency), like AdaGrad's per-feature rates with the training
   corpus's occurrences already accumulated. A column no training request has
-  gets the full step, one in a third of the requests about a hundredth of it.
+  gets the full step, one in a third of the requests about 1/667 of it.
 * rehearsal: feedback is a biased sample (people report detections and misses,
   never the true negatives), so a long stream of it pushes every pattern up
   (2,300 verdicts on four unseen writers' requests took validation precision from

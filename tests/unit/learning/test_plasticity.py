@@ -124,12 +124,18 @@ def test_learn_with_rehearsal_holds_a_rehearsed_negative(trained: PatternDetecto
     assert rises[1] < rises[0] / 2
 
 
-def test_learn_step_uses_the_whole_margin_text_vector_included(
-        trained: PatternDetector) -> None:
+@pytest.mark.parametrize(("at_threshold", "positive"),
+                         [(True, True), (False, True), (True, False)])
+def test_learn_step_uses_the_whole_margin_text_vector_and_threshold_included(
+        trained: PatternDetector, at_threshold: bool, positive: bool) -> None:
     """One plain step on one verdict is the log loss's gradient at the model's own
-    confidence: the fixed text-vector network's margin counts in it."""
+    confidence: the fixed text-vector network's margin counts in it, and a positive
+    verdict's margin is taken relative to its pattern's threshold (as a whole-text
+    margin) with ``learn_at_threshold``; a negative one's is not."""
     detector = copy_of(trained)
-    detector.config = dataclasses.replace(detector.config, update_epochs=1)
+    detector.config = dataclasses.replace(detector.config, update_epochs=1,
+                                          learn_at_threshold=at_threshold)
+    detector.thresholds["caching"] = 0.85
     request = make_request("Keeps recently fetched prices in memory for ten minutes.")
     rows = detector.featurise([request])[1]
     assert rows is not None and detector.head is not None
@@ -138,13 +144,15 @@ def test_learn_step_uses_the_whole_margin_text_vector_included(
     vector_part = detector.config.vector_blend * float(detector.head.margins(
         rows[:, start:stop].toarray())[0, PATTERN_NAMES.index("caching")])
     assert abs(vector_part) > 0.1, "the example exercises the text vector's network"
+    cut = np.log(0.85 / 0.15) / (1.0 + detector.config.clause_weight)
+    shift = cut if at_threshold and positive else 0.0
     p = 1.0 / (1.0 + np.exp(-(float((rows @ model.coef_[0])[0]) + float(model.intercept_[0])
-                               + vector_part)))
+                               + vector_part - shift)))
     column, value = int(rows.indices[0]), float(rows.data[0])
     before = float(model.coef_[0, column])
-    detector.learn([TrainingExample(request, "caching", True, 1.0)], rows)
+    detector.learn([TrainingExample(request, "caching", positive, 1.0)], rows)
     config = detector.config
     expected = before - config.update_step * (
-        (p - 1.0) * value / config.update_chunk + config.alpha * before)
+        (p - float(positive)) * value / config.update_chunk + config.alpha * before)
     assert float(detector.models["caching"].coef_[0, column]) == pytest.approx(expected,
                                                                                rel=1e-9)
