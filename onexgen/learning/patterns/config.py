@@ -36,12 +36,10 @@ class DetectorConfig:
     "Feedback against the threshold")."""
     learn_at_threshold: bool = True
     """Feedback's positive verdicts are learned against their pattern's threshold, not
-    0.5 (``PatternDetector.learn``): with thresholds above 0.5 (0.64 and 0.85 on the
-    bench's families) the logistic step faded before a correction was detected, and
-    with 128 / 2000 above family recall at N = 50 rose 81.0 -> 87.0 % and 50.5 -> 74.5 %
-    at equal validation precision, the long stream's precision held better (88.84 ->
-    89.09 %). A row stored before it learns with it (BENCHMARKS.md, "Feedback against the
-    threshold")."""
+    0.5 (``PatternDetector.learn``): with thresholds well above 0.5 the logistic step
+    faded before a correction was detected. Together with the steps above, it learns a
+    new phrasing faster at equal precision elsewhere (BENCHMARKS.md, "Feedback against
+    the threshold"). A row stored before it keeps 0.5 (``persist``), with its own steps."""
     rehearsal_weight: float = 5.0
     """Weight of the rehearsed training requests' loss in each feedback step, against a
     chunk of feedback's 1 (``plasticity``): without it a long stream of feedback, which

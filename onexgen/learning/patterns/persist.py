@@ -139,8 +139,11 @@ def upgrade_v2(index: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 def _detector_from(header: dict[str, Any], arrays: dict[str, Any]) -> PatternDetector:
     # A model stored before clause scoring had its thresholds tuned on whole texts alone.
     # Before the network, the text vector was read by the logistic head (or not at all).
+    # Before learning at the threshold, its feedback steps were chosen for 0.5-centred
+    # learning: it keeps learning that way (its stored steps, 32 / 300, were never
+    # measured against the threshold).
     config = DetectorConfig(**{"clause_weight": 0.0, "vector_head": "logistic",
-                               **header["config"]})
+                               "learn_at_threshold": False, **header["config"]})
     width = feature_width()
     starts, index, value = arrays["coef_start"], arrays["coef_index"], arrays["coef_value"]
     if header.get("features", 1) == 2:

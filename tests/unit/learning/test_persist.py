@@ -162,17 +162,18 @@ def test_from_bytes_config_before_feature_steps_loads_with_their_defaults(
     assert np.array_equal(loaded.confidences(PROBE), trained.confidences(PROBE))
 
 
-def test_from_bytes_config_before_learn_at_threshold_loads_with_it_scoring_as_stored(
+def test_from_bytes_config_before_learn_at_threshold_loads_learning_as_it_did(
         trained: PatternDetector) -> None:
     """A row stored before ``learn_at_threshold`` (format 3, the shipped model until
-    session 18) loads with it on, its other settings as stored, and scores as stored."""
+    session 18) keeps learning as it did (0.5-centred, its stored steps: the new steps
+    were chosen with the new centring), and scores as stored."""
     from dataclasses import replace
 
     stored = replace(trained.config, learn_at_threshold=False, novel_step=32.0,
                      frequency_damping=300.0)
     config = {k: v for k, v in asdict(stored).items() if k != "learn_at_threshold"}
     loaded = from_bytes(_rewrite_header(to_bytes(trained), config=config))
-    assert loaded.config == replace(stored, learn_at_threshold=True)
+    assert loaded.config == stored
     assert np.array_equal(loaded.confidences(PROBE), trained.confidences(PROBE))
 
 
