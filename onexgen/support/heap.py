@@ -9,12 +9,11 @@ collections only walk what was allocated since. Cyclic garbage made later is
 still collected as before.
 
 The worker also collects its youngest generation less often
-(``collect_young_every``): CPython's default, after every 700 net container
-allocations, collected about 13 times a batch of results (unpickled outcomes,
-records, rows), most of what it walked still alive and promoted, and the worker's
-collections took 8.5% of its CPU in bursts (about 9 µs a request); after every 10,000,
-1.6% (measured with ``gc.callbacks`` in the worker, 3 bursts of 3,000: BENCHMARKS.md,
-issue 25). The young objects held the longer are a few megabytes at most.
+(``collect_young_every``): at CPython's default, after every 700 net container
+allocations, it collected many times a batch of results (unpickled outcomes, records,
+rows) while most of what it walked was still alive and got promoted, so those
+collections were a visible share of the worker's CPU (measured with ``gc.callbacks``:
+BENCHMARKS.md, issue 25). The young objects held the longer are a few megabytes at most.
 """
 
 from __future__ import annotations
